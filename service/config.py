@@ -1,0 +1,101 @@
+"""The one settings object. Built once at the edge (CLI, server) and passed down.
+
+Every field reads the environment variable `RAG_<FIELD>` (case-insensitive);
+the OpenAI connection also honours the standard `OPENAI_BASE_URL` / `OPENAI_API_KEY`.
+docs/configuration.md documents each field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GeneratorName = Literal["local", "openai", "extractive"]
+LocalModelName = Literal["qwen2.5-1.5b", "qwen2.5-0.5b"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", extra="ignore", populate_by_name=True, validate_default=True
+    )
+
+    # --- where things live ---------------------------------------------------------
+    indexes_dir: Path = Field(
+        default=Path("indexes"), description="Folder holding one sub-folder per named index."
+    )
+    index: str = Field(default="news", description="Index used when a command names none.")
+    models_dir: Path = Field(
+        default=Path("models"),
+        description="Where `rag models prepare` assembles the bundled GGUF files.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="http://host:port of a `chroma run` server. Unset: an embedded "
+        "PersistentClient in indexes/<name>/store/ (one process at a time).",
+    )
+
+    # --- generation ----------------------------------------------------------------
+    generator: GeneratorName = Field(
+        default="local", description="local (bundled GGUF) | openai | extractive (no LLM)."
+    )
+    local_model: LocalModelName = Field(
+        default="qwen2.5-1.5b", description="Which bundled GGUF the local generator runs."
+    )
+    local_model_path: Path | None = Field(
+        default=None, description="A GGUF file to run instead of the bundled one."
+    )
+    local_threads: int = Field(default=0, ge=0, description="llama.cpp threads; 0 = all cores.")
+    local_context_tokens: int = Field(default=4096, ge=512)
+    llm_model: str = Field(
+        default="qwen2.5-1.5b-instruct",
+        description="Model name sent to the OpenAI-compatible server (generator=openai).",
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("RAG_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    llm_timeout_s: float = Field(default=120.0, gt=0, description="Per LLM call.")
+    llm_max_retries: int = Field(default=1, ge=0)
+    llm_max_tokens: int = Field(default=320, ge=16, description="Answer length cap.")
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+
+    # --- embeddings (used when an index.toml says embedder = "openai") ---------------
+    embed_model: str = Field(default="text-embedding-3-small")
+    embed_base_url: str | None = Field(default=None, description="Defaults to openai_base_url.")
+    embed_batch_size: int = Field(default=32, ge=1, le=2048)
+
+    # --- retrieval -----------------------------------------------------------------
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the generator.")
+    candidate_k: int = Field(
+        default=20, ge=1, le=500, description="Hits taken from each retriever before fusion."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    window_sentences: int = Field(
+        default=1, ge=0, le=10, description="Sentences kept on each side of a hit's best one."
+    )
+    max_passage_tokens: int = Field(default=200, ge=32, description="Cap per passage shown.")
+
+    # --- answering -----------------------------------------------------------------
+    min_support: float = Field(
+        default=0.35,
+        ge=0.0,
+        le=1.0,
+        description="Share of the question's content words a passage must contain for the "
+        "service to attempt an answer; below it, it abstains.",
+    )
+    extractive_sentences: int = Field(default=2, ge=1, le=5)
+    history_turns: int = Field(default=6, ge=0, description="Earlier turns used for follow-ups.")
+    max_question_chars: int = Field(default=2000, ge=10)
+
+    @field_validator("openai_base_url", "chroma_url", "embed_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    def index_dir(self, name: str) -> Path:
+        return self.indexes_dir / name

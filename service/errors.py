@@ -1,0 +1,69 @@
+"""Error types of the service. Surfaces map these to exit codes / HTTP statuses once."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class: every error a user can see carries a message saying how to fix it."""
+
+    http_status: int = 500
+    code: str = "internal_error"
+
+
+class ConfigError(RagError):
+    http_status = 500
+    code = "config_error"
+
+
+class IndexNotFound(RagError):
+    http_status = 404
+    code = "index_not_found"
+
+
+class IndexNotBuilt(RagError):
+    http_status = 503
+    code = "index_not_built"
+
+
+class IndexBusy(RagError):
+    http_status = 409
+    code = "index_busy"
+
+
+class EmbedderMismatch(RagError):
+    http_status = 500
+    code = "embedder_mismatch"
+
+
+class BadDocument(RagError):
+    """A single input file cannot be ingested; the run skips it and goes on."""
+
+    http_status = 422
+    code = "bad_document"
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class BadRequest(RagError):
+    http_status = 400
+    code = "invalid_request"
+
+
+class ModelNotInstalled(RagError):
+    http_status = 503
+    code = "model_not_installed"
+
+
+class LLMUnavailable(RagError):
+    """The generator backend is down, timed out or answered with an error."""
+
+    http_status = 503
+    code = "llm_unavailable"
+
+
+class EmbedderUnavailable(RagError):
+    http_status = 503
+    code = "embedder_unavailable"

@@ -1,0 +1,1 @@
+"""Named indexes: their configuration (index.toml) and their versioned Chroma store."""

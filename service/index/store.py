@@ -1,0 +1,284 @@
+"""A versioned index in Chroma: readers see the last committed generation, always.
+
+Three collections per index: `<name>-chunks` (vectors + chunk text), `<name>-docs`
+(cleaned text, metadata and sentence spans of each document version) and
+`<name>-manifest` (one record: the committed generation and how it was built).
+
+Every chunk and document record carries `gen_from` (the generation that added it) and
+`gen_to` (the one that retired it; LIVE while current). A reader at generation G sees
+records with gen_from <= G < gen_to. An ingest run writes generation G+1 next to G —
+new records, and retirements of old ones by setting their gen_to — and then commits by
+rewriting the single manifest record. A crash before that write leaves G untouched;
+the next run's `collect_garbage` deletes the orphans and undoes the retirements.
+This works the same on an embedded PersistentClient and on a shared Chroma server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+from pydantic import BaseModel
+
+from service.config import Settings
+from service.errors import ConfigError, IndexNotBuilt
+from service.index.config import IndexConfig
+from service.records import Chunk, Document, DocumentMeta, Filters
+
+LIVE = 2**31 - 1
+_PAGE = 5000
+_MANIFEST_ID = "manifest"
+
+
+class Manifest(BaseModel):
+    generation: int
+    embedder: str
+    dimension: int
+    chunk_tokens: int
+    overlap_tokens: int
+    documents: int
+    chunks: int
+    committed_at: str
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    doc_id: str
+    position: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class DocVersion:
+    record_id: str
+    doc_id: str
+    sha256: str
+    root: str
+    path: str
+
+
+def make_client(settings: Settings, config: IndexConfig) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(f"RAG_CHROMA_URL must look like http://host:port, not {url!r}")
+        return chromadb.HttpClient(
+            host=url.hostname, port=url.port or (443 if url.scheme == "https" else 80),
+            ssl=url.scheme == "https", settings=chroma_settings,
+        )
+    config.store_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(config.store_dir / "chroma"),
+                                     settings=chroma_settings)
+
+
+def _live_at(generation: int) -> list[dict[str, Any]]:
+    return [{"gen_from": {"$lte": generation}}, {"gen_to": {"$gt": generation}}]
+
+
+def _where(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def filter_clauses(filters: Filters | None) -> list[dict[str, Any]]:
+    if filters is None:
+        return []
+    clauses: list[dict[str, Any]] = []
+    if filters.doc_ids:
+        clauses.append({"doc_id": {"$in": list(filters.doc_ids)}})
+    if filters.sources:
+        clauses.append({"source": {"$in": list(filters.sources)}})
+    if filters.date_from:
+        clauses.append({"date": {"$gte": date_key(filters.date_from)}})
+    if filters.date_to:
+        clauses.append({"date": {"$lte": date_key(filters.date_to)}})
+    return clauses
+
+
+def date_key(day: dt.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def _doc_metadata(doc: Document) -> dict[str, Any]:
+    meta: dict[str, Any] = {"doc_id": doc.doc_id, "title": doc.meta.title}
+    if doc.meta.source:
+        meta["source"] = doc.meta.source
+    if doc.meta.date:
+        meta["date"] = date_key(doc.meta.date)
+    return meta
+
+
+class IndexStore:
+    def __init__(self, config: IndexConfig, settings: Settings) -> None:
+        self.config = config
+        self._client = make_client(settings, config)
+        prefix = config.name
+        self._chunks = self._client.get_or_create_collection(
+            f"{prefix}-chunks", configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+        self._docs = self._client.get_or_create_collection(
+            f"{prefix}-docs", embedding_function=None
+        )
+        self._manifest = self._client.get_or_create_collection(
+            f"{prefix}-manifest", embedding_function=None
+        )
+
+    # ---- reading ----------------------------------------------------------------------
+    def manifest(self) -> Manifest | None:
+        got = self._manifest.get(ids=[_MANIFEST_ID], include=["documents"])
+        if not got["ids"]:
+            return None
+        return Manifest.model_validate_json(got["documents"][0])
+
+    def require_manifest(self) -> Manifest:
+        manifest = self.manifest()
+        if manifest is None:
+            raise IndexNotBuilt(
+                f"index {self.config.name!r} has not been built yet: run "
+                f"`rag ingest --index {self.config.name}`"
+            )
+        return manifest
+
+    def _get_all(self, collection: Any, where: dict[str, Any],
+                 include: list[str]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+        offset = 0
+        while True:
+            got = collection.get(where=where, include=include, limit=_PAGE, offset=offset)
+            ids = got["ids"]
+            metas = got.get("metadatas") or [{}] * len(ids)
+            docs = got.get("documents") or [None] * len(ids)
+            yield from zip(ids, metas, docs, strict=True)
+            if len(ids) < _PAGE:
+                return
+            offset += _PAGE
+
+    def live_chunks(self, generation: int) -> list[StoredChunk]:
+        rows = self._get_all(self._chunks, _where(_live_at(generation)),
+                             ["metadatas", "documents"])
+        chunks = [
+            StoredChunk(chunk_id=cid, doc_id=m["doc_id"], position=m["position"],
+                        text=text or "", start=m["start"], end=m["end"])
+            for cid, m, text in rows
+        ]
+        chunks.sort(key=lambda c: (c.doc_id, c.position))
+        return chunks
+
+    def live_versions(self, generation: int) -> dict[str, DocVersion]:
+        rows = self._get_all(self._docs, _where(_live_at(generation)), ["metadatas"])
+        return {
+            m["doc_id"]: DocVersion(record_id=rid, doc_id=m["doc_id"], sha256=m["sha256"],
+                                    root=m["root"], path=m["path"])
+            for rid, m, _ in rows
+        }
+
+    def live_documents(self, generation: int) -> list[Document]:
+        rows = self._get_all(self._docs, _where(_live_at(generation)),
+                             ["metadatas", "documents"])
+        return [
+            Document(doc_id=m["doc_id"], path=m["path"], root=m["root"], sha256=m["sha256"],
+                     meta=DocumentMeta.model_validate_json(m["meta_json"]), text=text or "",
+                     sentences=[tuple(s) for s in json.loads(m["sentences_json"])])
+            for _, m, text in rows
+        ]
+
+    def query_dense(self, embedding: np.ndarray, k: int, generation: int,
+                    filters: Filters | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity), best first."""
+        where = _where(_live_at(generation) + filter_clauses(filters))
+        got = self._chunks.query(query_embeddings=[embedding.tolist()], n_results=k,
+                                 where=where, include=["distances"])
+        return [(cid, 1.0 - dist) for cid, dist in
+                zip(got["ids"][0], got["distances"][0], strict=True)]
+
+    def chunk_ids_matching(self, generation: int, filters: Filters) -> set[str]:
+        where = _where(_live_at(generation) + filter_clauses(filters))
+        return {cid for cid, _, _ in self._get_all(self._chunks, where, [])}
+
+    # ---- writing (only inside an ingest run that holds the index lock) ---------------
+    def collect_garbage(self, generation: int) -> int:
+        """Remove what a crashed run left and what is retired for more than a generation."""
+        removed = 0
+        for collection in (self._chunks, self._docs):
+            orphans = [i for i, _, _ in self._get_all(
+                collection, {"gen_from": {"$gt": generation}}, [])]
+            retired = [i for i, _, _ in self._get_all(
+                collection, {"gen_to": {"$lt": generation}}, [])]
+            for batch in _batches(orphans + retired, _PAGE):
+                collection.delete(ids=batch)
+            removed += len(orphans) + len(retired)
+            undone = [i for i, _, _ in self._get_all(
+                collection, _where([{"gen_to": {"$gt": generation}},
+                                    {"gen_to": {"$lt": LIVE}}]), [])]
+            for batch in _batches(undone, _PAGE):
+                collection.update(ids=batch, metadatas=[{"gen_to": LIVE}] * len(batch))
+        return removed
+
+    def add_chunks(self, doc: Document, chunks: list[Chunk], embeddings: np.ndarray,
+                   generation: int) -> None:
+        base = _doc_metadata(doc)
+        metadatas = [
+            {**base, "position": c.position, "start": c.start, "end": c.end,
+             "gen_from": generation, "gen_to": LIVE}
+            for c in chunks
+        ]
+        for start in range(0, len(chunks), _PAGE):
+            end = start + _PAGE
+            self._chunks.add(ids=[c.chunk_id for c in chunks[start:end]],
+                             embeddings=embeddings[start:end],
+                             documents=[c.text for c in chunks[start:end]],
+                             metadatas=metadatas[start:end])
+
+    def add_document(self, doc: Document, generation: int) -> None:
+        meta = {
+            **_doc_metadata(doc), "path": doc.path, "root": doc.root, "sha256": doc.sha256,
+            "meta_json": doc.meta.model_dump_json(), "sentences_json": json.dumps(doc.sentences),
+            "gen_from": generation, "gen_to": LIVE,
+        }
+        self._docs.add(ids=[version_id(doc.doc_id, doc.sha256)], embeddings=[[1.0]],
+                       documents=[doc.text], metadatas=[meta])
+
+    def retire(self, versions: list[DocVersion], generation: int) -> None:
+        for version in versions:
+            live = _where([{"doc_id": version.doc_id}, {"gen_to": LIVE},
+                           {"gen_from": {"$lt": generation}}])
+            chunk_ids = [i for i, _, _ in self._get_all(self._chunks, live, [])]
+            for batch in _batches(chunk_ids, _PAGE):
+                self._chunks.update(ids=batch, metadatas=[{"gen_to": generation}] * len(batch))
+            self._docs.update(ids=[version.record_id], metadatas=[{"gen_to": generation}])
+
+    def commit(self, manifest: Manifest) -> None:
+        """The single write that makes a generation visible."""
+        self._manifest.upsert(ids=[_MANIFEST_ID], embeddings=[[1.0]],
+                              documents=[manifest.model_dump_json()])
+
+    def count_records(self) -> dict[str, int]:
+        return {"chunks": self._chunks.count(), "docs": self._docs.count()}
+
+    def drop(self) -> None:
+        for name in ("chunks", "docs", "manifest"):
+            self._client.delete_collection(f"{self.config.name}-{name}")
+
+
+def version_id(doc_id: str, sha256: str) -> str:
+    return f"{doc_id}@{sha256[:16]}"
+
+
+def _batches(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

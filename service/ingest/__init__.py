@@ -1,0 +1,1 @@
+"""Ingestion: files -> cleaned text + metadata -> sentence spans -> token-sized chunks."""

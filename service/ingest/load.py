@@ -1,0 +1,141 @@
+"""Read one file into raw text. Every way a file can be unusable raises BadDocument."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.errors import BadDocument
+
+SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf"})
+# Sidecar metadata files live next to documents and are never documents themselves.
+SIDECAR_SUFFIX = ".meta.toml"
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    text: str
+    title_hint: str | None
+
+
+def is_document(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.endswith(SIDECAR_SUFFIX)
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except PermissionError as exc:
+        raise BadDocument(str(path), "permission denied; check the file's access rights") from exc
+    except OSError as exc:
+        raise BadDocument(str(path), f"cannot be read: {exc.strerror or exc}") from exc
+
+
+def load_document(path: Path, data: bytes, encoding: str = "utf-8") -> RawDocument:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise BadDocument(
+            str(path), f"unsupported type {suffix!r}; supported: {sorted(SUPPORTED_SUFFIXES)}"
+        )
+    if not data.strip():
+        raise BadDocument(str(path), "file is empty")
+    if suffix == ".pdf":
+        raw = _load_pdf(path, data)
+    else:
+        text = _decode(path, data, encoding)
+        if suffix in (".html", ".htm"):
+            raw = _load_html(text)
+        elif suffix in (".md", ".markdown"):
+            raw = _load_markdown(text)
+        else:
+            raw = RawDocument(text=text, title_hint=None)
+    if not raw.text.strip():
+        raise BadDocument(str(path), "no text left after extraction")
+    return raw
+
+
+def _decode(path: Path, data: bytes, encoding: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise BadDocument(str(path), "binary content (NUL bytes), not a text document")
+    try:
+        text = data.decode("utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding)
+    except UnicodeDecodeError as exc:
+        raise BadDocument(
+            str(path),
+            f"not valid {encoding} at byte {exc.start}; convert it to UTF-8 or set "
+            "`encoding` under [sources] in the index.toml",
+        ) from exc
+    # Text with many control characters is binary that happened to decode.
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.05 * min(len(text), 8192):
+        raise BadDocument(str(path), "binary content (control characters), not a text document")
+    return text
+
+
+def _load_pdf(path: Path, data: bytes) -> RawDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = reader.metadata.title if reader.metadata else None
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise BadDocument(str(path), f"unreadable PDF: {exc}") from exc
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text:
+        raise BadDocument(str(path), "PDF has no extractable text (scanned image? run OCR first)")
+    return RawDocument(text=text, title_hint=title or None)
+
+
+_DROP_HTML_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form",
+                   "iframe", "svg", "figure", "figcaption", "button")
+_BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "br", "tr", "blockquote",
+               "section", "article", "pre")
+
+
+def _load_html(text: str) -> RawDocument:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    title = None
+    if soup.title and soup.title.string:
+        title = soup.title.string.strip()
+    h1 = soup.find("h1")
+    if h1 and h1.get_text(strip=True):
+        title = h1.get_text(" ", strip=True)
+    for tag in soup(list(_DROP_HTML_TAGS)):
+        tag.decompose()
+    body = soup.find("article") or soup.find("main") or soup.body or soup
+    for tag in body.find_all(list(_BLOCK_TAGS)):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    lines = [re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in body.get_text().split("\n")]
+    return RawDocument(text="\n".join(line for line in lines if line), title_hint=title)
+
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+
+
+def _load_markdown(text: str) -> RawDocument:
+    title = None
+    match = _FRONT_MATTER.match(text)
+    if match:
+        for line in match.group(1).splitlines():
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "title" and value.strip():
+                title = value.strip().strip("\"'")
+        text = text[match.end() :]
+    lines = []
+    for line in text.splitlines():
+        heading = re.match(r"^\s{0,3}#{1,6}\s+(.*)$", line)
+        if heading:
+            line = heading.group(1).strip()
+            title = title or line
+        line = _MD_LINK.sub(lambda m: m.group(1), line)
+        line = re.sub(r"(\*\*|__|`)", "", line)
+        lines.append(line)
+    return RawDocument(text="\n".join(lines), title_hint=title)

@@ -1,0 +1,209 @@
+"""Incremental, crash-safe ingestion of an index's files into its versioned store.
+
+Each run: find the files, hash them (raw bytes + sidecar + everything that shapes the
+chunks), load/clean/chunk only new or changed ones, embed those chunks, write them as
+the next generation, retire replaced and deleted documents, then commit. Unchanged files
+cost one hash; a bad file is reported and skipped, keeping its previous version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from service.config import Settings
+from service.embed import Embedder, make_embedder
+from service.errors import BadDocument, BadRequest, EmbedderMismatch
+from service.index.config import IndexConfig
+from service.index.lock import index_write_lock
+from service.index.store import DocVersion, IndexStore, Manifest, now_iso, version_id
+from service.ingest.chunk import chunk_document, split_sentences
+from service.ingest.clean import clean_text
+from service.ingest.load import is_document, load_document, read_bytes
+from service.ingest.metadata import build_meta, read_sidecar
+from service.records import Chunk, Document
+
+# Bump when cleaning or chunking logic changes, so every document is rebuilt once.
+PIPELINE_VERSION = "1"
+EMBED_BATCH = 64
+
+
+@dataclass
+class IngestReport:
+    index: str
+    generation: int
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.deleted)
+
+
+@dataclass(frozen=True)
+class _Found:
+    path: Path
+    root_key: str
+    doc_id: str
+
+
+def _root_key(root: Path, config: IndexConfig) -> str:
+    """Roots inside the index folder are stored relative to it, so a moved clone matches."""
+    try:
+        return root.relative_to(config.directory).as_posix()
+    except ValueError:
+        return root.as_posix()
+
+
+def discover(config: IndexConfig, paths: list[Path]) -> tuple[list[_Found], set[str]]:
+    """Documents under the given paths, and the roots that were scanned completely."""
+    found: dict[str, _Found] = {}
+    full_roots: set[str] = set()
+    for raw in paths:
+        path = raw.resolve()
+        if path.is_dir():
+            key = _root_key(path, config)
+            full_roots.add(key)
+            for file in sorted(path.rglob("*")):
+                rel = file.relative_to(path)
+                if file.is_file() and is_document(file) and not any(
+                    part.startswith(".") for part in rel.parts
+                ):
+                    found[rel.as_posix()] = _Found(file, key, rel.as_posix())
+        elif path.is_file():
+            found[path.name] = _Found(path, _root_key(path.parent, config), path.name)
+        else:
+            raise BadRequest(f"{raw}: no such file or folder")
+    return list(found.values()), full_roots
+
+
+def _fingerprint(data: bytes, sidecar: bytes, config: IndexConfig, embedder_id: str) -> str:
+    h = hashlib.sha256()
+    for part in (data, sidecar, config.chunking.model_dump_json().encode(),
+                 config.sources.encoding.encode(), embedder_id.encode(),
+                 PIPELINE_VERSION.encode()):
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def prepare_document(found: _Found, config: IndexConfig, embedder_id: str,
+                     known_sha: str | None) -> tuple[Document, list[Chunk]] | None:
+    """The document and its chunks, or None when it is unchanged since the last run."""
+    data = read_bytes(found.path)
+    fields, sidecar = read_sidecar(found.path)
+    sha = _fingerprint(data, sidecar, config, embedder_id)
+    if sha == known_sha:
+        return None
+    raw = load_document(found.path, data, config.sources.encoding)
+    cleaned = clean_text(raw.text).text
+    if not cleaned:
+        raise BadDocument(str(found.path), "nothing left after removing boilerplate")
+    first_line = cleaned.split("\n", 1)[0]
+    meta = build_meta(found.path, fields, raw.title_hint, first_line)
+    sentences = split_sentences(cleaned)
+    doc = Document(doc_id=found.doc_id, path=str(found.path), root=found.root_key, sha256=sha,
+                   meta=meta, text=cleaned, sentences=sentences)
+    chunks = chunk_document(version_id(doc.doc_id, sha), cleaned, sentences,
+                            config.chunking.chunk_tokens, config.chunking.overlap_tokens)
+    return doc, [c.model_copy(update={"doc_id": doc.doc_id}) for c in chunks]
+
+
+def _embed_all(embedder: Embedder, texts: list[str], show_progress: bool) -> np.ndarray:
+    from tqdm import tqdm
+
+    parts = []
+    with tqdm(total=len(texts), desc="embedding", unit="chunk", file=sys.stderr,
+              disable=not show_progress or len(texts) < EMBED_BATCH) as bar:
+        for start in range(0, len(texts), EMBED_BATCH):
+            batch = texts[start : start + EMBED_BATCH]
+            parts.append(embedder.embed(batch))
+            bar.update(len(batch))
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
+
+
+def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = None,
+           show_progress: bool = True, embedder: Embedder | None = None) -> IngestReport:
+    started = time.perf_counter()
+    embedder = embedder or make_embedder(config.embedder.name, settings)
+    with index_write_lock(config.store_dir, config.name):
+        store = IndexStore(config, settings)
+        manifest = store.manifest()
+        current = manifest.generation if manifest else 0
+        if manifest and manifest.embedder != embedder.model_id:
+            raise EmbedderMismatch(
+                f"index {config.name!r} was built with {manifest.embedder}, not "
+                f"{embedder.model_id}; rebuild it with `rag ingest --index {config.name} "
+                "--rebuild`"
+            )
+        store.collect_garbage(current)
+        target = current + 1
+        report = IngestReport(index=config.name, generation=current)
+        versions = store.live_versions(current)
+        found, full_roots = discover(config, paths or config.source_paths())
+
+        pending: list[tuple[Document, list[Chunk]]] = []
+        for item in found:
+            known = versions.get(item.doc_id)
+            try:
+                prepared = prepare_document(item, config, embedder.model_id,
+                                            known.sha256 if known else None)
+            except BadDocument as exc:
+                report.skipped.append((exc.path, exc.reason))
+                continue
+            if prepared is None:
+                report.unchanged += 1
+            else:
+                pending.append(prepared)
+                (report.updated if known else report.added).append(item.doc_id)
+
+        seen = {item.doc_id for item in found}
+        gone: list[DocVersion] = [v for v in versions.values()
+                                  if v.root in full_roots and v.doc_id not in seen]
+        report.deleted = sorted(v.doc_id for v in gone)
+        if not pending and not gone:
+            report.seconds = time.perf_counter() - started
+            return report
+
+        texts = [c.text for _, chunks in pending for c in chunks]
+        embed_started = time.perf_counter()
+        vectors = _embed_all(embedder, texts, show_progress)
+        report.embed_seconds = time.perf_counter() - embed_started
+        report.chunks_embedded = len(texts)
+
+        offset = 0
+        for doc, chunks in pending:
+            store.add_chunks(doc, chunks, vectors[offset : offset + len(chunks)], target)
+            store.add_document(doc, target)
+            offset += len(chunks)
+        replaced = [versions[d.doc_id] for d, _ in pending if d.doc_id in versions]
+        store.retire(replaced + gone, target)
+
+        live_docs = len(versions) - len(gone) + len(report.added)
+        store.commit(Manifest(
+            generation=target, embedder=embedder.model_id, dimension=embedder.dimension,
+            chunk_tokens=config.chunking.chunk_tokens,
+            overlap_tokens=config.chunking.overlap_tokens, documents=live_docs,
+            chunks=len(store.live_chunks(target)), committed_at=now_iso(),
+        ))
+        store.collect_garbage(target)
+        report.generation = target
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def rebuild(config: IndexConfig, settings: Settings, show_progress: bool = True) -> IngestReport:
+    """Drop the store and ingest from scratch (after changing the embedder)."""
+    with index_write_lock(config.store_dir, config.name):
+        IndexStore(config, settings).drop()
+    return ingest(config, settings, show_progress=show_progress)

@@ -1,0 +1,112 @@
+"""Typed records passed between the stages of the data path."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+
+class DocumentMeta(BaseModel):
+    """What is known about a document. Outlet and date only when the text states them."""
+
+    title: str
+    source: str | None = Field(default=None, description="Outlet or publisher.")
+    date: dt.date | None = None
+    url: str | None = None
+    author: str | None = None
+
+
+class Document(BaseModel):
+    doc_id: str
+    path: str
+    root: str = Field(description="The source folder the document was found under.")
+    sha256: str = Field(description="Hash of the raw file bytes plus its metadata.")
+    meta: DocumentMeta
+    text: str = Field(description="The cleaned text; chunk offsets point into it.")
+    sentences: list[tuple[int, int]] = Field(description="Sentence spans in `text`.")
+
+
+class Chunk(BaseModel):
+    chunk_id: str
+    doc_id: str
+    position: int
+    text: str
+    start: int
+    end: int
+
+
+class Filters(BaseModel):
+    """Metadata filters; every given field must match."""
+
+    model_config = {"extra": "forbid"}
+
+    doc_ids: list[str] | None = None
+    sources: list[str] | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _check_range(self) -> Filters:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from must not be after date_to")
+        return self
+
+    def is_empty(self) -> bool:
+        return not (self.doc_ids or self.sources or self.date_from or self.date_to)
+
+
+class Passage(BaseModel):
+    """A focused window of a retrieved chunk, ready to show to a generator."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str | None
+    url: str | None = None
+    date: dt.date | None = None
+    text: str
+    start: int
+    end: int
+    score: float = Field(description="Fused retrieval score (higher is better).")
+    rank: int
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+    @property
+    def label(self) -> str:
+        """How answers attribute this passage: the outlet when known, else the title."""
+        return self.source or f"“{self.title}”"
+
+
+class Citation(BaseModel):
+    marker: int
+    doc_id: str
+    title: str
+    source: str | None
+    url: str | None = None
+    text: str
+    start: int
+    end: int
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Answer(BaseModel):
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    generator: str
+    fallback: str | None = Field(
+        default=None, description="Why the configured generator was replaced, if it was."
+    )
+    question: str
+    standalone_question: str
+    index: str
+    timings_ms: dict[str, float]
+    usage: dict[str, int] = Field(default_factory=dict)
+    passages: list[Passage] = Field(default_factory=list, exclude=True)
