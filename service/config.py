@@ -14,7 +14,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GeneratorName = Literal["local", "openai", "extractive"]
-LocalModelName = Literal["qwen2.5-1.5b", "qwen2.5-0.5b"]
+LocalModelName = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
 
 
 class Settings(BaseSettings):
@@ -42,7 +42,7 @@ class Settings(BaseSettings):
         default="local", description="local (bundled GGUF) | openai | extractive (no LLM)."
     )
     local_model: LocalModelName = Field(
-        default="qwen2.5-1.5b", description="Which bundled GGUF the local generator runs."
+        default="qwen2.5-coder-1.5b", description="Which bundled GGUF the local generator runs."
     )
     local_model_path: Path | None = Field(
         default=None, description="A GGUF file to run instead of the bundled one."
@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     local_threads: int = Field(default=0, ge=0, description="llama.cpp threads; 0 = all cores.")
     local_context_tokens: int = Field(default=4096, ge=512)
     llm_model: str = Field(
-        default="qwen2.5-1.5b-instruct",
+        default="qwen2.5-coder-1.5b-instruct",
         description="Model name sent to the OpenAI-compatible server (generator=openai).",
     )
     openai_base_url: str | None = Field(
@@ -88,7 +88,12 @@ class Settings(BaseSettings):
         description="Share of the question's content words a passage must contain for the "
         "service to attempt an answer; below it, it abstains.",
     )
-    extractive_sentences: int = Field(default=2, ge=1, le=5)
+    extractive_sentences: int = Field(default=2, ge=1, le=5,
+                                      description="Sentences quoted by the extractive answer.")
+    extractive_min_coverage: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="Share of the question's content words a quoted sentence must contain.",
+    )
     history_turns: int = Field(default=6, ge=0, description="Earlier turns used for follow-ups.")
     max_question_chars: int = Field(default=2000, ge=10)
 

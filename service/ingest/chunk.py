@@ -42,7 +42,8 @@ def split_sentences(text: str) -> list[Span]:
     return spans
 
 
-def _cut_long_sentence(text: str, span: Span, limit: int, count: Callable[[str], int]) -> list[Span]:
+def _cut_long_sentence(text: str, span: Span, limit: int,
+                       count: Callable[[str], int]) -> list[Span]:
     pieces: list[Span] = []
     words = [(m.start() + span[0], m.end() + span[0])
              for m in re.finditer(r"\S+", text[span[0] : span[1]])]

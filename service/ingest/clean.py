@@ -9,6 +9,7 @@ says which rule took which line, so a rule that is too eager shows up in review.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -102,7 +103,7 @@ def clean_text(raw: str) -> CleanResult:
                 drop(prev, "caption")
     # Related-article cards: everything between two read-time lines.
     marks = [i for i in nonblank if _READ_TIME.search(lines[i])]
-    for a, b in zip(marks, marks[1:], strict=False):
+    for a, b in itertools.pairwise(marks):
         for i in range(a + 1, b):
             drop(i, "read-time-card")
     # Leading navigation: a run of three or more short label lines before the text.

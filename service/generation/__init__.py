@@ -1,0 +1,1 @@
+"""Generation: prompts, LLM backends, the extractive answerer and citation repair."""

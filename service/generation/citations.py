@@ -1,0 +1,110 @@
+"""Citation markers: keep the ones that point at a passage the model was given, drop the
+rest, attach a marker to an uncited sentence when one passage clearly supports it, and
+renumber [1], [2], ... in order of first use."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from service.ingest.chunk import split_sentences
+from service.records import Citation, Passage
+from service.retrieval.terms import content_terms
+
+_GROUP = re.compile(r"\[\s*(?:passages?|sources?|doc(?:ument)?s?)?\s*"
+                    r"(\d+(?:\s*(?:,|;|and)\s*(?:passages?|sources?)?\s*\d+)*)\s*\]", re.I)
+_SINGLE = re.compile(r"\[(\d+)\]")
+_LEADING_MARKERS = re.compile(r"\s*[”\"’)]*\s*(\[\d+\]\s*)+[.!?]?")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+#: An uncited sentence gets a marker when this share of its content words is in one passage.
+AUTO_CITE_MIN_SUPPORT = 0.6
+_MIN_CLAIM_WORDS = 3
+
+
+@dataclass
+class CitedText:
+    text: str
+    citations: list[Citation]
+    removed_markers: int
+    auto_cited: int
+
+
+def lexical_support(sentence: str, passage_text: str) -> float:
+    """Share of the sentence's distinct content words that occur in the passage (0..1)."""
+    claim = set(content_terms(_SINGLE.sub("", sentence)))
+    if not claim:
+        return 0.0
+    return len(claim & set(content_terms(passage_text))) / len(claim)
+
+
+def _claim_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, with the markers that trail a sentence (Punkt often puts a marker
+    after a closing quote at the start of the next sentence) joined to that sentence."""
+    spans: list[tuple[int, int]] = []
+    for start, end in split_sentences(text):
+        lead = _LEADING_MARKERS.match(text, start, end)
+        if spans and lead:
+            spans[-1] = (spans[-1][0], lead.end())
+            start = lead.end()
+        if text[start:end].strip():
+            spans.append((start, end))
+    return spans
+
+
+def _normalise_groups(text: str) -> str:
+    def expand(match: re.Match[str]) -> str:
+        return "".join(f"[{n}]" for n in re.findall(r"\d+", match.group(1)))
+
+    return _GROUP.sub(expand, text)
+
+
+def resolve_citations(text: str, passages: list[Passage]) -> CitedText:
+    text = _normalise_groups(text)
+    removed = 0
+
+    def keep_valid(match: re.Match[str]) -> str:
+        nonlocal removed
+        if 1 <= int(match.group(1)) <= len(passages):
+            return match.group(0)
+        removed += 1
+        return ""
+
+    text = _SINGLE.sub(keep_valid, text)
+    text = re.sub(r"(\[\d+\])(\1)+", r"\1", text)  # [1][1] -> [1]
+
+    # Attach a marker to uncited claim sentences that one passage clearly supports.
+    auto = 0
+    pieces: list[str] = []
+    cursor = 0
+    for start, end in _claim_spans(text):
+        sentence = text[start:end]
+        pieces.append(text[cursor:start])
+        cursor = end
+        if not _SINGLE.search(sentence) and len(content_terms(sentence)) >= _MIN_CLAIM_WORDS:
+            scores = [lexical_support(sentence, p.text) for p in passages]
+            if scores and max(scores) >= AUTO_CITE_MIN_SUPPORT:
+                marker = f" [{scores.index(max(scores)) + 1}]"
+                stripped = sentence.rstrip()
+                if stripped and stripped[-1] in ".!?":
+                    sentence = stripped[:-1] + marker + stripped[-1]
+                else:
+                    sentence = stripped + marker
+                auto += 1
+        pieces.append(sentence)
+    pieces.append(text[cursor:])
+    text = "".join(pieces)
+
+    # Renumber in order of first use.
+    order: dict[int, int] = {}
+    for n in (int(m) for m in _SINGLE.findall(text)):
+        order.setdefault(n, len(order) + 1)
+    text = _SINGLE.sub(lambda m: f"[{order[int(m.group(1))]}]", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+    text = re.sub(r"(\S)\[", r"\1 [", text)
+    citations = [
+        Citation(marker=new, doc_id=p.doc_id, title=p.title, source=p.source, url=p.url,
+                 text=p.text, start=p.start, end=p.end)
+        for old, new in sorted(order.items(), key=lambda kv: kv[1])
+        for p in [passages[old - 1]]
+    ]
+    return CitedText(text=text, citations=citations, removed_markers=removed, auto_cited=auto)

@@ -1,0 +1,52 @@
+"""Any OpenAI-compatible chat endpoint (OpenAI, vLLM, llama.cpp's server, ...)."""
+
+from __future__ import annotations
+
+from service.config import Settings
+from service.errors import ConfigError, LLMUnavailable
+from service.generation.llm import Completion, Message
+
+
+class OpenAILLM:
+    def __init__(self, settings: Settings) -> None:
+        import openai
+
+        if not settings.openai_base_url and not settings.openai_api_key:
+            raise ConfigError(
+                "generator 'openai' needs OPENAI_BASE_URL (any OpenAI-compatible server) "
+                "and/or OPENAI_API_KEY"
+            )
+        self.name = f"openai:{settings.llm_model}"
+        self._model = settings.llm_model
+        self._temperature = settings.llm_temperature
+        self._client = openai.OpenAI(
+            base_url=settings.openai_base_url, api_key=settings.openai_api_key or "no-key",
+            timeout=settings.llm_timeout_s, max_retries=settings.llm_max_retries,
+        )
+
+    def complete(self, messages: list[Message], max_tokens: int) -> Completion:
+        import openai
+
+        try:
+            response = self._client.chat.completions.create(
+                model=self._model, messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens, temperature=self._temperature,
+            )
+        except openai.APITimeoutError as exc:
+            raise LLMUnavailable(f"LLM endpoint timed out: {exc}") from exc
+        except openai.APIConnectionError as exc:
+            raise LLMUnavailable(f"cannot reach the LLM endpoint: {exc}") from exc
+        except openai.APIStatusError as exc:
+            raise LLMUnavailable(
+                f"LLM endpoint answered {exc.status_code}: {exc.message}"
+            ) from exc
+        except openai.OpenAIError as exc:
+            raise LLMUnavailable(f"LLM call failed: {exc}") from exc
+        if not response.choices:
+            raise LLMUnavailable("LLM endpoint returned no choices")
+        usage = response.usage
+        return Completion(
+            text=response.choices[0].message.content or "",
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+        )

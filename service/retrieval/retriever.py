@@ -1,0 +1,130 @@
+"""Hybrid retrieval over one index: dense + BM25 -> RRF -> sentence windows -> passages.
+
+Usage:
+    retriever = Retriever(load_index_config(settings, "news"), settings)
+    result = retriever.retrieve("Who headed the Russian delegation?")
+    for p in result.passages: print(p.rank, p.title, p.text)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from service.config import Settings
+from service.embed import Embedder, make_embedder
+from service.errors import EmbedderMismatch
+from service.index.config import IndexConfig
+from service.index.store import IndexStore
+from service.ingest.chunk import token_counter
+from service.records import Filters, Passage
+from service.retrieval.fusion import reciprocal_rank_fusion
+from service.retrieval.snapshot import Snapshot
+from service.retrieval.terms import content_terms
+from service.retrieval.windows import focus_window, match_score, weighted_overlap
+
+
+@dataclass
+class RetrievalResult:
+    passages: list[Passage]
+    #: Best share of the question's (IDF-weighted) content words found in one passage.
+    coverage: float
+    timings_ms: dict[str, float]
+    #: Inverse document frequency over the index, for scoring words downstream.
+    idf: Callable[[str], float]
+
+
+class Retriever:
+    def __init__(self, config: IndexConfig, settings: Settings,
+                 store: IndexStore | None = None, embedder: Embedder | None = None) -> None:
+        self.config = config
+        self.settings = settings
+        self.store = store or IndexStore(config, settings)
+        self.embedder = embedder or make_embedder(config.embedder.name, settings)
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Snapshot:
+        """The committed generation; reloaded when another process committed a newer one."""
+        manifest = self.store.require_manifest()
+        if manifest.embedder != self.embedder.model_id:
+            raise EmbedderMismatch(
+                f"index {self.config.name!r} was built with {manifest.embedder} but the "
+                f"query embedder is {self.embedder.model_id}"
+            )
+        with self._lock:
+            if self._snapshot is None or self._snapshot.generation != manifest.generation:
+                self._snapshot = Snapshot.load(self.store, manifest.generation)
+            return self._snapshot
+
+    def retrieve(self, query: str, filters: Filters | None = None,
+                 top_k: int | None = None) -> RetrievalResult:
+        s = self.settings
+        top_k = top_k or s.top_k
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        snap = self.snapshot()
+        timings["snapshot"] = _ms(t0)
+
+        t0 = time.perf_counter()
+        vector = self.embedder.embed([query])[0]
+        dense = self.store.query_dense(vector, min(s.candidate_k, max(len(snap.chunks), 1)),
+                                       snap.generation, filters)
+        dense_ids = [cid for cid, _ in dense if cid in snap.position]
+        timings["dense"] = _ms(t0)
+
+        t0 = time.perf_counter()
+        lexical = snap.bm25.search(query, s.candidate_k, snap.mask(filters))
+        bm25_ids = [snap.chunks[i].chunk_id for i, _ in lexical]
+        timings["bm25"] = _ms(t0)
+
+        t0 = time.perf_counter()
+        fused = reciprocal_rank_fusion([dense_ids, bm25_ids], k=s.rrf_k)[: s.candidate_k]
+        query_terms = content_terms(query)
+        count = token_counter()
+        # Focus every candidate, then rank once more by how much of the question its
+        # focused window holds: a third, sentence-level signal that favours passages
+        # which state the answer over chunks that are merely on topic.
+        windows: dict[str, tuple[int, int, float, float]] = {}
+        for cid, _ in fused:
+            chunk = snap.chunks[snap.position[cid]]
+            doc = snap.documents[chunk.doc_id]
+            lo, hi = snap.sentences_in(doc, chunk.start, chunk.end)
+            start, end = focus_window(doc, lo, hi, query_terms, snap.bm25.idf,
+                                      s.window_sentences, s.max_passage_tokens, count)
+            text = doc.text[start:end]
+            windows[cid] = (start, end, match_score(query_terms, text, snap.bm25.idf),
+                            weighted_overlap(set(query_terms), text, snap.bm25.idf))
+        by_match = sorted(windows, key=lambda c: windows[c][2], reverse=True)
+        final = reciprocal_rank_fusion([dense_ids, bm25_ids, by_match], k=s.rrf_k)
+        dense_rank = {cid: r for r, cid in enumerate(dense_ids, start=1)}
+        bm25_rank = {cid: r for r, cid in enumerate(bm25_ids, start=1)}
+        passages: list[Passage] = []
+        taken: dict[str, list[tuple[int, int]]] = {}
+        coverage = 0.0
+        for cid, score in final:
+            if len(passages) >= top_k:
+                break
+            if cid not in windows:
+                continue
+            start, end, _, overlap = windows[cid]
+            doc = snap.documents[snap.chunks[snap.position[cid]].doc_id]
+            if any(start < e and b < end for b, e in taken.get(doc.doc_id, [])):
+                continue  # an overlapping window of this document is already in
+            taken.setdefault(doc.doc_id, []).append((start, end))
+            coverage = max(coverage, overlap)
+            passages.append(Passage(
+                chunk_id=cid, doc_id=doc.doc_id, title=doc.meta.title, source=doc.meta.source,
+                url=doc.meta.url, date=doc.meta.date, text=doc.text[start:end], start=start,
+                end=end, score=score, rank=len(passages) + 1, dense_rank=dense_rank.get(cid),
+                bm25_rank=bm25_rank.get(cid),
+            ))
+        timings["fuse"] = _ms(t0)
+        return RetrievalResult(passages=passages, coverage=coverage, timings_ms=timings,
+                               idf=snap.bm25.idf)
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
