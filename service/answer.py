@@ -16,8 +16,13 @@ from dataclasses import dataclass
 
 from service.config import GeneratorName, Settings
 from service.errors import BadRequest, LLMUnavailable, ModelNotInstalled
+from service.generation.attribution import attribute_sentences
 from service.generation.citations import resolve_citations
-from service.generation.condense import condense_question
+from service.generation.condense import (
+    condense_question,
+    heuristic_standalone,
+    looks_like_follow_up,
+)
 from service.generation.extractive import extractive_answer
 from service.generation.llm import ChatLLM, Message, make_llm
 from service.generation.prompts import prompt
@@ -25,6 +30,8 @@ from service.index.config import load_index_config
 from service.records import Answer, Filters, Passage, Turn
 from service.retrieval.retriever import RetrievalResult, Retriever
 
+#: What the model is told to write when the passages do not answer the question.
+ABSTAIN_TOKEN = "NOT FOUND"
 # Ways small models say "not in the sources" instead of the exact abstain sentence.
 _ABSTAIN_PHRASES = re.compile(
     r"\b(passages?|sources?|documents?|context|provided (text|information))\b[^.]{0,60}\b"
@@ -89,7 +96,10 @@ class AnswerService:
         timings["condense"] = _ms(t0)
 
         t0 = time.perf_counter()
-        retrieval = retriever.retrieve(standalone, filters)
+        # A rewrite that still leans on the conversation retrieves with its context.
+        query = heuristic_standalone(standalone, history) if (
+            history and looks_like_follow_up(standalone)) else standalone
+        retrieval = retriever.retrieve(query, filters)
         timings["retrieve"] = _ms(t0)
 
         t0 = time.perf_counter()
@@ -100,7 +110,8 @@ class AnswerService:
         cited = None if abstained else resolve_citations(draft.text, retrieval.passages)
         if cited is not None and not cited.citations:
             abstained = True  # an answer without a single supported citation is not shown
-        text = prompt("abstain") if abstained or cited is None else cited.text
+        text = prompt("abstain") if abstained or cited is None else (
+            attribute_sentences(cited.text, cited.citations))
         if fallback:
             text = f"{prompt('fallback_notice')} {text}"
         timings["total"] = _ms(started)
@@ -153,7 +164,7 @@ def build_messages(question: str, passages: list[Passage]) -> list[Message]:
         for i, p in enumerate(passages, start=1)
     )
     return [
-        {"role": "system", "content": prompt("answer_system", abstain=prompt("abstain"))},
+        {"role": "system", "content": prompt("answer_system", abstain_token=ABSTAIN_TOKEN)},
         {"role": "user", "content": prompt("answer_user", passages=blocks, question=question)},
     ]
 
@@ -163,7 +174,7 @@ def is_abstention(text: str) -> bool:
     plain = text.strip().lower()
     if not plain:
         return True
-    if prompt("abstain").lower().rstrip(".") in plain and "[" not in plain:
+    if ABSTAIN_TOKEN.lower() in plain and not re.search(r"\[\d+\]", plain):
         return True
     return bool(_ABSTAIN_PHRASES.search(plain)) and not re.search(r"\[\d+\]", plain)
 

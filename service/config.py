@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         default=20, ge=1, le=500, description="Hits taken from each retriever before fusion."
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    rerank_weight: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="Weight of the sentence-level lexical match against the fused rank "
+        "score when ordering passages (0 = fused rank only).",
+    )
     window_sentences: int = Field(
         default=1, ge=0, le=10, description="Sentences kept on each side of a hit's best one."
     )

@@ -37,7 +37,7 @@ def lexical_support(sentence: str, passage_text: str) -> float:
     return len(claim & set(content_terms(passage_text))) / len(claim)
 
 
-def _claim_spans(text: str) -> list[tuple[int, int]]:
+def claim_spans(text: str) -> list[tuple[int, int]]:
     """Sentence spans, with the markers that trail a sentence (Punkt often puts a marker
     after a closing quote at the start of the next sentence) joined to that sentence."""
     spans: list[tuple[int, int]] = []
@@ -76,7 +76,7 @@ def resolve_citations(text: str, passages: list[Passage]) -> CitedText:
     auto = 0
     pieces: list[str] = []
     cursor = 0
-    for start, end in _claim_spans(text):
+    for start, end in claim_spans(text):
         sentence = text[start:end]
         pieces.append(text[cursor:start])
         cursor = end

@@ -84,21 +84,25 @@ class Retriever:
         fused = reciprocal_rank_fusion([dense_ids, bm25_ids], k=s.rrf_k)[: s.candidate_k]
         query_terms = content_terms(query)
         count = token_counter()
-        # Focus every candidate, then rank once more by how much of the question its
-        # focused window holds: a third, sentence-level signal that favours passages
-        # which state the answer over chunks that are merely on topic.
+        # Focus every candidate on its best sentences, then rerank: half the fused rank
+        # score, half how well the focused window matches the question word for word
+        # and phrase for phrase. No cross-encoder exists offline; this sentence-level
+        # signal favours passages that state the answer over ones merely on topic.
+        best_fused = fused[0][1] if fused else 1.0
         windows: dict[str, tuple[int, int, float, float]] = {}
-        for cid, _ in fused:
+        for cid, fused_score in fused:
             chunk = snap.chunks[snap.position[cid]]
             doc = snap.documents[chunk.doc_id]
             lo, hi = snap.sentences_in(doc, chunk.start, chunk.end)
             start, end = focus_window(doc, lo, hi, query_terms, snap.bm25.idf,
                                       s.window_sentences, s.max_passage_tokens, count)
             text = doc.text[start:end]
-            windows[cid] = (start, end, match_score(query_terms, text, snap.bm25.idf),
+            score = (1 - s.rerank_weight) * fused_score / best_fused + s.rerank_weight * (
+                match_score(query_terms, text, snap.bm25.idf))
+            windows[cid] = (start, end, score,
                             weighted_overlap(set(query_terms), text, snap.bm25.idf))
-        by_match = sorted(windows, key=lambda c: windows[c][2], reverse=True)
-        final = reciprocal_rank_fusion([dense_ids, bm25_ids, by_match], k=s.rrf_k)
+        final = sorted(((cid, w[2]) for cid, w in windows.items()), key=lambda x: x[1],
+                       reverse=True)
         dense_rank = {cid: r for r, cid in enumerate(dense_ids, start=1)}
         bm25_rank = {cid: r for r, cid in enumerate(bm25_ids, start=1)}
         passages: list[Passage] = []
