@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 
 import numpy as np
 
 from service.retrieval.terms import content_terms
+
+# bm25s logs every index build at DEBUG through its own handler.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class BM25Index:

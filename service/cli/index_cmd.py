@@ -1,0 +1,94 @@
+"""`rag ingest` and `rag index ...`: build, update and inspect named indexes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from service.config import Settings
+from service.index.config import create_index, list_index_names, load_index_config
+from service.index.store import IndexStore
+from service.ingest.pipeline import IngestReport, ingest, rebuild
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "ingest", help="build or update an index from its files (incremental)",
+        description="Ingest documents (.txt .md .html .pdf) into an index. With no PATH, "
+        "ingests the folders listed in the index's index.toml. Unchanged files are skipped, "
+        "changed files re-embedded, files deleted from a scanned folder removed. A bad file "
+        "is reported and skipped; a killed run leaves the previous index intact.",
+    )
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="files or folders to ingest (default: the index's sources)")
+    p.add_argument("--index", help="index name (default: RAG_INDEX, 'news')")
+    p.add_argument("--rebuild", action="store_true",
+                   help="drop the index's store and ingest everything again")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run_ingest)
+
+    idx = sub.add_parser("index", help="list, create or inspect indexes")
+    isub = idx.add_subparsers(dest="index_command", required=True, metavar="ACTION")
+    ls = isub.add_parser("list", help="list indexes and their state")
+    ls.set_defaults(handler=run_list)
+    cr = isub.add_parser("create", help="create an empty index folder with an index.toml")
+    cr.add_argument("name")
+    cr.add_argument("--description", default="")
+    cr.set_defaults(handler=run_create)
+
+
+def _print_report(report: IngestReport, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({
+            "index": report.index, "generation": report.generation, "added": report.added,
+            "updated": report.updated, "deleted": report.deleted, "unchanged": report.unchanged,
+            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            "chunks_embedded": report.chunks_embedded, "seconds": round(report.seconds, 3),
+        }))
+    else:
+        state = f"generation {report.generation}" if report.changed else "no changes"
+        print(f"index {report.index!r}: {len(report.added)} added, {len(report.updated)} updated, "
+              f"{len(report.deleted)} deleted, {report.unchanged} unchanged, "
+              f"{len(report.skipped)} skipped; {report.chunks_embedded} chunks embedded in "
+              f"{report.seconds:.1f}s ({state})")
+    for path, reason in report.skipped:
+        print(f"rag: skipped {path}: {reason}", file=sys.stderr)
+
+
+def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    config = load_index_config(settings, args.index or settings.index)
+    show = not args.quiet
+    if args.rebuild:
+        if args.paths:
+            print("rag: --rebuild ingests the index's own sources; drop the PATHs",
+                  file=sys.stderr)
+            return 2
+        report = rebuild(config, settings, show_progress=show)
+    else:
+        report = ingest(config, settings, paths=args.paths or None, show_progress=show)
+    _print_report(report, args.json)
+    return 1 if report.skipped else 0
+
+
+def run_list(args: argparse.Namespace, settings: Settings) -> int:
+    names = list_index_names(settings)
+    if not names:
+        print(f"no indexes in {settings.indexes_dir}")
+    for name in names:
+        config = load_index_config(settings, name)
+        manifest = IndexStore(config, settings).manifest()
+        state = (f"generation {manifest.generation}, {manifest.documents} documents, "
+                 f"{manifest.chunks} chunks, {manifest.embedder}" if manifest else "not built")
+        print(f"{name}\t{state}\t{config.description}")
+    return 0
+
+
+def run_create(args: argparse.Namespace, settings: Settings) -> int:
+    config = create_index(settings, args.name, args.description)
+    print(f"created {config.directory}/index.toml; put documents in {config.directory}/docs "
+          f"and run `rag ingest --index {config.name}`")
+    return 0

@@ -1,0 +1,101 @@
+"""Shared fixtures: real small indexes in temp dirs, built with the real embedder and Chroma."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import service  # noqa: F401  (sets the offline tokenizer caches)
+from service.config import Settings
+from service.index.config import load_index_config
+from service.ingest.pipeline import ingest
+
+ROOT = Path(__file__).resolve().parents[1]
+NEWS_DOCS = ROOT / "indexes" / "news" / "docs"
+MODELS_DIR = ROOT / "models"
+
+INDEX_TOML = """description = "test index"
+[sources]
+paths = ["docs"]
+encoding = "utf-8"
+[chunking]
+chunk_tokens = {chunk_tokens}
+overlap_tokens = {overlap_tokens}
+[embedder]
+name = "minilm"
+"""
+
+
+def make_settings(indexes_dir: Path, **overrides: object) -> Settings:
+    return Settings(indexes_dir=indexes_dir, models_dir=MODELS_DIR, _env_file=None,
+                    **overrides)  # type: ignore[call-arg]
+
+
+def write_index(indexes_dir: Path, name: str, docs: dict[str, str | bytes],
+                chunk_tokens: int = 180, overlap_tokens: int = 30) -> Path:
+    directory = indexes_dir / name
+    (directory / "docs").mkdir(parents=True, exist_ok=True)
+    (directory / "index.toml").write_text(
+        INDEX_TOML.format(chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens))
+    for rel, content in docs.items():
+        path = directory / "docs" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def indexes_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "indexes"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(scope="session")
+def news_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the real `news` index, built once per test session."""
+    indexes_dir = tmp_path_factory.mktemp("news") / "indexes"
+    shutil.copytree(ROOT / "indexes" / "news", indexes_dir / "news",
+                    ignore=shutil.ignore_patterns("store"))
+    settings = make_settings(indexes_dir, generator="extractive")
+    ingest(load_index_config(settings, "news"), settings, show_progress=False)
+    return settings
+
+
+def rag_env(indexes_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "OPENAI_"))}
+    env.update({"RAG_INDEXES_DIR": str(indexes_dir), "RAG_MODELS_DIR": str(MODELS_DIR),
+                "PYTHONUNBUFFERED": "1", **extra})
+    return env
+
+
+RunRag = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_rag() -> RunRag:
+    """Run the real `rag` console entry point in a subprocess."""
+
+    def run(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "service.cli.main", *args], env=env,
+                              capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+    return run
+
+
+def bundled_gguf(name: str) -> Path:
+    from service.models import gguf_path
+
+    path = gguf_path(make_settings(Path("indexes")), name)
+    if not path.is_file():
+        pytest.fail(f"{path} missing: run `make setup` (rag models prepare)")
+    return path
