@@ -1,0 +1,221 @@
+"""Incremental, crash-safe ingestion into a real Chroma store in a temp dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from service.index.config import load_index_config
+from service.index.store import IndexStore
+from service.ingest.pipeline import ingest
+from tests.conftest import NEWS_DOCS, ROOT, RunRag, make_settings, rag_env, write_index
+
+
+def article(i: int, topic: str = "negotiations") -> str:
+    return (f"Report {i} on {topic}\n\n"
+            f"Delegate number {i} met counterpart {i * 7} in the city of Testville{i}. "
+            f"They discussed {topic} for {i + 2} hours and agreed on {i * 3} points. "
+            f"The meeting ended with a statement about {topic} number {i}.\n")
+
+
+def counts(settings, name: str) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    store = IndexStore(load_index_config(settings, name), settings)
+    manifest = store.require_manifest()
+    live = store.live_chunks(manifest.generation)
+    return manifest.generation, len(live), len({c.chunk_id for c in live})
+
+
+def test_rerun_on_unchanged_files_embeds_nothing(indexes_dir: Path) -> None:
+    write_index(indexes_dir, "inc1", {f"a{i}.txt": article(i) for i in range(4)})
+    settings = make_settings(indexes_dir)
+    config = load_index_config(settings, "inc1")
+    first = ingest(config, settings, show_progress=False)
+    assert sorted(first.added) == [f"a{i}.txt" for i in range(4)]
+    assert first.chunks_embedded >= 4
+    second = ingest(config, settings, show_progress=False)
+    assert second.chunks_embedded == 0 and second.unchanged == 4 and not second.changed
+    assert second.generation == first.generation
+
+
+def test_changed_file_reembeds_only_that_file_and_deleted_file_disappears(
+        indexes_dir: Path) -> None:
+    directory = write_index(indexes_dir, "inc2", {f"a{i}.txt": article(i) for i in range(4)})
+    settings = make_settings(indexes_dir)
+    config = load_index_config(settings, "inc2")
+    ingest(config, settings, show_progress=False)
+    (directory / "docs" / "a1.txt").write_text(article(1, "grain exports"), encoding="utf-8")
+    (directory / "docs" / "a3.txt").unlink()
+    report = ingest(config, settings, show_progress=False)
+    assert report.updated == ["a1.txt"] and report.deleted == ["a3.txt"]
+    assert report.added == [] and report.unchanged == 2
+    assert report.chunks_embedded == 1  # a1 is one chunk; nothing else was embedded
+    store = IndexStore(config, settings)
+    gen = store.require_manifest().generation
+    docs = {d.doc_id: d for d in store.live_documents(gen)}
+    assert sorted(docs) == ["a0.txt", "a1.txt", "a2.txt"]
+    assert "grain exports" in docs["a1.txt"].text
+    texts = [c.text for c in store.live_chunks(gen)]
+    assert not any("Testville3" in t for t in texts)
+    assert sum("Testville1" in t for t in texts) == 1  # the old version is gone
+
+
+def test_bad_files_are_reported_by_name_and_skipped(indexes_dir: Path) -> None:
+    directory = write_index(indexes_dir, "bad3", {"good.txt": article(1)})
+    settings = make_settings(indexes_dir)
+    config = load_index_config(settings, "bad3")
+    ingest(config, settings, show_progress=False)
+    bad = {
+        "binary.txt": b"\x00\x01\x02\x03binary\x00" * 50,
+        "empty.md": b"   \n\n",
+        "latin1.txt": "caf\xe9 cr\xe8me".encode("latin-1"),
+        "broken.pdf": b"%PDF-1.4\nthis is not really a pdf\n%%EOF",
+        "noperm.txt": b"a perfectly fine text that cannot be read",
+    }
+    for name, data in bad.items():
+        (directory / "docs" / name).write_bytes(data)
+    (directory / "docs" / "new.html").write_text(
+        "<html><head><title>T</title></head><body><nav>Menu</nav>"
+        "<article><h1>Talks resume</h1><p>The talks resumed in Geneva on Monday.</p>"
+        "</article><footer>Copyright</footer></body></html>", encoding="utf-8")
+    if os.geteuid() == 0:
+        del bad["noperm.txt"]  # root reads everything; the case cannot be made here
+        (directory / "docs" / "noperm.txt").unlink()
+    else:
+        (directory / "docs" / "noperm.txt").chmod(0)
+    report = ingest(config, settings, show_progress=False)
+    skipped = {Path(p).name: reason for p, reason in report.skipped}
+    assert set(skipped) == set(bad)
+    assert "binary" in skipped["binary.txt"]
+    assert "empty" in skipped["empty.md"]
+    assert "utf-8" in skipped["latin1.txt"].lower()
+    assert "pdf" in skipped["broken.pdf"].lower()
+    assert report.added == ["new.html"]
+    store = IndexStore(config, settings)
+    docs = {d.doc_id: d for d in store.live_documents(store.require_manifest().generation)}
+    assert sorted(docs) == ["good.txt", "new.html"]
+    assert docs["new.html"].meta.title == "Talks resume"
+    assert "Menu" not in docs["new.html"].text and "Copyright" not in docs["new.html"].text
+
+
+def test_a_file_that_turns_bad_keeps_its_previous_version(indexes_dir: Path) -> None:
+    directory = write_index(indexes_dir, "bad4", {"a.txt": article(1), "b.txt": article(2)})
+    settings = make_settings(indexes_dir)
+    config = load_index_config(settings, "bad4")
+    ingest(config, settings, show_progress=False)
+    (directory / "docs" / "a.txt").write_bytes(b"\xff\xfe\x00\x00garbage")
+    report = ingest(config, settings, show_progress=False)
+    assert [Path(p).name for p, _ in report.skipped] == ["a.txt"]
+    store = IndexStore(config, settings)
+    docs = {d.doc_id for d in store.live_documents(store.require_manifest().generation)}
+    assert docs == {"a.txt", "b.txt"}
+
+
+def test_metadata_sidecar_sets_title_source_and_date(indexes_dir: Path) -> None:
+    directory = write_index(indexes_dir, "meta5", {"a.txt": article(1)})
+    (directory / "docs" / "a.txt.meta.toml").write_text(
+        'title = "Sidecar title"\nsource = "Daily Test"\ndate = 2025-03-18\n')
+    settings = make_settings(indexes_dir)
+    config = load_index_config(settings, "meta5")
+    ingest(config, settings, show_progress=False)
+    store = IndexStore(config, settings)
+    (doc,) = store.live_documents(store.require_manifest().generation)
+    assert (doc.meta.title, doc.meta.source, str(doc.meta.date)) == (
+        "Sidecar title", "Daily Test", "2025-03-18")
+    (directory / "docs" / "a.txt.meta.toml").write_text('date = "not a date"\n')
+    report = ingest(config, settings, show_progress=False)
+    assert report.skipped and "date" in report.skipped[0][1]
+
+
+def test_news_index_documents_carry_stated_metadata(news_settings) -> None:  # type: ignore[no-untyped-def]
+    store = IndexStore(load_index_config(news_settings, "news"), news_settings)
+    docs = {d.doc_id: d for d in store.live_documents(store.require_manifest().generation)}
+    assert sorted(docs) == sorted(p.name for p in NEWS_DOCS.glob("*.txt"))
+    assert docs["003.txt"].meta.source == "Izvestia"
+    assert docs["004.txt"].meta.title.startswith("Point of no return")
+    assert all(d.meta.date is None for d in docs.values())  # no article states its date
+
+
+def _stress_corpus(n: int) -> dict[str, str]:
+    paragraphs = [p for f in sorted(NEWS_DOCS.glob("*.txt"))
+                  for p in f.read_text(encoding="utf-8").split("\n") if len(p) > 200]
+    return {f"doc{i:03d}.txt": f"Stress document {i}\n\n" + "\n\n".join(
+        paragraphs[(i + j) % len(paragraphs)] for j in range(4)) for i in range(n)}
+
+
+def test_kill_mid_ingest_keeps_the_previous_index_and_the_next_run_completes(
+        indexes_dir: Path, run_rag: RunRag) -> None:
+    """SIGKILL a real `rag ingest` at several points while it writes a new generation."""
+    write_index(indexes_dir, "crash", _stress_corpus(5))
+    env = rag_env(indexes_dir)
+    first = run_rag("ingest", "--index", "crash", "--json", "--quiet", env=env)
+    assert first.returncode == 0, first.stderr
+    baseline = json.loads(first.stdout)
+    check = [sys.executable, "-c",
+             "import json,sys; from tests.test_ingest import counts; "
+             "from tests.conftest import make_settings; from pathlib import Path; "
+             "print(json.dumps(counts(make_settings(Path(sys.argv[1])), 'crash')))",
+             str(indexes_dir)]
+
+    def state() -> tuple[int, int, int]:
+        out = subprocess.run(check, env=env, capture_output=True, text=True, cwd=ROOT,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        return tuple(json.loads(out.stdout))  # type: ignore[return-value]
+
+    gen0, chunks0, unique0 = state()
+    assert gen0 == baseline["generation"] and chunks0 == unique0
+    write_index(indexes_dir, "crash", _stress_corpus(60))  # 55 new documents to embed
+    killed_mid_run = 0
+    for delay in (0.3, 1.0, 2.0, 3.5):
+        proc = subprocess.Popen([sys.executable, "-m", "service.cli.main", "ingest", "--index",
+                                 "crash", "--quiet"], env=env, cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed_mid_run += 1
+        proc.wait(timeout=60)
+        gen, chunks, unique = state()
+        if gen == gen0:  # killed before its commit: the old index, exactly
+            assert (chunks, unique) == (chunks0, unique0)
+        else:  # finished before the kill: the complete new index
+            assert gen == gen0 + 1 and chunks == unique
+    assert killed_mid_run >= 2, "the ingest finished too fast to be killed mid-run"
+    final = run_rag("ingest", "--index", "crash", "--json", "--quiet", env=env)
+    assert final.returncode == 0, final.stderr
+    gen, chunks, unique = state()
+    assert chunks == unique  # no duplicates
+    # Same content as a clean build from scratch in another folder.
+    clean_dir = indexes_dir.parent / "clean"
+    write_index(clean_dir, "crash", _stress_corpus(60))
+    clean_settings = make_settings(clean_dir)
+    ingest(load_index_config(clean_settings, "crash"), clean_settings, show_progress=False)
+    assert counts(clean_settings, "crash")[1] == chunks
+
+
+def test_a_second_concurrent_ingest_is_refused(indexes_dir: Path, run_rag: RunRag) -> None:
+    write_index(indexes_dir, "busy", _stress_corpus(40))
+    env = rag_env(indexes_dir)
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli.main", "ingest", "--index",
+                             "busy", "--quiet"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        lock = indexes_dir / "busy" / "store" / "ingest.lock"
+        while time.time() < deadline and not (lock.exists() and lock.read_text()):
+            time.sleep(0.05)
+        second = run_rag("ingest", "--index", "busy", "--quiet", env=env)
+        if proc.poll() is None:
+            assert second.returncode != 0
+            assert "being ingested" in second.stderr
+        else:
+            pytest.skip("first ingest finished before the second started")
+    finally:
+        proc.wait(timeout=300)
