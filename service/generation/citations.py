@@ -100,7 +100,7 @@ def resolve_citations(text: str, passages: list[Passage]) -> CitedText:
         order.setdefault(n, len(order) + 1)
     text = _SINGLE.sub(lambda m: f"[{order[int(m.group(1))]}]", text)
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
-    text = re.sub(r"(\S)\[", r"\1 [", text)
+    text = re.sub(r"([^\s\]])\[", r"\1 [", text)
     citations = [
         Citation(marker=new, doc_id=p.doc_id, title=p.title, source=p.source, url=p.url,
                  text=p.text, start=p.start, end=p.end)

@@ -1,0 +1,57 @@
+"""Citation markers: invalid ones removed, groups expanded, renumbered, uncited claims repaired;
+attribution added to claims."""
+
+from __future__ import annotations
+
+from service.generation.attribution import attribute_sentences
+from service.generation.citations import resolve_citations
+from service.records import Passage
+
+
+def passages(*texts: str, sources: tuple[str | None, ...] = ()) -> list[Passage]:
+    return [Passage(chunk_id=f"c{i}", doc_id=f"d{i}", title=f"Title {i}",
+                    source=sources[i - 1] if i <= len(sources) else None, text=t, start=0,
+                    end=len(t), score=1.0, rank=i)
+            for i, t in enumerate(texts, start=1)]
+
+
+PS = passages("Medinsky headed the Russian delegation in Istanbul.",
+              "Umerov headed the Ukrainian delegation at the talks.",
+              "The call lasted two hours, the Kremlin said.",
+              sources=("Outlet A", "Outlet B", "Izvestia"))
+
+
+def test_markers_pointing_nowhere_are_removed() -> None:
+    cited = resolve_citations("Medinsky led it [1][7]. Umerov led the other [0].", PS)
+    assert "[7]" not in cited.text and "[0]" not in cited.text
+    assert cited.removed_markers == 2
+    assert cited.text.startswith("Medinsky led it [1].")
+
+
+def test_marker_groups_are_expanded_and_renumbered_by_first_use() -> None:
+    cited = resolve_citations("The call lasted two hours [3, 1]. Umerov led [Passage 2].", PS)
+    assert cited.text == "The call lasted two hours [1][2]. Umerov led [3]."
+    assert [(c.marker, c.doc_id) for c in cited.citations] == [
+        (1, "d3"), (2, "d1"), (3, "d2")]
+    assert cited.citations[0].text == PS[2].text
+
+
+def test_uncited_sentence_gets_the_passage_that_supports_it() -> None:
+    cited = resolve_citations("Umerov headed the Ukrainian delegation.", PS)
+    assert cited.text == "Umerov headed the Ukrainian delegation [1]."
+    assert cited.auto_cited == 1 and cited.citations[0].doc_id == "d2"
+
+
+def test_unsupported_uncited_sentence_stays_uncited() -> None:
+    cited = resolve_citations("Bananas grow quickly in tropical climates.", PS)
+    assert cited.citations == [] and cited.auto_cited == 0
+
+
+def test_claims_are_attributed_to_their_source_unless_they_name_it() -> None:
+    cited = resolve_citations(
+        "The call lasted two hours [3]. Izvestia reports Medinsky led [1]. "
+        "Medinsky and Umerov led the delegations [1][2].", PS)
+    text = attribute_sentences(cited.text, cited.citations)
+    assert text.startswith("According to Izvestia, the call lasted two hours [1].")
+    assert "Izvestia reports Medinsky led [2]." in text  # already attributed: unchanged
+    assert "According to Outlet A and Outlet B, Medinsky and Umerov" in text
