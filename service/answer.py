@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from service.config import GeneratorName, Settings
 from service.errors import BadRequest, LLMUnavailable, ModelNotInstalled
 from service.generation.attribution import attribute_sentences
-from service.generation.citations import resolve_citations
+from service.generation.citations import cited_numbers, has_words, resolve_citations
 from service.generation.condense import (
     condense_question,
     heuristic_standalone,
@@ -108,7 +108,7 @@ class AnswerService:
         fallback = fallback or draft.fallback
         abstained = draft.abstained
         cited = None if abstained else resolve_citations(draft.text, retrieval.passages)
-        if cited is not None and not cited.citations:
+        if cited is not None and not (cited.citations and has_words(cited.text)):
             abstained = True  # an answer without a single supported citation is not shown
         text = prompt("abstain") if abstained or cited is None else (
             attribute_sentences(cited.text, cited.citations))
@@ -138,8 +138,15 @@ class AnswerService:
             else:
                 usage["prompt_tokens"] += completion.prompt_tokens
                 usage["completion_tokens"] += completion.completion_tokens
-                return _Draft(completion.text, abstained=is_abstention(completion.text),
-                              generator=generator)
+                text = completion.text
+                pointed = {n for n in cited_numbers(text) if 1 <= n <= len(passages)}
+                if not has_words(text) and pointed:
+                    # Small models sometimes answer with a marker alone: they chose the
+                    # passage but not the words. Quote that passage's best sentences.
+                    quoted = extractive_answer(question, passages, retrieval.idf,
+                                               s.extractive_sentences, 0.0, only=pointed)
+                    text = quoted.text or ""
+                return _Draft(text, abstained=is_abstention(text), generator=generator)
         draft = extractive_answer(question, passages, retrieval.idf, s.extractive_sentences,
                                   s.extractive_min_coverage)
         return _Draft(draft.text or "", abstained=draft.text is None, generator="extractive",

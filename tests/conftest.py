@@ -85,7 +85,8 @@ RunRag = Callable[..., subprocess.CompletedProcess[str]]
 def run_rag() -> RunRag:
     """Run the real `rag` console entry point in a subprocess."""
 
-    def run(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, env: dict[str, str],
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "service.cli.main", *args], env=env,
                               capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from service.embed.minilm import MiniLMEmbedder
@@ -31,10 +33,10 @@ def test_chunks_respect_the_token_budget_and_overlap(news_texts: dict[str, str])
     chunks = chunk_document("d", text, sentences, 120, 30)
     assert all(count(c.text) <= 120 for c in chunks)
     # Consecutive chunks move forward and leave no text out between them.
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert a.start < b.start
         assert b.start <= a.end or not text[a.end : b.start].strip()
-    overlaps = [text[b.start : a.end] for a, b in zip(chunks, chunks[1:], strict=False)
+    overlaps = [text[b.start : a.end] for a, b in itertools.pairwise(chunks)
                 if b.start < a.end]
     assert overlaps, "sentences under 30 tokens exist, so some chunks must overlap"
     assert all(count(o) <= 30 for o in overlaps)

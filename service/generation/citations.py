@@ -29,6 +29,16 @@ class CitedText:
     auto_cited: int
 
 
+def has_words(text: str) -> bool:
+    """Whether text says anything besides citation markers and punctuation."""
+    return bool(content_terms(_SINGLE.sub("", _normalise_groups(text))))
+
+
+def cited_numbers(text: str) -> list[int]:
+    """Passage numbers the text cites, in order of first use."""
+    return list(dict.fromkeys(int(n) for n in _SINGLE.findall(_normalise_groups(text))))
+
+
 def lexical_support(sentence: str, passage_text: str) -> float:
     """Share of the sentence's distinct content words that occur in the passage (0..1)."""
     claim = set(content_terms(_SINGLE.sub("", sentence)))
@@ -80,9 +90,12 @@ def resolve_citations(text: str, passages: list[Passage]) -> CitedText:
         sentence = text[start:end]
         pieces.append(text[cursor:start])
         cursor = end
-        if not _SINGLE.search(sentence) and len(content_terms(sentence)) >= _MIN_CLAIM_WORDS:
+        words = len(set(content_terms(sentence)))
+        if not _SINGLE.search(sentence) and words:
             scores = [lexical_support(sentence, p.text) for p in passages]
-            if scores and max(scores) >= AUTO_CITE_MIN_SUPPORT:
+            # A bare answer ("Medinsky.") is cited only where every word of it occurs.
+            needed = AUTO_CITE_MIN_SUPPORT if words >= _MIN_CLAIM_WORDS else 1.0
+            if scores and max(scores) >= needed:
                 marker = f" [{scores.index(max(scores)) + 1}]"
                 stripped = sentence.rstrip()
                 if stripped and stripped[-1] in ".!?":

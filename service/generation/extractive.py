@@ -23,10 +23,14 @@ class ExtractiveDraft:
 
 
 def extractive_answer(question: str, passages: list[Passage], idf: Callable[[str], float],
-                      max_sentences: int, min_coverage: float) -> ExtractiveDraft:
+                      max_sentences: int, min_coverage: float,
+                      only: set[int] | None = None) -> ExtractiveDraft:
+    """Markers are numbers in `passages`; `only` limits quoting to those passage numbers."""
     query = content_terms(question)
     candidates: list[tuple[float, float, int, str]] = []
     for number, passage in enumerate(passages, start=1):
+        if only is not None and number not in only:
+            continue
         for start, end in split_sentences(passage.text):
             sentence = passage.text[start:end].strip()
             if len(content_terms(sentence)) < 3:

@@ -1,0 +1,137 @@
+"""The `openai` generator against a real llama.cpp OpenAI-compatible server, and the
+`local` generator in process, both running the bundled 0.5B test model."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from service.answer import AnswerService
+from service.config import Settings
+from service.generation.condense import condense_question
+from service.generation.openai_llm import OpenAILLM
+from service.records import Turn
+from tests.conftest import bundled_gguf
+from tests.test_answer import MEDINSKY_Q, assert_citations_consistent
+
+pytestmark = pytest.mark.llm
+TEST_MODEL = "qwen2.5-coder-0.5b"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    # The server logs a lot; a pipe nobody reads would fill up and stall it.
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    log = open(log_path, "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf(TEST_MODEL)),
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+         "--model_alias", "test-model"],
+        stdout=log, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 180
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline:
+                pytest.fail("llama_cpp.server did not become ready in 180 s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def openai_settings(news_settings: Settings, llama_server: str) -> Settings:
+    return news_settings.model_copy(update={
+        "generator": "openai", "openai_base_url": llama_server, "openai_api_key": "test",
+        "llm_model": "test-model", "llm_max_retries": 0, "llm_timeout_s": 120.0})
+
+
+def test_openai_generator_gives_a_cited_answer_from_the_real_server(
+        openai_settings: Settings) -> None:
+    answer = AnswerService(openai_settings).ask(MEDINSKY_Q)
+    assert answer.generator == "openai" and answer.fallback is None
+    assert answer.usage["prompt_tokens"] > 100 and answer.usage["completion_tokens"] > 0
+    assert not answer.abstained, answer.answer
+    assert "Medinsky" in answer.answer
+    assert any("Medinsky" in c.text for c in answer.citations)
+    assert_citations_consistent(answer, openai_settings)
+
+
+def test_openai_generator_output_never_shows_a_dangling_marker(
+        openai_settings: Settings) -> None:
+    service = AnswerService(openai_settings)
+    for question in ("How many drones did Russian air defense shoot down from May 20 to May 27?",
+                     "What did Zelensky call the Russian memorandum?"):
+        answer = service.ask(question)
+        assert_citations_consistent(answer, openai_settings)
+        for marker in re.findall(r"\[(\d+)\]", answer.answer):
+            assert 1 <= int(marker) <= len(answer.citations)
+
+
+def test_follow_up_is_rewritten_by_the_llm(openai_settings: Settings) -> None:
+    llm = OpenAILLM(openai_settings)
+    history = [Turn(role="user", content=MEDINSKY_Q),
+               Turn(role="assistant", content="Medinsky headed the Russian delegation [1].")]
+    rewritten, tokens = condense_question("what did he confirm?", history, llm, 6)
+    assert tokens > 0
+    assert rewritten != "what did he confirm?"
+    assert "medinsky" in rewritten.lower()
+
+
+def test_server_error_status_falls_back_to_extractive(openai_settings: Settings) -> None:
+    settings = openai_settings.model_copy(update={
+        "openai_base_url": openai_settings.openai_base_url.replace("/v1", "/nope")})
+    answer = AnswerService(settings).ask(MEDINSKY_Q)
+    assert answer.generator == "extractive" and answer.fallback
+    assert "404" in answer.fallback
+
+
+def test_local_generator_runs_the_bundled_model_in_process(news_settings: Settings) -> None:
+    bundled_gguf(TEST_MODEL)
+    settings = news_settings.model_copy(update={
+        "generator": "local", "local_model": TEST_MODEL, "llm_timeout_s": 120.0})
+    answer = AnswerService(settings).ask(MEDINSKY_Q)
+    assert answer.generator == "local" and answer.fallback is None
+    assert answer.usage["completion_tokens"] > 0
+    assert not answer.abstained, answer.answer
+    assert "Medinsky" in answer.answer
+    assert_citations_consistent(answer, settings)
+
+
+def test_default_local_model_answers_the_demo_question(news_settings: Settings) -> None:
+    """The 1.5B model `make run` uses: the answer names Medinsky and cites his passage."""
+    bundled_gguf("qwen2.5-coder-1.5b")
+    settings = news_settings.model_copy(update={"generator": "local", "llm_timeout_s": 180.0})
+    answer = AnswerService(settings).ask(MEDINSKY_Q)
+    assert answer.generator == "local" and not answer.abstained, answer.answer
+    assert "Medinsky" in answer.answer
+    medinsky = [c for c in answer.citations if "Medinsky" in c.text]
+    assert medinsky and f"[{medinsky[0].marker}]" in answer.answer
+    assert_citations_consistent(answer, settings)
