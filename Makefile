@@ -38,7 +38,8 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not llm and not slow"
 
 bench: setup
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-bench.txt
+	$(BIN)/python -m bench.run --out bench/results/latest.json
 
 lint: setup
 	$(BIN)/ruff check .

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
 
     # --- generation ----------------------------------------------------------------
     generator: GeneratorName = Field(
-        default="local", description="local (bundled GGUF) | openai | extractive (no LLM)."
+        default="local", description="local (bundled GGUF), openai or extractive (no LLM)."
     )
     local_model: LocalModelName = Field(
         default="qwen2.5-coder-1.5b", description="Which bundled GGUF the local generator runs."
@@ -48,26 +48,35 @@ class Settings(BaseSettings):
         default=None, description="A GGUF file to run instead of the bundled one."
     )
     local_threads: int = Field(default=0, ge=0, description="llama.cpp threads; 0 = all cores.")
-    local_context_tokens: int = Field(default=4096, ge=512)
+    local_context_tokens: int = Field(default=4096, ge=512,
+                                      description="llama.cpp context window (prompt + answer).")
     llm_model: str = Field(
         default="qwen2.5-coder-1.5b-instruct",
         description="Model name sent to the OpenAI-compatible server (generator=openai).",
     )
     openai_base_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("RAG_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+        default=None, validation_alias=AliasChoices("RAG_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
+        description="Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.",
     )
     openai_api_key: str | None = Field(
-        default=None, validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY")
+        default=None, validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="API key for that server (any string for servers that ignore it).",
     )
-    llm_timeout_s: float = Field(default=120.0, gt=0, description="Per LLM call.")
-    llm_max_retries: int = Field(default=1, ge=0)
+    llm_timeout_s: float = Field(
+        default=120.0, gt=0,
+        description="Per LLM call; past it the extractive answer is returned as a fallback.",
+    )
+    llm_max_retries: int = Field(default=1, ge=0, description="Retries of a failed LLM call.")
     llm_max_tokens: int = Field(default=320, ge=16, description="Answer length cap.")
-    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0,
+                                   description="Sampling temperature; 0 = deterministic.")
 
     # --- embeddings (used when an index.toml says embedder = "openai") ---------------
-    embed_model: str = Field(default="text-embedding-3-small")
+    embed_model: str = Field(default="text-embedding-3-small",
+                             description="Model of an index whose embedder is 'openai'.")
     embed_base_url: str | None = Field(default=None, description="Defaults to openai_base_url.")
-    embed_batch_size: int = Field(default=32, ge=1, le=2048)
+    embed_batch_size: int = Field(default=32, ge=1, le=2048,
+                                  description="Texts per embedding call.")
 
     # --- retrieval -----------------------------------------------------------------
     top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the generator.")
@@ -100,7 +109,8 @@ class Settings(BaseSettings):
         description="Share of the question's content words a quoted sentence must contain.",
     )
     history_turns: int = Field(default=6, ge=0, description="Earlier turns used for follow-ups.")
-    max_question_chars: int = Field(default=2000, ge=10)
+    max_question_chars: int = Field(default=2000, ge=10,
+                                    description="Longer questions are rejected.")
 
     @field_validator("openai_base_url", "chroma_url", "embed_base_url")
     @classmethod
