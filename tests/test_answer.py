@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ from service.generation.prompts import prompt
 from service.index.config import load_index_config
 from service.index.store import IndexStore
 from service.records import Answer, Filters, Turn
-from tests.conftest import RunRag, make_settings, rag_env, write_index
+from tests.conftest import ROOT, RunRag, make_settings, rag_env, write_index
 
 MEDINSKY_Q = "Who headed the Russian delegation at the Istanbul talks?"
 UNANSWERABLE = [
@@ -202,3 +204,15 @@ def test_cli_errors_are_specific_with_exit_codes(news_settings, run_rag: RunRag)
     assert bad_date.returncode == 2 and "date-from" in bad_date.stderr
     bad_setting = run_rag("ask", "x", env={**env, "RAG_TOP_K": "zero"})
     assert bad_setting.returncode == 2 and "RAG_TOP_K" in bad_setting.stderr
+
+
+def test_rag_chat_keeps_the_conversation(news_settings, run_rag: RunRag) -> None:  # type: ignore[no-untyped-def]
+    env = rag_env(news_settings.indexes_dir, RAG_GENERATOR="extractive")
+    script = f"{MEDINSKY_Q}\nand who headed the other delegation?\n/reset\n/quit\n"
+    proc = subprocess.run([sys.executable, "-m", "service.cli.main", "chat"], input=script,
+                          env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.split("rag> ")[1:3]
+    assert "Medinsky" in first and "Sources:" in first
+    assert "Umerov" in second
+    assert "(conversation cleared)" in proc.stdout

@@ -11,6 +11,17 @@ from service.errors import ConfigError, EmbedderUnavailable
 _KNOWN_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072}
 
 
+def _pooled(embedding: object) -> list[float]:
+    """One vector per input. Some servers (llama.cpp with a model that has no pooling
+    layer) return one vector per token instead; those are mean-pooled."""
+    array = np.asarray(embedding, dtype=np.float32)
+    if array.ndim == 2:
+        array = array.mean(axis=0)
+    if array.ndim != 1 or not array.size:
+        raise EmbedderUnavailable(f"embedding endpoint returned an array of shape {array.shape}")
+    return array.tolist()
+
+
 class OpenAIEmbedder:
     max_input_tokens = 8191
 
@@ -46,7 +57,8 @@ class OpenAIEmbedder:
                 response = self._client.embeddings.create(model=self._model, input=batch)
             except openai.OpenAIError as exc:
                 raise EmbedderUnavailable(f"embedding endpoint failed: {exc}") from exc
-            vectors.extend(item.embedding for item in sorted(response.data, key=lambda d: d.index))
+            for item in sorted(response.data, key=lambda d: d.index):
+                vectors.append(_pooled(item.embedding))
         matrix = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.clip(norms, 1e-12, None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from service.generation.citations import claim_spans
+from service.generation.citations import map_sentences
 from service.records import Citation
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -31,23 +31,19 @@ def _label(citation: Citation) -> str:
 
 def attribute_sentences(text: str, citations: list[Citation]) -> str:
     by_marker = {c.marker: c for c in citations}
-    pieces: list[str] = []
-    cursor = 0
-    for start, end in claim_spans(text):
-        sentence = text[start:end]
-        pieces.append(text[cursor:start])
-        cursor = end
+
+    def attribute(sentence: str) -> str:
         labels = list(dict.fromkeys(
             _label(by_marker[int(m)]) for m in _MARKER.findall(sentence) if int(m) in by_marker
         ))
         names_source = any(label.strip("“”").lower() in sentence.lower() for label in labels)
-        if labels and not names_source and not _ATTRIBUTED.search(sentence):
-            first, _, rest = sentence.partition(" ")
-            if first.lower() in _COMMON_OPENERS:
-                first = first.lower()
-            joined = " and ".join(labels) if len(labels) <= 2 else ", ".join(labels)
-            trail = sentence[len(sentence.rstrip()):]
-            sentence = f"According to {joined}, {first} {rest}".rstrip() + trail
-        pieces.append(sentence)
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+        if not labels or names_source or _ATTRIBUTED.search(sentence):
+            return sentence
+        first, _, rest = sentence.partition(" ")
+        if first.lower() in _COMMON_OPENERS:
+            first = first.lower()
+        joined = " and ".join(labels) if len(labels) <= 2 else ", ".join(labels)
+        trail = sentence[len(sentence.rstrip()):]
+        return f"According to {joined}, {first} {rest}".rstrip() + trail
+
+    return map_sentences(text, attribute)

@@ -5,6 +5,7 @@ renumber [1], [2], ... in order of first use."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.ingest.chunk import split_sentences
@@ -61,6 +62,18 @@ def claim_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def map_sentences(text: str, rewrite: Callable[[str], str]) -> str:
+    """Text with each claim sentence replaced by `rewrite(sentence)`; the rest unchanged."""
+    pieces: list[str] = []
+    cursor = 0
+    for start, end in claim_spans(text):
+        pieces.append(text[cursor:start])
+        pieces.append(rewrite(text[start:end]))
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
 def _normalise_groups(text: str) -> str:
     def expand(match: re.Match[str]) -> str:
         return "".join(f"[{n}]" for n in re.findall(r"\d+", match.group(1)))
@@ -84,28 +97,25 @@ def resolve_citations(text: str, passages: list[Passage]) -> CitedText:
 
     # Attach a marker to uncited claim sentences that one passage clearly supports.
     auto = 0
-    pieces: list[str] = []
-    cursor = 0
-    for start, end in claim_spans(text):
-        sentence = text[start:end]
-        pieces.append(text[cursor:start])
-        cursor = end
+
+    def cite_if_supported(sentence: str) -> str:
+        nonlocal auto
         words = len(set(content_terms(sentence)))
-        if not _SINGLE.search(sentence) and words:
-            scores = [lexical_support(sentence, p.text) for p in passages]
-            # A bare answer ("Medinsky.") is cited only where every word of it occurs.
-            needed = AUTO_CITE_MIN_SUPPORT if words >= _MIN_CLAIM_WORDS else 1.0
-            if scores and max(scores) >= needed:
-                marker = f" [{scores.index(max(scores)) + 1}]"
-                stripped = sentence.rstrip()
-                if stripped and stripped[-1] in ".!?":
-                    sentence = stripped[:-1] + marker + stripped[-1]
-                else:
-                    sentence = stripped + marker
-                auto += 1
-        pieces.append(sentence)
-    pieces.append(text[cursor:])
-    text = "".join(pieces)
+        if _SINGLE.search(sentence) or not words:
+            return sentence
+        scores = [lexical_support(sentence, p.text) for p in passages]
+        # A bare answer ("Medinsky.") is cited only where every word of it occurs.
+        needed = AUTO_CITE_MIN_SUPPORT if words >= _MIN_CLAIM_WORDS else 1.0
+        if not scores or max(scores) < needed:
+            return sentence
+        auto += 1
+        marker = f" [{scores.index(max(scores)) + 1}]"
+        stripped = sentence.rstrip()
+        if stripped and stripped[-1] in ".!?":
+            return stripped[:-1] + marker + stripped[-1]
+        return stripped + marker
+
+    text = map_sentences(text, cite_if_supported)
 
     # Renumber in order of first use.
     order: dict[int, int] = {}

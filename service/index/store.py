@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -194,13 +194,29 @@ class IndexStore:
         ]
 
     def query_dense(self, embedding: np.ndarray, k: int, generation: int,
-                    filters: Filters | None = None) -> list[tuple[str, float]]:
-        """(chunk_id, cosine similarity), best first."""
-        where = _where(_live_at(generation) + filter_clauses(filters))
-        got = self._chunks.query(query_embeddings=[embedding.tolist()], n_results=k,
-                                 where=where, include=["distances"])
-        return [(cid, 1.0 - dist) for cid, dist in
-                zip(got["ids"][0], got["distances"][0], strict=True)]
+                    filters: Filters | None = None,
+                    live: Mapping[str, int] | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity), best first.
+
+        With `live` (the ids visible at `generation`) and no filters, the HNSW index is
+        searched without a `where` clause — Chroma pre-filters metadata by scanning, ~70 ms
+        at 20k chunks against ~1 ms unfiltered — asking for as many extra hits as there are
+        records not visible at this generation, and those are dropped here.
+        """
+        if live is None or (filters is not None and not filters.is_empty()):
+            where = _where(_live_at(generation) + filter_clauses(filters))
+            got = self._chunks.query(query_embeddings=[embedding.tolist()], n_results=k,
+                                     where=where, include=["distances"])
+            return [(cid, 1.0 - dist) for cid, dist in
+                    zip(got["ids"][0], got["distances"][0], strict=True)]
+        total = self._chunks.count()
+        hidden = max(total - len(live), 0)
+        got = self._chunks.query(query_embeddings=[embedding.tolist()],
+                                 n_results=max(min(k + hidden, total), 1),
+                                 include=["distances"])
+        hits = [(cid, 1.0 - dist) for cid, dist in
+                zip(got["ids"][0], got["distances"][0], strict=True) if cid in live]
+        return hits[:k]
 
     def chunk_ids_matching(self, generation: int, filters: Filters) -> set[str]:
         where = _where(_live_at(generation) + filter_clauses(filters))
@@ -225,29 +241,39 @@ class IndexStore:
                 collection.update(ids=batch, metadatas=[{"gen_to": LIVE}] * len(batch))
         return removed
 
-    def add_chunks(self, doc: Document, chunks: list[Chunk], embeddings: np.ndarray,
-                   generation: int) -> None:
-        base = _doc_metadata(doc)
-        metadatas = [
-            {**base, "position": c.position, "start": c.start, "end": c.end,
-             "gen_from": generation, "gen_to": LIVE}
-            for c in chunks
-        ]
-        for start in range(0, len(chunks), _PAGE):
-            end = start + _PAGE
-            self._chunks.add(ids=[c.chunk_id for c in chunks[start:end]],
-                             embeddings=embeddings[start:end],
-                             documents=[c.text for c in chunks[start:end]],
-                             metadatas=metadatas[start:end])
-
-    def add_document(self, doc: Document, generation: int) -> None:
-        meta = {
-            **_doc_metadata(doc), "path": doc.path, "root": doc.root, "sha256": doc.sha256,
-            "meta_json": doc.meta.model_dump_json(), "sentences_json": json.dumps(doc.sentences),
-            "gen_from": generation, "gen_to": LIVE,
-        }
-        self._docs.add(ids=[version_id(doc.doc_id, doc.sha256)], embeddings=[[1.0]],
-                       documents=[doc.text], metadatas=[meta])
+    def add_documents(self, items: list[tuple[Document, list[Chunk]]], embeddings: np.ndarray,
+                      generation: int) -> None:
+        """Add document versions and their chunks (rows of `embeddings`, in order) as
+        records of `generation`, in large batches: each Chroma call costs ~10 ms."""
+        chunk_ids: list[str] = []
+        texts: list[str] = []
+        chunk_meta: list[dict[str, Any]] = []
+        doc_ids: list[str] = []
+        doc_texts: list[str] = []
+        doc_meta: list[dict[str, Any]] = []
+        for doc, chunks in items:
+            base = _doc_metadata(doc)
+            for c in chunks:
+                chunk_ids.append(c.chunk_id)
+                texts.append(c.text)
+                chunk_meta.append({**base, "position": c.position, "start": c.start,
+                                   "end": c.end, "gen_from": generation, "gen_to": LIVE})
+            doc_ids.append(version_id(doc.doc_id, doc.sha256))
+            doc_texts.append(doc.text)
+            doc_meta.append({**base, "path": doc.path, "root": doc.root, "sha256": doc.sha256,
+                             "meta_json": doc.meta.model_dump_json(),
+                             "sentences_json": json.dumps(doc.sentences),
+                             "gen_from": generation, "gen_to": LIVE})
+        if len(chunk_ids) != len(embeddings):
+            raise ValueError(f"{len(chunk_ids)} chunks but {len(embeddings)} embeddings")
+        for a in range(0, len(chunk_ids), _PAGE):
+            b = a + _PAGE
+            self._chunks.add(ids=chunk_ids[a:b], embeddings=embeddings[a:b],
+                             documents=texts[a:b], metadatas=chunk_meta[a:b])
+        for a in range(0, len(doc_ids), _PAGE):
+            b = a + _PAGE
+            self._docs.add(ids=doc_ids[a:b], embeddings=[[1.0]] * len(doc_ids[a:b]),
+                           documents=doc_texts[a:b], metadatas=doc_meta[a:b])
 
     def retire(self, versions: list[DocVersion], generation: int) -> None:
         for version in versions:

@@ -181,11 +181,7 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
         report.embed_seconds = time.perf_counter() - embed_started
         report.chunks_embedded = len(texts)
 
-        offset = 0
-        for doc, chunks in pending:
-            store.add_chunks(doc, chunks, vectors[offset : offset + len(chunks)], target)
-            store.add_document(doc, target)
-            offset += len(chunks)
+        store.add_documents(pending, vectors, target)
         replaced = [versions[d.doc_id] for d, _ in pending if d.doc_id in versions]
         store.retire(replaced + gone, target)
 

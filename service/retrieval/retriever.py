@@ -71,7 +71,7 @@ class Retriever:
         t0 = time.perf_counter()
         vector = self.embedder.embed([query])[0]
         dense = self.store.query_dense(vector, min(s.candidate_k, max(len(snap.chunks), 1)),
-                                       snap.generation, filters)
+                                       snap.generation, filters, live=snap.position)
         dense_ids = [cid for cid, _ in dense if cid in snap.position]
         timings["dense"] = _ms(t0)
 
