@@ -47,7 +47,15 @@ def condense_question(question: str, history: list[Turn], llm: ChatLLM | None,
     used = completion.prompt_tokens + completion.completion_tokens
     if not rewritten or len(rewritten) > 4 * len(question) + 200:
         return heuristic_standalone(question, turns), used
+    if not _keeps_names(question, rewritten):
+        return heuristic_standalone(question, turns), used  # the rewrite lost the subject
     return rewritten, used
+
+
+def _keeps_names(question: str, rewritten: str) -> bool:
+    """Every capitalised word after the first of the follow-up survives the rewrite."""
+    names = re.findall(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w’'-]+", question.strip())
+    return all(name.lower() in rewritten.lower() for name in names)
 
 
 def _strip_markers(text: str) -> str:

@@ -6,18 +6,17 @@ import logging
 import math
 from collections import Counter
 
+import bm25s
 import numpy as np
 
 from service.retrieval.terms import content_terms
 
-# bm25s logs every index build at DEBUG through its own handler.
+# bm25s logs every index build at DEBUG through its own handler (set up on import).
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class BM25Index:
     def __init__(self, texts: list[str]) -> None:
-        import bm25s
-
         self._size = len(texts)
         tokenized = [content_terms(t) for t in texts]
         vocab: dict[str, int] = {}
