@@ -55,3 +55,8 @@ def test_claims_are_attributed_to_their_source_unless_they_name_it() -> None:
     assert text.startswith("According to Izvestia, the call lasted two hours [1].")
     assert "Izvestia reports Medinsky led [2]." in text  # already attributed: unchanged
     assert "According to Outlet A and Outlet B, Medinsky and Umerov" in text
+
+
+def test_markers_after_a_full_stop_move_inside_the_sentence() -> None:
+    cited = resolve_citations("Medinsky led it. [1] Umerov led the other. [2][3]", PS)
+    assert cited.text == "Medinsky led it [1]. Umerov led the other [2][3]."

@@ -219,3 +219,52 @@ def test_a_second_concurrent_ingest_is_refused(indexes_dir: Path, run_rag: RunRa
             pytest.skip("first ingest finished before the second started")
     finally:
         proc.wait(timeout=300)
+
+
+def _minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with one line of Helvetica text, byte offsets computed."""
+    stream = f"BT /F1 12 Tf 72 712 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_pdf_markdown_and_html_documents_are_read(indexes_dir: Path) -> None:
+    write_index(indexes_dir, "formats", {
+        "report.pdf": _minimal_pdf("The envoys agreed to meet again in Geneva in July."),
+        "notes.md": "---\ntitle: Meeting notes\n---\n# Ignored heading\n\nThe **envoys** "
+                    "met in [Riyadh](https://example.org) on Monday.\n",
+        "page.html": "<html><body><nav>Home | News</nav><article><h1>Ceasefire</h1>"
+                     "<p>A ceasefire began at noon.</p><script>var x=1;</script></article>"
+                     "<aside>Most read</aside></body></html>",
+    })
+    settings = make_settings(indexes_dir)
+    config = load_index_config(settings, "formats")
+    report = ingest(config, settings, show_progress=False)
+    assert sorted(report.added) == ["notes.md", "page.html", "report.pdf"], report.skipped
+    store = IndexStore(config, settings)
+    docs = {d.doc_id: d for d in store.live_documents(store.require_manifest().generation)}
+    assert "meet again in Geneva in July" in docs["report.pdf"].text
+    assert docs["notes.md"].meta.title == "Meeting notes"
+    assert "The envoys met in Riyadh on Monday." in docs["notes.md"].text
+    assert "https://" not in docs["notes.md"].text
+    assert docs["page.html"].meta.title == "Ceasefire"
+    assert "A ceasefire began at noon." in docs["page.html"].text
+    for junk in ("Home | News", "var x", "Most read"):
+        assert junk not in docs["page.html"].text

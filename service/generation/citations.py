@@ -16,6 +16,7 @@ _GROUP = re.compile(r"\[\s*(?:passages?|sources?|doc(?:ument)?s?)?\s*"
                     r"(\d+(?:\s*(?:,|;|and)\s*(?:passages?|sources?)?\s*\d+)*)\s*\]", re.I)
 _SINGLE = re.compile(r"\[(\d+)\]")
 _LEADING_MARKERS = re.compile(r"\s*[”\"’)]*\s*(\[\d+\]\s*)+[.!?]?")
+_MARKERS_AFTER_STOP = re.compile(r"(?<=\w)([.!?])[ \t]*((?:\[\d+\])+)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 #: An uncited sentence gets a marker when this share of its content words is in one passage.
 AUTO_CITE_MIN_SUPPORT = 0.6
@@ -124,6 +125,8 @@ def resolve_citations(text: str, passages: list[Passage]) -> CitedText:
     text = _SINGLE.sub(lambda m: f"[{order[int(m.group(1))]}]", text)
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
     text = re.sub(r"([^\s\]])\[", r"\1 [", text)
+    # "…talks. [1]" -> "…talks [1]." so a marker sits inside the sentence it supports.
+    text = _MARKERS_AFTER_STOP.sub(r" \2\1", text)
     citations = [
         Citation(marker=new, doc_id=p.doc_id, title=p.title, source=p.source, url=p.url,
                  text=p.text, start=p.start, end=p.end)
