@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from service.config import GeneratorName, Settings
-from service.errors import BadRequest, LLMUnavailable, ModelNotInstalled
+from service.errors import BadRequest, LLMUnavailable, ModelNotInstalled, PayloadTooLarge
 from service.generation.attribution import attribute_sentences
 from service.generation.citations import cited_numbers, has_words, resolve_citations
 from service.generation.condense import (
@@ -26,6 +27,7 @@ from service.generation.condense import (
 from service.generation.extractive import extractive_answer
 from service.generation.llm import ChatLLM, Message, make_llm
 from service.generation.prompts import prompt
+from service.generation.streaming import MarkerFilter
 from service.index.config import load_index_config
 from service.records import Answer, Filters, Passage, Turn
 from service.retrieval.retriever import RetrievalResult, Retriever
@@ -46,6 +48,23 @@ class _Draft:
     abstained: bool
     generator: str
     fallback: str | None = None
+
+
+@dataclass
+class _Turn:
+    """One question on its way through the service."""
+
+    question: str
+    index: str
+    generator: str
+    started: float
+    standalone: str = ""
+    llm: ChatLLM | None = None
+    fallback: str | None = None
+    retrieval: RetrievalResult = field(default=None)  # type: ignore[assignment]
+    timings: dict[str, float] = field(default_factory=dict)
+    usage: dict[str, int] = field(
+        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0})
 
 
 class AnswerService:
@@ -71,94 +90,142 @@ class AnswerService:
     def ask(self, question: str, history: list[Turn] | None = None,
             filters: Filters | None = None, index: str | None = None,
             generator: GeneratorName | None = None) -> Answer:
+        turn = self._prepare(question, history, filters, index, generator)
+        t0 = time.perf_counter()
+        draft = self._generate(turn)
+        turn.timings["generate"] = _ms(t0)
+        return self._finish(turn, draft, renumber=True)
+
+    def ask_stream(self, question: str, history: list[Turn] | None = None,
+                   filters: Filters | None = None, index: str | None = None,
+                   generator: GeneratorName | None = None) -> Iterator[str | Answer]:
+        """Text deltas as the LLM writes them (invalid markers removed on the fly), then the
+        final Answer. Its markers are the passage numbers the deltas used, so the streamed
+        text and the citations agree; `Answer.answer` additionally carries attribution.
+        Closing the iterator early stops the LLM."""
+        turn = self._prepare(question, history, filters, index, generator)
+        t0 = time.perf_counter()
+        passages = turn.retrieval.passages
+        if turn.llm is None or not passages or turn.retrieval.coverage < self.settings.min_support:
+            draft = self._generate(turn)
+            final = self._finish(turn, draft, renumber=False)
+            yield final.answer
+            yield final
+            return
+        markers = MarkerFilter(len(passages))
+        parts: list[str] = []
+        try:
+            for delta in turn.llm.stream(build_messages(turn.standalone, passages),
+                                         self.settings.llm_max_tokens):
+                if "generate_first_token" not in turn.timings:
+                    turn.timings["generate_first_token"] = _ms(t0)
+                parts.append(delta)
+                if out := markers.feed(delta):
+                    yield out
+            if out := markers.flush():
+                yield out
+            text = "".join(parts)
+            draft = _Draft(text, abstained=is_abstention(text), generator=turn.generator)
+        except LLMUnavailable as exc:
+            if parts:  # the stream broke mid-answer: keep what was said, say why it stopped
+                draft = _Draft("".join(parts), abstained=False, generator=turn.generator,
+                               fallback=f"answer cut short: {exc}")
+            else:
+                draft = self._extractive(turn, fallback=str(exc))
+                yield f"{prompt('fallback_notice')} "
+        turn.timings["generate"] = _ms(t0)
+        final = self._finish(turn, draft, renumber=False)
+        if draft.generator == "extractive":
+            yield final.answer.removeprefix(prompt("fallback_notice")).lstrip()
+        yield final
+
+    def _prepare(self, question: str, history: list[Turn] | None, filters: Filters | None,
+                 index: str | None, generator: GeneratorName | None) -> _Turn:
         started = time.perf_counter()
         question = self._validate(question)
         index = index or self.settings.index
         generator = generator or self.settings.generator
         history = history or []
-        timings: dict[str, float] = {}
-        usage = {"prompt_tokens": 0, "completion_tokens": 0}
         retriever = self.retriever(index)
         retriever.snapshot()  # fail fast (unknown or unbuilt index) before any LLM call
-
-        llm: ChatLLM | None = None
-        fallback: str | None = None
+        turn = _Turn(question=question, index=index, generator=generator, started=started)
         if generator != "extractive":
             try:
-                llm = self.llm(generator)
+                turn.llm = self.llm(generator)
             except (LLMUnavailable, ModelNotInstalled) as exc:
-                fallback = str(exc)
+                turn.fallback = str(exc)
 
         t0 = time.perf_counter()
-        standalone, condense_tokens = condense_question(question, history, llm,
-                                                        self.settings.history_turns)
-        usage["prompt_tokens"] += condense_tokens
-        timings["condense"] = _ms(t0)
+        turn.standalone, condense_tokens = condense_question(
+            question, history, turn.llm, self.settings.history_turns)
+        turn.usage["prompt_tokens"] += condense_tokens
+        turn.timings["condense"] = _ms(t0)
 
         t0 = time.perf_counter()
         # A rewrite that still leans on the conversation retrieves with its context.
-        query = heuristic_standalone(standalone, history) if (
-            history and looks_like_follow_up(standalone)) else standalone
-        retrieval = retriever.retrieve(query, filters)
-        timings["retrieve"] = _ms(t0)
+        query = heuristic_standalone(turn.standalone, history) if (
+            history and looks_like_follow_up(turn.standalone)) else turn.standalone
+        turn.retrieval = retriever.retrieve(query, filters)
+        turn.timings["retrieve"] = _ms(t0)
+        return turn
 
-        t0 = time.perf_counter()
-        draft = self._generate(standalone, retrieval, generator, llm, usage)
-        timings["generate"] = _ms(t0)
-        fallback = fallback or draft.fallback
+    def _finish(self, turn: _Turn, draft: _Draft, renumber: bool) -> Answer:
+        fallback = turn.fallback or draft.fallback
         abstained = draft.abstained
-        cited = None if abstained else resolve_citations(draft.text, retrieval.passages)
+        passages = turn.retrieval.passages
+        cited = None if abstained else resolve_citations(draft.text, passages, renumber)
         if cited is not None and not (cited.citations and has_words(cited.text)):
             abstained = True  # an answer without a single supported citation is not shown
         text = prompt("abstain") if abstained or cited is None else (
             attribute_sentences(cited.text, cited.citations))
-        if fallback:
+        if fallback and draft.generator == "extractive":
             text = f"{prompt('fallback_notice')} {text}"
-        timings["total"] = _ms(started)
+        turn.timings["total"] = _ms(turn.started)
         return Answer(
             answer=text, abstained=abstained,
             citations=[] if abstained or cited is None else cited.citations,
-            generator=draft.generator, fallback=fallback, question=question,
-            standalone_question=standalone, index=index, timings_ms=timings, usage=usage,
-            passages=retrieval.passages,
+            generator=draft.generator, fallback=fallback, question=turn.question,
+            standalone_question=turn.standalone, index=turn.index, timings_ms=turn.timings,
+            usage=turn.usage, passages=passages,
         )
 
-    def _generate(self, question: str, retrieval: RetrievalResult, generator: str,
-                  llm: ChatLLM | None, usage: dict[str, int]) -> _Draft:
+    def _generate(self, turn: _Turn) -> _Draft:
         s = self.settings
-        passages = retrieval.passages
-        if not passages or retrieval.coverage < s.min_support:
-            return _Draft("", abstained=True, generator=generator)
-        fallback = None
-        if llm is not None:
-            try:
-                completion = llm.complete(build_messages(question, passages), s.llm_max_tokens)
-            except LLMUnavailable as exc:
-                fallback = str(exc)
-            else:
-                usage["prompt_tokens"] += completion.prompt_tokens
-                usage["completion_tokens"] += completion.completion_tokens
-                text = completion.text
-                pointed = {n for n in cited_numbers(text) if 1 <= n <= len(passages)}
-                if not has_words(text) and pointed:
-                    # Small models sometimes answer with a marker alone: they chose the
-                    # passage but not the words. Quote that passage's best sentences.
-                    quoted = extractive_answer(question, passages, retrieval.idf,
-                                               s.extractive_sentences, 0.0, only=pointed)
-                    text = quoted.text or ""
-                return _Draft(text, abstained=is_abstention(text), generator=generator)
-        draft = extractive_answer(question, passages, retrieval.idf, s.extractive_sentences,
-                                  s.extractive_min_coverage)
+        passages = turn.retrieval.passages
+        if not passages or turn.retrieval.coverage < s.min_support:
+            return _Draft("", abstained=True, generator=turn.generator)
+        if turn.llm is None:
+            return self._extractive(turn)
+        try:
+            completion = turn.llm.complete(build_messages(turn.standalone, passages),
+                                           s.llm_max_tokens)
+        except LLMUnavailable as exc:
+            return self._extractive(turn, fallback=str(exc))
+        turn.usage["prompt_tokens"] += completion.prompt_tokens
+        turn.usage["completion_tokens"] += completion.completion_tokens
+        text = completion.text
+        pointed = {n for n in cited_numbers(text) if 1 <= n <= len(passages)}
+        if not has_words(text) and pointed:
+            # Small models sometimes answer with a marker alone: they chose the passage
+            # but not the words. Quote that passage's best sentences.
+            quoted = extractive_answer(turn.standalone, passages, turn.retrieval.idf,
+                                       s.extractive_sentences, 0.0, only=pointed)
+            text = quoted.text or ""
+        return _Draft(text, abstained=is_abstention(text), generator=turn.generator)
+
+    def _extractive(self, turn: _Turn, fallback: str | None = None) -> _Draft:
+        s = self.settings
+        draft = extractive_answer(turn.standalone, turn.retrieval.passages, turn.retrieval.idf,
+                                  s.extractive_sentences, s.extractive_min_coverage)
         return _Draft(draft.text or "", abstained=draft.text is None, generator="extractive",
                       fallback=fallback)
-
 
     def _validate(self, question: str) -> str:
         question = (question or "").strip()
         if not question:
             raise BadRequest("the question is empty")
         if len(question) > self.settings.max_question_chars:
-            raise BadRequest(
+            raise PayloadTooLarge(
                 f"the question has {len(question)} characters; the limit is "
                 f"{self.settings.max_question_chars} (RAG_MAX_QUESTION_CHARS)"
             )

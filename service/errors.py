@@ -67,3 +67,27 @@ class LLMUnavailable(RagError):
 class EmbedderUnavailable(RagError):
     http_status = 503
     code = "embedder_unavailable"
+
+
+class PayloadTooLarge(RagError):
+    """A question or an upload over the configured size."""
+
+    http_status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(RagError):
+    http_status = 415
+    code = "unsupported_media_type"
+
+
+class NotFound(RagError):
+    """A document or job that does not exist."""
+
+    http_status = 404
+    code = "not_found"
+
+
+class Unauthorized(RagError):
+    http_status = 401
+    code = "invalid_api_key"

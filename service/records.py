@@ -110,3 +110,13 @@ class Answer(BaseModel):
     timings_ms: dict[str, float]
     usage: dict[str, int] = Field(default_factory=dict)
     passages: list[Passage] = Field(default_factory=list, exclude=True)
+
+
+#: Fields of an answer as every surface shows it (`rag ask --json`, POST /v1/ask), in order.
+PUBLIC_ANSWER_FIELDS = ("answer", "abstained", "citations", "generator", "fallback",
+                        "timings_ms", "usage", "question", "standalone_question", "index")
+
+
+def public_answer(answer: Answer) -> dict[str, object]:
+    data = answer.model_dump(mode="json", include=set(PUBLIC_ANSWER_FIELDS))
+    return {key: data[key] for key in PUBLIC_ANSWER_FIELDS}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.answer import AnswerService, is_abstention
-from service.errors import BadRequest, IndexNotBuilt, IndexNotFound
+from service.errors import BadRequest, IndexNotBuilt, IndexNotFound, PayloadTooLarge
 from service.generation.prompts import prompt
 from service.index.config import load_index_config
 from service.index.store import IndexStore
@@ -94,7 +94,7 @@ def test_filters_reach_the_answer(extractive: AnswerService) -> None:
 def test_bad_questions_are_rejected_with_a_reason(extractive: AnswerService) -> None:
     with pytest.raises(BadRequest, match="empty"):
         extractive.ask("   ")
-    with pytest.raises(BadRequest, match="limit"):
+    with pytest.raises(PayloadTooLarge, match="limit"):
         extractive.ask("why " * 1000)
 
 

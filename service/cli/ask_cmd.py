@@ -13,12 +13,8 @@ from pydantic import ValidationError
 
 from service.answer import AnswerService
 from service.config import Settings
-from service.errors import BadRequest
-from service.records import Answer, Filters, Turn
-
-#: Fields of `rag ask --json`, in order (docs/cli.md documents each).
-JSON_FIELDS = ("answer", "abstained", "citations", "generator", "fallback", "timings_ms",
-               "usage", "question", "standalone_question", "index")
+from service.errors import BadRequest, PayloadTooLarge
+from service.records import Answer, Filters, Turn, public_answer
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -69,8 +65,7 @@ def _filters(args: argparse.Namespace) -> Filters | None:
 
 
 def answer_json(answer: Answer) -> str:
-    data = answer.model_dump(mode="json", include=set(JSON_FIELDS))
-    return json.dumps({k: data[k] for k in JSON_FIELDS}, ensure_ascii=False)
+    return json.dumps(public_answer(answer), ensure_ascii=False)
 
 
 def render(answer: Answer, width: int = 100) -> str:
@@ -124,7 +119,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
         try:
             answer = service.ask(question, history=history, filters=filters, index=index,
                                  generator=generator)
-        except BadRequest as exc:
+        except (BadRequest, PayloadTooLarge) as exc:
             print(f"rag: {exc}")
             continue
         print(f"\nrag> {render(answer)}")

@@ -17,6 +17,7 @@ from service.errors import (
     ConfigError,
     IndexNotBuilt,
     IndexNotFound,
+    PayloadTooLarge,
     RagError,
 )
 
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _exit_code(exc: RagError) -> int:
-    if isinstance(exc, BadRequest | BadDocument | ConfigError):
+    if isinstance(exc, BadRequest | BadDocument | ConfigError | PayloadTooLarge):
         return EXIT_USAGE
     if isinstance(exc, IndexNotFound | IndexNotBuilt):
         return EXIT_NOT_FOUND

@@ -82,7 +82,8 @@ def _normalise_groups(text: str) -> str:
     return _GROUP.sub(expand, text)
 
 
-def resolve_citations(text: str, passages: list[Passage]) -> CitedText:
+def resolve_citations(text: str, passages: list[Passage], renumber: bool = True) -> CitedText:
+    """`renumber=False` keeps passage numbers as markers (text already streamed)."""
     text = _normalise_groups(text)
     removed = 0
 
@@ -121,7 +122,7 @@ def resolve_citations(text: str, passages: list[Passage]) -> CitedText:
     # Renumber in order of first use.
     order: dict[int, int] = {}
     for n in (int(m) for m in _SINGLE.findall(text)):
-        order.setdefault(n, len(order) + 1)
+        order.setdefault(n, len(order) + 1 if renumber else n)
     text = _SINGLE.sub(lambda m: f"[{order[int(m.group(1))]}]", text)
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
     text = re.sub(r"([^\s\]])\[", r"\1 [", text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +24,11 @@ class ChatLLM(Protocol):
 
     def complete(self, messages: list[Message], max_tokens: int) -> Completion:
         """Raises LLMUnavailable when the backend is down, errors or times out."""
+        ...
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        """Text deltas as they are generated; closing the iterator stops generation.
+        Raises LLMUnavailable like `complete`."""
         ...
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -46,28 +47,32 @@ class LocalLLM:
                                           settings.llm_temperature)
             return cls._instances[key]
 
-    def complete(self, messages: list[Message], max_tokens: int) -> Completion:
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         deadline = time.monotonic() + self._timeout_s
-        parts: list[str] = []
         with self._lock:
             try:
-                stream = self._model.create_chat_completion(
+                chunks = self._model.create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=self._temperature,
                     stream=True,
                 )
-                for chunk in stream:
-                    delta = chunk["choices"][0].get("delta", {}).get("content")
-                    if delta:
-                        parts.append(delta)
-                    if time.monotonic() > deadline:
-                        stream.close()
-                        raise LLMUnavailable(
-                            f"local model timed out after {self._timeout_s:.0f}s "
-                            "(raise RAG_LLM_TIMEOUT_S or lower RAG_LLM_MAX_TOKENS)"
-                        )
+                try:
+                    for chunk in chunks:
+                        delta = chunk["choices"][0].get("delta", {}).get("content")
+                        if delta:
+                            yield delta
+                        if time.monotonic() > deadline:
+                            raise LLMUnavailable(
+                                f"local model timed out after {self._timeout_s:.0f}s (raise "
+                                "RAG_LLM_TIMEOUT_S or lower RAG_LLM_MAX_TOKENS)"
+                            )
+                finally:
+                    chunks.close()  # stops generation when the consumer goes away
             except (ValueError, RuntimeError) as exc:
                 raise LLMUnavailable(f"local model failed: {exc}") from exc
-        text = "".join(parts)
+
+    def complete(self, messages: list[Message], max_tokens: int) -> Completion:
+        text = "".join(self.stream(messages, max_tokens))
+        # Token counts of the message texts (the chat template adds a few more).
         prompt_tokens = sum(
             len(self._model.tokenize(m["content"].encode(), add_bos=False)) for m in messages
         )

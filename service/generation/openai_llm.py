@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from service.config import Settings
 from service.errors import ConfigError, LLMUnavailable
 from service.generation.llm import Completion, Message
@@ -25,23 +28,11 @@ class OpenAILLM:
         )
 
     def complete(self, messages: list[Message], max_tokens: int) -> Completion:
-        import openai
-
-        try:
+        with _translated_errors():
             response = self._client.chat.completions.create(
                 model=self._model, messages=messages,  # type: ignore[arg-type]
                 max_tokens=max_tokens, temperature=self._temperature,
             )
-        except openai.APITimeoutError as exc:
-            raise LLMUnavailable(f"LLM endpoint timed out: {exc}") from exc
-        except openai.APIConnectionError as exc:
-            raise LLMUnavailable(f"cannot reach the LLM endpoint: {exc}") from exc
-        except openai.APIStatusError as exc:
-            raise LLMUnavailable(
-                f"LLM endpoint answered {exc.status_code}: {exc.message}"
-            ) from exc
-        except openai.OpenAIError as exc:
-            raise LLMUnavailable(f"LLM call failed: {exc}") from exc
         if not response.choices:
             raise LLMUnavailable("LLM endpoint returned no choices")
         usage = response.usage
@@ -50,3 +41,32 @@ class OpenAILLM:
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
         )
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        with _translated_errors():
+            chunks = self._client.chat.completions.create(
+                model=self._model, messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens, temperature=self._temperature, stream=True,
+            )
+            try:
+                for chunk in chunks:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+            finally:
+                chunks.close()  # closes the HTTP response: the server stops generating
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    import openai
+
+    try:
+        yield
+    except openai.APITimeoutError as exc:
+        raise LLMUnavailable(f"LLM endpoint timed out: {exc}") from exc
+    except openai.APIConnectionError as exc:
+        raise LLMUnavailable(f"cannot reach the LLM endpoint: {exc}") from exc
+    except openai.APIStatusError as exc:
+        raise LLMUnavailable(f"LLM endpoint answered {exc.status_code}: {exc.message}") from exc
+    except openai.OpenAIError as exc:
+        raise LLMUnavailable(f"LLM call failed: {exc}") from exc
