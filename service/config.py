@@ -112,10 +112,23 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=2000, ge=10,
                                     description="Longer questions are rejected.")
 
+    # --- HTTP service ---------------------------------------------------------------
+    api_keys: str | None = Field(
+        default=None, repr=False,
+        description="Comma-separated bearer tokens; when set, every endpoint but /healthz "
+        "and /readyz needs `Authorization: Bearer <key>`.",
+    )
+    max_upload_bytes: int = Field(default=20_000_000, ge=1,
+                                  description="Largest document accepted by the upload API.")
+    log_json: bool = Field(default=True, description="One JSON log line per HTTP request.")
+
     @field_validator("openai_base_url", "chroma_url", "embed_base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    def api_key_set(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in (self.api_keys or "").split(",") if k.strip())
 
     def index_dir(self, name: str) -> Path:
         return self.indexes_dir / name

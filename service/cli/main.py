@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from service.cli import ask_cmd, index_cmd, models_cmd
+from service.cli import ask_cmd, index_cmd, models_cmd, serve_cmd
 from service.config import Settings
 from service.errors import (
     BadDocument,
@@ -33,6 +33,7 @@ Typical use:
   rag ingest --index news          build or update an index (incremental)
   rag ask "Who headed the Russian delegation at the Istanbul talks?"
   rag chat                         interactive questions with follow-ups
+  rag serve                        HTTP API; OpenAI clients use base_url=http://127.0.0.1:8000/v1
 
 Settings come from RAG_* environment variables (docs/configuration.md).
 """
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     index_cmd.register(sub)
     ask_cmd.register(sub)
     models_cmd.register(sub)
+    serve_cmd.register(sub)
     return parser
 
 

@@ -1,0 +1,128 @@
+"""POST /v1/chat/completions (OpenAI format, streaming or not), GET /v1/models, POST /v1/ask."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from service.api.schemas import AskRequest, ChatCompletionRequest, error_body
+from service.errors import RagError
+from service.index.config import list_index_names, load_index_config
+from service.records import Answer, public_answer
+
+router = APIRouter()
+_END = object()
+
+
+def _citations(answer: Answer) -> list[dict[str, Any]]:
+    return public_answer(answer)["citations"]  # type: ignore[return-value]
+
+
+def _usage(answer: Answer) -> dict[str, int]:
+    p, c = answer.usage.get("prompt_tokens", 0), answer.usage.get("completion_tokens", 0)
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+def _extensions(answer: Answer) -> dict[str, Any]:
+    """Our fields beside OpenAI's: the openai SDK keeps unknown fields as extras."""
+    return {"citations": _citations(answer), "abstained": answer.abstained,
+            "generator": answer.generator, "fallback": answer.fallback,
+            "timings_ms": answer.timings_ms}
+
+
+@router.get("/v1/models")
+def list_models(request: Request) -> dict[str, Any]:
+    settings = request.app.state.settings
+    return {"object": "list", "data": [
+        {"id": name, "object": "model", "created": 0, "owned_by": "rag-service"}
+        for name in list_index_names(settings)]}
+
+
+@router.post("/v1/ask")
+def ask(body: AskRequest, request: Request) -> dict[str, Any]:
+    state = request.app.state
+    answer = state.answers.ask(body.question, history=body.history, filters=body.filters,
+                               index=body.index, generator=body.generator)
+    state.metrics.observe_answer(answer)
+    return public_answer(answer)
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def chat_completions(body: ChatCompletionRequest,
+                           request: Request) -> dict[str, Any] | StreamingResponse:
+    state = request.app.state
+    load_index_config(state.settings, body.model)  # unknown index: 404 before any work
+    completion_id = f"chatcmpl-{request.state.request_id}"
+    created = int(time.time())
+    if not body.stream:
+        answer: Answer = await run_in_threadpool(
+            state.answers.ask, body.question(), body.history(), body.filters, body.model)
+        state.metrics.observe_answer(answer)
+        return {
+            "id": completion_id, "object": "chat.completion", "created": created,
+            "model": body.model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": answer.answer}}],
+            "usage": _usage(answer), **_extensions(answer),
+        }
+    events = state.answers.ask_stream(body.question(), body.history(), body.filters,
+                                      body.model)
+    # Fail before the 200 if the question or the index is bad: run up to the first event.
+    first = await run_in_threadpool(next, events, _END)
+    return StreamingResponse(
+        _sse(request, events, first, completion_id, created, body.model),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _chunk(completion_id: str, created: int, model: str, delta: dict[str, Any],
+           finish: str | None = None, **extra: Any) -> str:
+    body = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra}
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+async def _sse(request: Request, events: Iterator[str | Answer], first: object,
+               completion_id: str, created: int, model: str) -> AsyncIterator[str]:
+    """Server-sent events in OpenAI's chunk format; the last chunk before [DONE] carries
+    the citations. A client that goes away stops the generator (and so the LLM)."""
+    state = request.app.state
+    item = first
+    try:
+        yield _chunk(completion_id, created, model, {"role": "assistant", "content": ""})
+        while item is not _END:
+            if isinstance(item, Answer):
+                state.metrics.observe_answer(item)
+                yield _chunk(completion_id, created, model, {}, "stop", usage=_usage(item),
+                             answer=item.answer, **_extensions(item))
+            elif item:
+                yield _chunk(completion_id, created, model, {"content": item})
+            if await request.is_disconnected():
+                state.metrics.errors.labels("client_disconnected").inc()
+                return
+            item = await run_in_threadpool(next, events, _END)
+        yield "data: [DONE]\n\n"
+    except RagError as exc:
+        state.metrics.errors.labels(exc.code).inc()
+        yield f"data: {json.dumps(error_body(str(exc), 'server_error', exc.code))}\n\n"
+    finally:
+        await run_in_threadpool(_close, events)
+
+
+def _close(events: Iterator[str | Answer]) -> None:
+    close = getattr(events, "close", None)
+    if close is None:
+        return
+    for _ in range(50):  # the generator may still be finishing a token in another thread
+        try:
+            close()
+            return
+        except ValueError:
+            time.sleep(0.05)
