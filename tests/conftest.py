@@ -100,3 +100,64 @@ def bundled_gguf(name: str) -> Path:
     if not path.is_file():
         pytest.fail(f"{path} missing: run `make setup` (rag models prepare)")
     return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A real `rag serve` (uvicorn) subprocess on 127.0.0.1."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "service.cli.main", "serve", "--port", str(self.port)],
+            env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, seconds: float = 120) -> Server:
+        import time
+
+        import httpx
+
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"rag serve exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"rag serve not ready: {self.log_path.read_text()[-3000:]}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+def build_news_copy(base: Path, run: RunRag | None = None, **env: str) -> Path:
+    """A fresh copy of the news index under base/indexes, built by a `rag ingest` process."""
+    indexes_dir = base / "indexes"
+    shutil.copytree(ROOT / "indexes" / "news", indexes_dir / "news",
+                    ignore=shutil.ignore_patterns("store"))
+    result = subprocess.run([sys.executable, "-m", "service.cli.main", "ingest", "--quiet"],
+                            env=rag_env(indexes_dir, **env), cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return indexes_dir

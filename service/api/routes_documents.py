@@ -60,8 +60,8 @@ async def upload_documents(index: str, files: list[UploadFile],
     target = _upload_dir(config)
     checked: list[tuple[str, bytes]] = []
     for upload in files:
-        name = Path(upload.filename or "").name
-        if not _SAFE_NAME.match(name) or name.endswith(SIDECAR_SUFFIX):
+        name = upload.filename or ""
+        if not _SAFE_NAME.match(name) or name.endswith(SIDECAR_SUFFIX) or ".." in name:
             raise BadRequest(f"invalid file name {upload.filename!r}: use letters, digits, "
                              "'.', '_', '-' and spaces")
         if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
