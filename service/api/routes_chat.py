@@ -95,6 +95,7 @@ async def _sse(request: Request, events: Iterator[str | Answer], first: object,
     the citations. A client that goes away stops the generator (and so the LLM)."""
     state = request.app.state
     item = first
+    finished = False
     try:
         yield _chunk(completion_id, created, model, {"role": "assistant", "content": ""})
         while item is not _END:
@@ -105,14 +106,18 @@ async def _sse(request: Request, events: Iterator[str | Answer], first: object,
             elif item:
                 yield _chunk(completion_id, created, model, {"content": item})
             if await request.is_disconnected():
-                state.metrics.errors.labels("client_disconnected").inc()
                 return
             item = await run_in_threadpool(next, events, _END)
         yield "data: [DONE]\n\n"
+        finished = True
     except RagError as exc:
+        finished = True
         state.metrics.errors.labels(exc.code).inc()
         yield f"data: {json.dumps(error_body(str(exc), 'server_error', exc.code))}\n\n"
     finally:
+        # Here too when Starlette cancels this generator because the client went away.
+        if not finished:
+            state.metrics.errors.labels("client_disconnected").inc()
         await run_in_threadpool(_close, events)
 
 
