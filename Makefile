@@ -14,6 +14,7 @@ help:
 	@echo "make test   set up, then run the test suite"
 	@echo "make setup  create .venv, install everything incl. bundled models (idempotent)"
 	@echo "make bench  run the benchmarks, print one JSON object (docs/benchmarks.md)"
+	@echo "make bench-api  HTTP throughput at concurrency 1/8/32 and streaming overhead"
 	@echo "make lint   ruff"
 
 $(STAMP): pyproject.toml requirements-models.txt scripts/install.sh
@@ -44,6 +45,9 @@ test-fast: setup
 bench: setup
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-bench.txt
 	$(BIN)/python -m bench.run --out bench/results/latest.json
+
+bench-api: setup
+	$(BIN)/python -m bench.api --out bench/results/api.json
 
 lint: setup
 	$(BIN)/ruff check .
