@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 from service.config import Settings
@@ -32,7 +33,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.workers > 1 and not settings.chroma_url:
         print("rag: --workers > 1 needs RAG_CHROMA_URL (a `chroma run` server); the embedded "
-              "store is single-process")
+              "store is single-process", file=sys.stderr)
         return 2
     config = load_index_config(settings, settings.index)
     IndexStore(config, settings).require_manifest()  # fail now, not at the first request
