@@ -37,6 +37,8 @@ chat: setup
 	$(BIN)/rag chat --index $(INDEX)
 
 test: setup
+	$(BIN)/rag ingest --index $(INDEX) --quiet
+	$(BIN)/rag eval run --index $(INDEX) --generator extractive --judge lexical --gate --quiet --out eval/reports/ci
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

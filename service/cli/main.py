@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from service.cli import ask_cmd, index_cmd, models_cmd, serve_cmd
+from service.cli import ask_cmd, eval_cmd, index_cmd, models_cmd, serve_cmd
 from service.config import Settings
 from service.errors import (
     BadDocument,
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask_cmd.register(sub)
     models_cmd.register(sub)
     serve_cmd.register(sub)
+    eval_cmd.register(sub)
     return parser
 
 

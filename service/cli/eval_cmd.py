@@ -1,0 +1,89 @@
+"""`rag eval run | compare`: offline evaluation of the answering pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from service.answer import AnswerService
+from service.config import Settings
+from service.evaluation.dataset import load_dataset
+from service.evaluation.judges import make_judge
+from service.evaluation.report import check_gate, compare, load_report, write_report
+from service.evaluation.runner import run_eval
+
+CALIBRATION_DIR = Path("eval") / "calibration"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("eval", help="evaluate answers offline against a golden dataset")
+    esub = p.add_subparsers(dest="eval_command", required=True, metavar="ACTION")
+    run = esub.add_parser(
+        "run", help="answer every question of a dataset and score the answers",
+        description="Runs the real pipeline over the dataset and scores retrieval (hit@k, "
+        "recall@k, MRR against gold documents and quotes), correctness (normalised match, "
+        "token F1), citation recall/precision and faithfulness (by the judge), abstention "
+        "and attribution. Writes report.json, report.md, metrics.png and latency.png.")
+    run.add_argument("--dataset", type=Path, default=Path("eval/datasets/news.jsonl"))
+    run.add_argument("--index", help="index to ask (default: RAG_INDEX)")
+    run.add_argument("--generator", choices=["local", "openai", "extractive"],
+                     help="default: RAG_GENERATOR")
+    run.add_argument("--judge", choices=["lexical", "llm"], default="lexical")
+    run.add_argument("--out", type=Path, help="report folder (default eval/reports/<time>)")
+    run.add_argument("--limit", type=int, help="only the first N questions")
+    run.add_argument("--gate", action="store_true",
+                     help="exit 1 when a metric misses eval/thresholds.toml")
+    run.add_argument("--thresholds", type=Path, default=Path("eval/thresholds.toml"))
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(handler=run_run)
+
+    cmp_ = esub.add_parser("compare", help="metric deltas between two runs (B - A)")
+    cmp_.add_argument("a", type=Path, help="report folder or report.json")
+    cmp_.add_argument("b", type=Path)
+    cmp_.set_defaults(handler=run_compare)
+
+
+def run_run(args: argparse.Namespace, settings: Settings) -> int:
+    items = load_dataset(args.dataset)[: args.limit or None]
+    index = args.index or settings.index
+    generator = args.generator or settings.generator
+    judge = make_judge(args.judge, settings.model_copy(update={"generator": generator}))
+    service = AnswerService(settings)
+    run = run_eval(items, service, index, generator, judge, show_progress=not args.quiet)
+    calibration_file = CALIBRATION_DIR / f"{args.judge}.json"
+    run["config"] = {
+        "dataset": str(args.dataset), "index": index, "generator": generator,
+        "judge": judge.name, "judge_threshold": judge.threshold,
+        "judge_calibration": json.loads(calibration_file.read_text())
+        if calibration_file.is_file() else None,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+    out = args.out or Path("eval/reports") / time.strftime("%Y%m%d-%H%M%S")
+    write_report(run, out)
+    width = max(len(k) for k in run["metrics"])
+    for key, value in run["metrics"].items():
+        print(f"{key:<{width}}  {value}")
+    print(f"report: {out}/report.md")
+    if args.gate:
+        failures = check_gate(run["metrics"], args.thresholds, generator)
+        for line in failures:
+            print(f"rag: gate: {line}", file=sys.stderr)
+        if failures:
+            return 1
+        print("gate: all thresholds met")
+    return 0
+
+
+def run_compare(args: argparse.Namespace, settings: Settings) -> int:
+    a, b = load_report(args.a), load_report(args.b)
+    rows = compare(a, b)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'metric':<{width}}  {'A':>10}  {'B':>10}  {'B - A':>10}")
+    for key, va, vb, delta in rows:
+        fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+        print(f"{key:<{width}}  {fmt(va):>10}  {fmt(vb):>10}  {fmt(delta):>10}")
+    return 0

@@ -1,0 +1,1 @@
+"""Offline evaluation: golden datasets, judges, metrics, reports and quality gates."""

@@ -1,0 +1,135 @@
+"""Per-question scores and their aggregation. Pure functions over answers and gold items."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import string
+from collections import Counter
+from dataclasses import dataclass
+
+from service.evaluation.dataset import GoldItem
+from service.evaluation.judges import Judge
+from service.generation.citations import claim_spans
+from service.records import Answer, Document
+
+_MARKER = re.compile(r"\s*\[\d+\]")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_ATTRIBUTION_CUE = re.compile(r"\b(according to|reports?|reported|said|says|writes|claims?|"
+                              r"argues?|told|called|states?|stated)\b", re.I)
+
+
+def normalise(text: str) -> str:
+    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower().replace("’", "'").replace("“", '"').replace("”", '"')
+    text = "".join(ch for ch in text if ch not in string.punctuation)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    pred, ref = normalise(prediction).split(), normalise(reference).split()
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if not pred or not ref or not common:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def contains_reference(prediction: str, reference: str) -> bool:
+    return bool(reference) and normalise(reference) in normalise(prediction)
+
+
+def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
+    """(sentence without markers, its marker numbers) for every claim in the answer."""
+    out = []
+    for start, end in claim_spans(answer.answer):
+        sentence = answer.answer[start:end]
+        markers = [int(m) for m in re.findall(r"\[(\d+)\]", sentence)]
+        plain = _MARKER.sub("", sentence).strip()
+        if plain:
+            out.append((plain, markers))
+    return out
+
+
+@dataclass
+class CitationScores:
+    sentences: int
+    supported: int  # by the passages they cite (ALCE citation recall numerator)
+    citations: int
+    relevant: int  # ALCE citation precision numerator
+
+
+def score_citations(answer: Answer, judge: Judge) -> CitationScores:
+    by_marker = {c.marker: c.text for c in answer.citations}
+    sentences = supported = citations = relevant = 0
+    cache: dict[tuple[str, str], bool] = {}
+
+    def supports(claim: str, evidence: str) -> bool:
+        key = (claim, evidence)
+        if key not in cache:
+            cache[key] = judge.score(claim, evidence) >= judge.threshold
+        return cache[key]
+
+    for claim, markers in answer_sentences(answer):
+        cited = [by_marker[m] for m in markers if m in by_marker]
+        sentences += 1
+        if cited and supports(claim, "\n".join(cited)):
+            supported += 1
+        for i, text in enumerate(cited):
+            citations += 1
+            others = cited[:i] + cited[i + 1:]
+            # ALCE: a citation is irrelevant if it alone does not support the claim and the
+            # other citations still do without it.
+            if supports(claim, text) or not (others and supports(claim, "\n".join(others))):
+                relevant += 1
+    return CitationScores(sentences, supported, citations, relevant)
+
+
+def quote_spans(item: GoldItem, documents: dict[str, Document]) -> list[tuple[str, int, int]]:
+    spans = []
+    for q in item.gold_quotes:
+        doc = documents.get(q.doc_id)
+        at = doc.text.find(q.quote) if doc else -1
+        if at >= 0:
+            spans.append((q.doc_id, at, at + len(q.quote)))
+    return spans
+
+
+def retrieval_scores(item: GoldItem, answer: Answer, documents: dict[str, Document],
+                     ks: tuple[int, ...]) -> dict[str, float]:
+    passages = answer.passages
+    gold = set(item.gold_doc_ids)
+    spans = quote_spans(item, documents)
+    scores: dict[str, float] = {}
+    ranks = [p.rank for p in passages if p.doc_id in gold]
+    scores["mrr"] = 1.0 / min(ranks) if ranks else 0.0
+    for k in ks:
+        top = passages[:k]
+        found = {p.doc_id for p in top} & gold
+        scores[f"doc_hit@{k}"] = float(bool(found))
+        scores[f"doc_recall@{k}"] = len(found) / len(gold)
+        scores[f"quote_hit@{k}"] = float(any(
+            p.doc_id == d and p.start < e and s < p.end for p in top for d, s, e in spans))
+    return scores
+
+
+def _names(name: str) -> re.Pattern[str]:
+    """`name` as a whole word or phrase ("NG" must not match "according")."""
+    return re.compile(r"(?<!\w)" + re.escape(name.strip("“”\"")) + r"(?!\w)", re.I)
+
+
+def is_attributed(answer: Answer, names: list[str]) -> bool:
+    """The answer names one of the sources (or speakers) and frames it as their claim."""
+    named = any(_names(n).search(answer.answer) for n in names)
+    return not answer.abstained and named and bool(_ATTRIBUTION_CUE.search(answer.answer))
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else 0.0
