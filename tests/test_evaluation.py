@@ -129,3 +129,34 @@ def test_eval_run_writes_reports_and_gates(news_settings, run_rag: RunRag,  # ty
     assert gated.returncode == 1 and "gate: correctness.normalised_match" in gated.stderr
     compared = run_rag("eval", "compare", str(out), str(tmp_path / "r2"), env=env)
     assert compared.returncode == 0 and "retrieval.mrr" in compared.stdout
+
+
+def test_auroc_matches_its_definition() -> None:
+    from service.evaluation.halueval import auroc
+
+    assert auroc([0.9, 0.8, 0.2, 0.1], [1, 1, 0, 0]) == 1.0
+    assert auroc([0.1, 0.2, 0.8, 0.9], [1, 1, 0, 0]) == 0.0
+    assert auroc([0.5, 0.5, 0.5, 0.5], [1, 0, 1, 0]) == 0.5
+    assert auroc([0.9, 0.4, 0.6, 0.1], [1, 1, 0, 0]) == 0.75
+
+
+def test_lexical_judge_calibration_on_halueval_pairs() -> None:
+    from service.evaluation.halueval import calibrate
+
+    result = calibrate(LexicalJudge(), 100, show_progress=False)
+    assert result["n"] == 100
+    assert result["auroc"] > 0.75  # right answers are found in the passage far more often
+    assert 0.5 < result["balanced_accuracy"] <= 1.0
+
+
+def test_halueval_benchmark_on_a_small_haystack(indexes_dir: Path) -> None:
+    from service.evaluation.halueval import benchmark
+    from tests.conftest import make_settings
+
+    result = benchmark(make_settings(indexes_dir, generator="extractive"), n=20,
+                       generator="extractive", haystack=300, index_name="halutest",
+                       show_progress=False)
+    assert result["questions"] == 20 and result["haystack_passages"] <= 300
+    assert result["hit@1"] <= result["hit@5"] <= result["hit@10"]
+    assert result["hit@10"] >= 0.8  # each question's own passage is in a small haystack
+    assert 0.0 <= result["normalised_match"] <= 1.0

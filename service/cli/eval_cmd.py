@@ -41,6 +41,29 @@ def register(sub: Any) -> None:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=run_run)
 
+    cal = esub.add_parser(
+        "calibrate", help="measure a judge on labelled HaluEval QA pairs",
+        description="Scores N (passage, answer) pairs from HaluEval QA — half right answers "
+        "(supported), half hallucinated (not) — and reports accuracy, balanced accuracy and "
+        "AUROC. Saved to eval/calibration/<judge>.json; every later report quotes it.")
+    cal.add_argument("--judge", choices=["lexical", "llm"], default="lexical")
+    cal.add_argument("--n", type=int, default=500, help="pairs (default 500)")
+    cal.add_argument("--quiet", action="store_true")
+    cal.set_defaults(handler=run_calibrate)
+
+    hal = esub.add_parser(
+        "halueval", help="public benchmark: HaluEval QA with all 10,000 passages as haystack",
+        description="Builds (once; incremental after) the `halueval` index from every "
+        "HaluEval QA passage, asks N of its questions and reports retrieval hit@1/5/10 "
+        "against each question's own passage, answer correctness against the right answer "
+        "(normalised match, token F1), latency and tokens.")
+    hal.add_argument("--n", type=int, default=500)
+    hal.add_argument("--generator", choices=["local", "openai", "extractive"],
+                     default="extractive")
+    hal.add_argument("--out", type=Path, help="also write the JSON result here")
+    hal.add_argument("--quiet", action="store_true")
+    hal.set_defaults(handler=run_halueval)
+
     cmp_ = esub.add_parser("compare", help="metric deltas between two runs (B - A)")
     cmp_.add_argument("a", type=Path, help="report folder or report.json")
     cmp_.add_argument("b", type=Path)
@@ -86,4 +109,26 @@ def run_compare(args: argparse.Namespace, settings: Settings) -> int:
     for key, va, vb, delta in rows:
         fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
         print(f"{key:<{width}}  {fmt(va):>10}  {fmt(vb):>10}  {fmt(delta):>10}")
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from service.evaluation.halueval import calibrate
+
+    result = calibrate(make_judge(args.judge, settings), args.n, show_progress=not args.quiet)
+    CALIBRATION_DIR.mkdir(parents=True, exist_ok=True)
+    (CALIBRATION_DIR / f"{args.judge}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+    return 0
+
+
+def run_halueval(args: argparse.Namespace, settings: Settings) -> int:
+    from service.evaluation.halueval import benchmark
+
+    result = benchmark(settings, args.n, args.generator, show_progress=not args.quiet)
+    text = json.dumps(result)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
     return 0

@@ -25,7 +25,10 @@ class Judge(Protocol):
     name: str
     threshold: float
 
-    def score(self, claim: str, evidence: str) -> float: ...
+    def score(self, claim: str, evidence: str, question: str | None = None) -> float:
+        """Support of `claim` by `evidence`, in [0, 1]; `question` is context for a short
+        answer ("Arthur's Magazine") that is no sentence on its own."""
+        ...
 
 
 def numbers_agree(claim: str, evidence: str) -> bool:
@@ -39,7 +42,7 @@ class LexicalJudge:
     def __init__(self, threshold: float = 0.6) -> None:
         self.threshold = threshold
 
-    def score(self, claim: str, evidence: str) -> float:
+    def score(self, claim: str, evidence: str, question: str | None = None) -> float:
         if not numbers_agree(claim, evidence):
             return 0.0
         return lexical_support(claim, evidence)
@@ -68,25 +71,53 @@ class LLMJudge:
         else:
             raise ConfigError(f"unknown judge backend {backend!r}: local or openai")
 
-    def _messages(self, claim: str, evidence: str) -> list[dict[str, str]]:
+    def _messages(self, claim: str, evidence: str,
+                  question: str | None) -> list[dict[str, str]]:
+        sentence = f"(answering “{question}”) {claim}" if question else claim
         return [{"role": "system", "content": prompt("judge_system")},
                 {"role": "user", "content": prompt("judge_user", passage=evidence,
-                                                   sentence=claim)}]
+                                                   sentence=sentence)}]
 
-    def score(self, claim: str, evidence: str) -> float:
-        top = self._top_logprobs(self._messages(claim, evidence))
-        yes = sum(math.exp(lp) for tok, lp in top.items() if tok.strip().lower() == "yes")
-        no = sum(math.exp(lp) for tok, lp in top.items() if tok.strip().lower() == "no")
+    def score(self, claim: str, evidence: str, question: str | None = None) -> float:
+        messages = self._messages(claim, evidence, question)
+        if self._backend == "local":
+            yes, no = self._local_yes_no(messages)
+        else:
+            top = self._remote_top_logprobs(messages)
+            yes = sum(math.exp(lp) for tok, lp in top.items() if tok.strip().lower() == "yes")
+            no = sum(math.exp(lp) for tok, lp in top.items() if tok.strip().lower() == "no")
         return yes / (yes + no) if yes + no > 0 else 0.5
 
-    def _top_logprobs(self, messages: list[dict[str, str]]) -> dict[str, float]:
-        if self._backend == "local":
-            with self._local._lock:
-                out = self._local._model.create_chat_completion(
-                    messages=messages, max_tokens=1, temperature=0.0, logprobs=True,
-                    top_logprobs=10)
-            content = out["choices"][0]["logprobs"]["content"][0]
-            return {t["token"]: t["logprob"] for t in content["top_logprobs"]}
+    def _local_yes_no(self, messages: list[dict[str, str]]) -> tuple[float, float]:
+        """P(Yes), P(No) for the first reply token, read from the logits llama.cpp hands a
+        logits processor (asking it for `logprobs` would need logits for every position,
+        n_ctx x vocabulary floats)."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        model = self._local._model
+        captured: list[np.ndarray] = []
+
+        def grab(_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+            if not captured:
+                captured.append(np.array(scores, dtype=np.float64))
+            return scores
+
+        with self._local._lock:
+            model.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0,
+                                         logits_processor=LogitsProcessorList([grab]))
+        logits = captured[0]
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+
+        def first_ids(words: tuple[str, ...]) -> set[int]:
+            return {model.tokenize(w.encode(), add_bos=False)[0] for w in words}
+
+        yes = sum(probs[i] for i in first_ids(("Yes", " Yes", "yes", " yes")))
+        no = sum(probs[i] for i in first_ids(("No", " No", "no", " no")))
+        return float(yes), float(no)
+
+    def _remote_top_logprobs(self, messages: list[dict[str, str]]) -> dict[str, float]:
         import openai
 
         try:
