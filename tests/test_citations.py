@@ -60,3 +60,10 @@ def test_claims_are_attributed_to_their_source_unless_they_name_it() -> None:
 def test_markers_after_a_full_stop_move_inside_the_sentence() -> None:
     cited = resolve_citations("Medinsky led it. [1] Umerov led the other. [2][3]", PS)
     assert cited.text == "Medinsky led it [1]. Umerov led the other [2][3]."
+
+
+def test_narration_about_passages_is_removed_but_its_marker_kept() -> None:
+    cited = resolve_citations("The call lasted two hours, according to passage [3]. "
+                              "This information is found in passage [1].", PS)
+    assert cited.text == "The call lasted two hours [1][2]."
+    assert [c.doc_id for c in cited.citations] == ["d3", "d1"]

@@ -135,3 +135,40 @@ def test_default_local_model_answers_the_demo_question(news_settings: Settings) 
     medinsky = [c for c in answer.citations if "Medinsky" in c.text]
     assert medinsky and f"[{medinsky[0].marker}]" in answer.answer
     assert_citations_consistent(answer, settings)
+
+
+@pytest.mark.llm
+def test_llm_judge_reads_p_yes_from_an_openai_compatible_endpoint(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """logprobs need llama.cpp's logits_all, so this server gets a small context."""
+    from service.evaluation.judges import LLMJudge
+
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("judge") / "server.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model",
+             str(bundled_gguf(TEST_MODEL)), "--host", "127.0.0.1", "--port", str(port),
+             "--n_ctx", "1024", "--logits_all", "true", "--model_alias", "judge"],
+            stdout=log, stderr=subprocess.STDOUT)
+        try:
+            base = f"http://127.0.0.1:{port}/v1"
+            deadline = time.time() + 180
+            while True:
+                assert proc.poll() is None, log_path.read_text()[-2000:]
+                try:
+                    if httpx.get(f"{base}/models", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+                assert time.time() < deadline
+            settings = Settings(openai_base_url=base, openai_api_key="x", llm_model="judge")
+            judge = LLMJudge(settings, "openai")
+            evidence = "The head of the Russian delegation, Medinsky, confirmed the position."
+            supported = judge.score("Medinsky headed the Russian delegation.", evidence)
+            assert 0.0 < supported < 1.0 and supported != 0.5  # real P(Yes), not the default
+            assert judge.score("Medinsky headed the Russian delegation.", evidence) == (
+                pytest.approx(supported, abs=1e-3))  # deterministic
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)

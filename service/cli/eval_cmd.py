@@ -90,6 +90,11 @@ def run_run(args: argparse.Namespace, settings: Settings) -> int:
     width = max(len(k) for k in run["metrics"])
     for key, value in run["metrics"].items():
         print(f"{key:<{width}}  {value}")
+    calibration = run["config"]["judge_calibration"]
+    print(f"judge {judge.name}: " + (
+        f"balanced accuracy {calibration['balanced_accuracy']}, AUROC {calibration['auroc']} "
+        f"on {calibration['n']} HaluEval pairs" if calibration
+        else "not calibrated (rag eval calibrate)"))
     print(f"report: {out}/report.md")
     if args.gate:
         failures = check_gate(run["metrics"], args.thresholds, generator)

@@ -14,6 +14,8 @@ from service.generation.citations import claim_spans
 from service.records import Answer, Document
 
 _MARKER = re.compile(r"\s*\[\d+\]")
+# "According to <source>, " names who claims it; the claim to check is what follows.
+_ATTRIBUTION_PREFIX = re.compile(r"^According to [^,]{1,160}?[”\"]?, (?=\S)")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _ATTRIBUTION_CUE = re.compile(r"\b(according to|reports?|reported|said|says|writes|claims?|"
                               r"argues?|told|called|states?|stated)\b", re.I)
@@ -45,7 +47,7 @@ def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
     for start, end in claim_spans(answer.answer):
         sentence = answer.answer[start:end]
         markers = [int(m) for m in re.findall(r"\[(\d+)\]", sentence)]
-        plain = _MARKER.sub("", sentence).strip()
+        plain = _ATTRIBUTION_PREFIX.sub("", _MARKER.sub("", sentence).strip())
         if plain:
             out.append((plain, markers))
     return out

@@ -82,9 +82,36 @@ def _normalise_groups(text: str) -> str:
     return _GROUP.sub(expand, text)
 
 
+# Small models narrate their sources: "…, according to passage [1]." / "This information is
+# found in passage [2]." The marker is kept; the narration is not a claim and goes.
+_NARRATED_MARKER = re.compile(
+    r",?\s*\b(?:according to|as (?:stated|mentioned|reported) in|as per|see)\s+"
+    r"(?:the\s+)?(?:passages?|sources?)\s*(\[\d+\])", re.I)
+_NARRATION_SENTENCE = re.compile(
+    r"^\s*(?:this|the|that|these)\s+(?:information|statement|claim|fact|answer|detail)s?\s+"
+    r"(?:is|are|was|can be|could be)\s+(?:found|mentioned|stated|supported|given|provided)"
+    r"\s+in\s+(?:passages?|sources?)?\s*((?:\[\d+\])+)\s*\.?\s*$", re.I)
+
+
+def drop_narration(text: str) -> str:
+    text = _NARRATED_MARKER.sub(r" \1", text)
+    kept: list[str] = []
+    for start, end in claim_spans(text):
+        sentence = text[start:end]
+        narration = _NARRATION_SENTENCE.match(sentence)
+        if narration and kept:
+            # Its marker moves to the sentence it was narrating about.
+            previous = kept[-1].rstrip()
+            stop = previous[-1] if previous and previous[-1] in ".!?" else ""
+            kept[-1] = previous[: len(previous) - len(stop)] + narration.group(1) + stop
+        elif not narration:
+            kept.append(sentence)
+    return " ".join(s.strip() for s in kept)
+
+
 def resolve_citations(text: str, passages: list[Passage], renumber: bool = True) -> CitedText:
     """`renumber=False` keeps passage numbers as markers (text already streamed)."""
-    text = _normalise_groups(text)
+    text = drop_narration(_normalise_groups(text))
     removed = 0
 
     def keep_valid(match: re.Match[str]) -> str:
