@@ -161,3 +161,21 @@ def build_news_copy(base: Path, run: RunRag | None = None, **env: str) -> Path:
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return indexes_dir
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
+    """Wait until `url` answers below 500; fail with the server's log if it dies first."""
+    import time
+
+    import httpx
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    pytest.fail(f"{url} not ready after {seconds}s: {log.read_text()[-2000:]}")

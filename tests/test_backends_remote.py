@@ -7,11 +7,9 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
@@ -20,26 +18,13 @@ from service.embed.openai_embed import OpenAIEmbedder
 from service.index.config import load_index_config
 from service.ingest.pipeline import ingest
 from service.retrieval.retriever import Retriever
-from tests.conftest import bundled_gguf, make_settings, write_index
+from tests.conftest import bundled_gguf, make_settings, wait_http, write_index
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    pytest.fail(f"{url} not ready after {seconds}s")
 
 
 @pytest.fixture
@@ -53,7 +38,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
                                  "--host", "127.0.0.1", "--port", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT)
         try:
-            _wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, log, 60)
+            wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, log, 60)
             yield f"http://127.0.0.1:{port}"
         finally:
             proc.terminate()
@@ -97,7 +82,7 @@ def test_openai_embedder_against_a_real_embeddings_endpoint(tmp_path: Path) -> N
             stdout=out, stderr=subprocess.STDOUT)
         try:
             base = f"http://127.0.0.1:{port}/v1"
-            _wait_http(f"{base}/models", proc, log, 180)
+            wait_http(f"{base}/models", proc, log, 180)
             # batch size 1: llama-cpp-python's server mixes up per-token outputs of several
             # inputs in one request (a server bug, seen with 0.3.36), and returns per-token
             # vectors for a model without a pooling layer, which the embedder mean-pools.

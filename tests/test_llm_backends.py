@@ -7,10 +7,8 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from service.answer import AnswerService
@@ -18,7 +16,7 @@ from service.config import Settings
 from service.generation.condense import condense_question
 from service.generation.openai_llm import OpenAILLM
 from service.records import Turn
-from tests.conftest import bundled_gguf
+from tests.conftest import bundled_gguf, wait_http
 from tests.test_answer import MEDINSKY_Q, assert_citations_consistent
 
 pytestmark = pytest.mark.llm
@@ -43,19 +41,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--model_alias", "test-model"],
         stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 180
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                pytest.fail("llama_cpp.server did not become ready in 180 s")
-            time.sleep(0.5)
+        wait_http(f"{base}/models", proc, log_path, 180)
         yield base
     finally:
         proc.terminate()
@@ -153,15 +140,7 @@ def test_llm_judge_reads_p_yes_from_an_openai_compatible_endpoint(
             stdout=log, stderr=subprocess.STDOUT)
         try:
             base = f"http://127.0.0.1:{port}/v1"
-            deadline = time.time() + 180
-            while True:
-                assert proc.poll() is None, log_path.read_text()[-2000:]
-                try:
-                    if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.5)
-                assert time.time() < deadline
+            wait_http(f"{base}/models", proc, log_path, 180)
             settings = Settings(openai_base_url=base, openai_api_key="x", llm_model="judge")
             judge = LLMJudge(settings, "openai")
             evidence = "The head of the Russian delegation, Medinsky, confirmed the position."
