@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from service.config import GeneratorName, Settings
+from service.embed.minilm import MiniLMEmbedder
 from service.errors import BadRequest, LLMUnavailable, ModelNotInstalled, PayloadTooLarge
+from service.evaluation.judges import Judge
 from service.generation.attribution import attribute_sentences
 from service.generation.citations import cited_numbers, has_words, resolve_citations
 from service.generation.condense import (
@@ -29,9 +31,12 @@ from service.generation.llm import ChatLLM, Message, make_llm
 from service.generation.prompts import prompt
 from service.generation.streaming import MarkerFilter
 from service.index.config import load_index_config
-from service.records import Answer, Filters, Passage, Turn
+from service.records import Answer, Filters, Passage, SentenceCheck, Turn
 from service.retrieval.retriever import RetrievalResult, Retriever
+from service.verify.checker import FastChecker
+from service.verify.verifier import Verified, verify_text
 
+_MARKERS = re.compile(r"\[\d+\]")
 #: What the model is told to write when the passages do not answer the question.
 ABSTAIN_TOKEN = "NOT FOUND"
 # Ways small models say "not in the sources" instead of the exact abstain sentence.
@@ -72,6 +77,7 @@ class AnswerService:
         self.settings = settings
         self._retrievers: dict[str, Retriever] = {}
         self._llms: dict[str, ChatLLM] = {}
+        self._checker: Judge | None = None
         self._lock = threading.Lock()
 
     def retriever(self, index: str) -> Retriever:
@@ -173,21 +179,78 @@ class AnswerService:
         fallback = turn.fallback or draft.fallback
         abstained = draft.abstained
         passages = turn.retrieval.passages
-        cited = None if abstained else resolve_citations(draft.text, passages, renumber)
-        if cited is not None and not (cited.citations and has_words(cited.text)):
-            abstained = True  # an answer without a single supported citation is not shown
-        text = prompt("abstain") if abstained or cited is None else (
-            attribute_sentences(cited.text, cited.citations))
+        checks: list[SentenceCheck] = []
+        faithfulness: float | None = None
+        text = prompt("abstain")
+        if not abstained:
+            t0 = time.perf_counter()
+            verified = self._verify(turn, draft, streamed=not renumber)
+            turn.timings["verify"] = _ms(t0)
+            if verified is None:
+                abstained = True  # no supported citation at all: the answer is not shown
+            else:
+                checks, faithfulness = verified.checks, round(verified.faithfulness, 4)
+                cited = resolve_citations(verified.text, passages, renumber)
+                if cited.citations and has_words(cited.text):
+                    text = attribute_sentences(cited.text, cited.citations)
+                else:
+                    abstained = True  # every sentence was dropped as unsupported
         if fallback and draft.generator == "extractive":
             text = f"{prompt('fallback_notice')} {text}"
         turn.timings["total"] = _ms(turn.started)
         return Answer(
             answer=text, abstained=abstained,
-            citations=[] if abstained or cited is None else cited.citations,
+            citations=[] if abstained else cited.citations,
             generator=draft.generator, fallback=fallback, question=turn.question,
             standalone_question=turn.standalone, index=turn.index, timings_ms=turn.timings,
-            usage=turn.usage, passages=passages,
+            usage=turn.usage, passages=passages, verification=[] if abstained else checks,
+            faithfulness=None if abstained else faithfulness,
         )
+
+    def _verify(self, turn: _Turn, draft: _Draft, streamed: bool) -> Verified | None:
+        """Passage-numbered, verified text, or None when nothing cited survives."""
+        passages = turn.retrieval.passages
+        policy = self.settings.unsupported
+        cited = resolve_citations(draft.text, passages, renumber=False)
+        if not (cited.citations and has_words(cited.text)):
+            return None
+        first_policy = "mark" if policy == "regenerate" else policy
+        verified = verify_text(cited.text, passages, self.checker(), first_policy)
+        if (policy != "regenerate" or streamed or not verified.unsupported
+                or turn.llm is None or draft.generator == "extractive"):
+            return verified
+        # Re-ask once, telling the model which sentences its passages do not support.
+        feedback = "\n".join(f"- {c.sentence}" for c in verified.unsupported)
+        messages = [*build_messages(turn.standalone, passages),
+                    {"role": "assistant", "content": draft.text},
+                    {"role": "user", "content": prompt("regenerate", sentences=feedback,
+                                                       abstain_token=ABSTAIN_TOKEN)}]
+        try:
+            completion = turn.llm.complete(messages, self.settings.llm_max_tokens)
+        except LLMUnavailable:
+            return verified
+        turn.usage["prompt_tokens"] += completion.prompt_tokens
+        turn.usage["completion_tokens"] += completion.completion_tokens
+        retry = resolve_citations(completion.text, passages, renumber=False)
+        if is_abstention(completion.text) or not (retry.citations and has_words(retry.text)):
+            # Asked again, the model has nothing supported to say about them: drop them.
+            dropped = verify_text(cited.text, passages, self.checker(), "drop")
+            if not has_words(_MARKERS.sub("", dropped.text)):
+                return None
+            return Verified(text=dropped.text, checks=dropped.checks,
+                            first_faithfulness=verified.faithfulness)
+        second = verify_text(retry.text, passages, self.checker(), "mark")
+        # `faithfulness` keeps describing the model's first answer; text and checks are
+        # the regenerated ones.
+        return Verified(text=second.text, checks=second.checks,
+                        first_faithfulness=verified.faithfulness)
+
+    def checker(self) -> Judge:
+        with self._lock:
+            if self._checker is None:
+                self._checker = FastChecker(MiniLMEmbedder.shared(),
+                                            self.settings.verify_threshold)
+            return self._checker
 
     def _generate(self, turn: _Turn) -> _Draft:
         s = self.settings

@@ -112,6 +112,17 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=2000, ge=10,
                                     description="Longer questions are rejected.")
 
+    # --- verification -----------------------------------------------------------------
+    unsupported: Literal["mark", "drop", "regenerate"] = Field(
+        default="mark",
+        description="What happens to an answer sentence its citations do not support: "
+        "mark it visibly, drop it, or re-ask the model once with feedback (then mark).",
+    )
+    verify_threshold: float = Field(
+        default=0.6, ge=0.0, le=1.0,
+        description="Support score (fast checker) at which a sentence counts as supported.",
+    )
+
     # --- HTTP service ---------------------------------------------------------------
     api_keys: str | None = Field(
         default=None, repr=False,

@@ -96,6 +96,18 @@ class Turn(BaseModel):
     content: str
 
 
+class SentenceCheck(BaseModel):
+    """One answer sentence as verified against its cited passages."""
+
+    sentence: str
+    markers: list[int] = Field(description="Passage markers it cites after repair.")
+    supported: bool
+    score: float
+    action: Literal["kept", "recited", "marked", "dropped"] = Field(
+        description="kept as written; recited to the passage that supports it; marked or "
+        "dropped as unsupported (RAG_UNSUPPORTED).")
+
+
 class Answer(BaseModel):
     answer: str
     abstained: bool
@@ -109,12 +121,17 @@ class Answer(BaseModel):
     index: str
     timings_ms: dict[str, float]
     usage: dict[str, int] = Field(default_factory=dict)
+    verification: list[SentenceCheck] = Field(default_factory=list)
+    faithfulness: float | None = Field(
+        default=None, description="Share of the answer's claims its citations support, as "
+        "generated (before marking, dropping or regenerating); None when abstained.")
     passages: list[Passage] = Field(default_factory=list, exclude=True)
 
 
 #: Fields of an answer as every surface shows it (`rag ask --json`, POST /v1/ask), in order.
 PUBLIC_ANSWER_FIELDS = ("answer", "abstained", "citations", "generator", "fallback",
-                        "timings_ms", "usage", "question", "standalone_question", "index")
+                        "timings_ms", "usage", "question", "standalone_question", "index",
+                        "faithfulness", "verification")
 
 
 def public_answer(answer: Answer) -> dict[str, object]:

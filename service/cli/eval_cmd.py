@@ -32,7 +32,7 @@ def register(sub: Any) -> None:
     run.add_argument("--index", help="index to ask (default: RAG_INDEX)")
     run.add_argument("--generator", choices=["local", "openai", "extractive"],
                      help="default: RAG_GENERATOR")
-    run.add_argument("--judge", choices=["lexical", "llm"], default="lexical")
+    run.add_argument("--judge", choices=["lexical", "fast", "llm"], default="lexical")
     run.add_argument("--out", type=Path, help="report folder (default eval/reports/<time>)")
     run.add_argument("--limit", type=int, help="only the first N questions")
     run.add_argument("--gate", action="store_true",
@@ -46,7 +46,7 @@ def register(sub: Any) -> None:
         description="Scores N (passage, answer) pairs from HaluEval QA — half right answers "
         "(supported), half hallucinated (not) — and reports accuracy, balanced accuracy and "
         "AUROC. Saved to eval/calibration/<judge>.json; every later report quotes it.")
-    cal.add_argument("--judge", choices=["lexical", "llm"], default="lexical")
+    cal.add_argument("--judge", choices=["lexical", "fast", "llm"], default="lexical")
     cal.add_argument("--n", type=int, default=500, help="pairs (default 500)")
     cal.add_argument("--quiet", action="store_true")
     cal.set_defaults(handler=run_calibrate)

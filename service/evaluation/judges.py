@@ -133,6 +133,11 @@ class LLMJudge:
 def make_judge(name: str, settings: Settings) -> Judge:
     if name == "lexical":
         return LexicalJudge()
+    if name == "fast":
+        from service.embed.minilm import MiniLMEmbedder
+        from service.verify.checker import FastChecker
+
+        return FastChecker(MiniLMEmbedder.shared(), settings.verify_threshold)
     if name == "llm":
         return LLMJudge(settings, "openai" if settings.generator == "openai" else "local")
-    raise ConfigError(f"unknown judge {name!r}: lexical or llm")
+    raise ConfigError(f"unknown judge {name!r}: lexical, fast or llm")

@@ -1,0 +1,1 @@
+"""Verification: every answer sentence checked against the passages it cites."""

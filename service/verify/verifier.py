@@ -1,0 +1,108 @@
+"""Check each sentence of an answer against the passages it cites, repair citations, and
+apply the unsupported-sentence policy.
+
+Works on passage-numbered markers ([n] = the n-th passage given to the generator), before
+renumbering and attribution. Per claim sentence:
+- supported by its citations: kept; a citation that alone does not support it while the
+  others do is removed (it is not needed);
+- not supported (or uncited) but another given passage supports it: re-cited to that one;
+- otherwise unsupported: marked "(unverified)" or dropped, as the policy says.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from service.evaluation.judges import Judge
+from service.generation.citations import claim_spans
+from service.records import Passage, SentenceCheck
+from service.retrieval.terms import content_terms
+
+UNVERIFIED_MARK = "(unverified)"
+_MARKER = re.compile(r"\[(\d+)\]")
+_PREFIX = re.compile(r"^According to [^,:]{1,160}?[”\"]?[,:] (?=\S)")
+
+
+@dataclass
+class Verified:
+    text: str
+    checks: list[SentenceCheck]
+    #: Set after a regeneration: the share supported in the model's first answer.
+    first_faithfulness: float | None = None
+
+    @property
+    def unsupported(self) -> list[SentenceCheck]:
+        return [c for c in self.checks if not c.supported]
+
+    @property
+    def faithfulness(self) -> float:
+        if self.first_faithfulness is not None:
+            return self.first_faithfulness
+        return (sum(c.supported for c in self.checks) / len(self.checks)) if self.checks else 1.0
+
+
+def claim_of(sentence: str) -> str:
+    """The claim itself: no markers, no "According to <source>," attribution, no quotes."""
+    plain = _MARKER.sub("", sentence).replace(UNVERIFIED_MARK, "").strip()
+    return _PREFIX.sub("", plain).strip(" “”\"")
+
+
+def _with_markers(sentence: str, markers: list[int]) -> str:
+    body = _MARKER.sub("", sentence).rstrip()
+    stop = body[-1] if body and body[-1] in ".!?" else ""
+    body = re.sub(r"\s+([.!?])$", r"\1", body[: len(body) - len(stop)].rstrip())
+    return body + "".join(f" [{m}]" if i == 0 else f"[{m}]" for i, m in enumerate(markers)) + stop
+
+
+def verify_text(text: str, passages: list[Passage], checker: Judge,
+                policy: Literal["mark", "drop", "regenerate"]) -> Verified:
+    checks: list[SentenceCheck] = []
+    pieces: list[str] = []
+    cursor = 0
+    for start, end in claim_spans(text):
+        pieces.append(text[cursor:start])
+        cursor = end
+        sentence = text[start:end]
+        claim = claim_of(sentence)
+        if not content_terms(claim):
+            pieces.append(sentence)
+            continue
+        cited = [int(m) for m in _MARKER.findall(sentence) if 1 <= int(m) <= len(passages)]
+        cited = list(dict.fromkeys(cited))
+
+        def support(numbers: list[int], claim: str = claim) -> float:
+            if not numbers:
+                return 0.0
+            return checker.score(claim, "\n".join(passages[n - 1].text for n in numbers))
+
+        score = support(cited)
+        action: Literal["kept", "recited", "marked", "dropped"] = "kept"
+        if score >= checker.threshold:
+            # ALCE precision: drop a citation that neither supports alone nor is needed.
+            for n in list(cited):
+                others = [m for m in cited if m != n]
+                if others and support([n]) < checker.threshold and (
+                        support(others) >= checker.threshold):
+                    cited = others
+        else:
+            # Uncited claims stay unsupported; a cited one may move to a passage that
+            # supports it.
+            scored = [(support([n]), n) for n in range(1, len(passages) + 1)] if cited else []
+            best_score, best = max(scored) if scored else (0.0, 0)
+            if best_score >= checker.threshold:
+                cited, score, action = [best], best_score, "recited"
+            else:
+                action = "dropped" if policy == "drop" else "marked"
+        supported = action in ("kept", "recited")
+        checks.append(SentenceCheck(sentence=claim, markers=cited, supported=supported,
+                                    score=round(score, 4), action=action))
+        if action == "dropped":
+            continue
+        rebuilt = _with_markers(sentence, cited)
+        if action == "marked":
+            rebuilt = f"{UNVERIFIED_MARK} {rebuilt}"
+        pieces.append(rebuilt)
+    pieces.append(text[cursor:])
+    return Verified(text=re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip(), checks=checks)

@@ -1,0 +1,104 @@
+"""Answer-time verification: unsupported sentences marked, dropped, or regenerated."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from service.answer import AnswerService, _Draft, _Turn
+from service.config import Settings
+from service.embed.minilm import MiniLMEmbedder
+from service.records import Passage
+from service.verify.checker import FastChecker, names_agree
+from service.verify.verifier import UNVERIFIED_MARK, verify_text
+from tests.test_answer import MEDINSKY_Q
+
+
+def passages(*texts: str) -> list[Passage]:
+    return [Passage(chunk_id=f"c{i}", doc_id=f"d{i}", title=f"T{i}", source=None, text=t,
+                    start=0, end=len(t), score=1.0, rank=i)
+            for i, t in enumerate(texts, start=1)]
+
+
+PS = passages("The head of the Russian delegation, Medinsky, confirmed the position.",
+              "Umerov headed the Ukrainian delegation at the talks in Istanbul.",
+              "The meeting took place on May 16 this year.")
+
+
+@pytest.fixture(scope="module")
+def checker() -> FastChecker:
+    return FastChecker(MiniLMEmbedder.shared())
+
+
+def test_checker_rejects_wrong_names_and_numbers(checker: FastChecker) -> None:
+    assert checker.score("Medinsky headed the Russian delegation.", PS[0].text) >= 0.6
+    assert checker.score("Umerov headed the Russian delegation.", PS[0].text) == 0.0
+    assert checker.score("The meeting took place on May 2.", PS[2].text) == 0.0
+    assert not names_agree("Peter Szijjarto spoke.", "Hungary's minister spoke.")
+
+
+def test_unsupported_sentence_is_marked(checker: FastChecker) -> None:
+    out = verify_text("Medinsky headed the Russian delegation [1]. "
+                      "The meeting took place on May 2 [3].", PS, checker, "mark")
+    assert [c.supported for c in out.checks] == [True, False]
+    assert f"{UNVERIFIED_MARK} The meeting took place on May 2 [3]." in out.text
+    assert out.faithfulness == 0.5 and out.checks[1].action == "marked"
+
+
+def test_unsupported_sentence_is_dropped(checker: FastChecker) -> None:
+    out = verify_text("Medinsky headed the Russian delegation [1]. "
+                      "The meeting took place on May 2 [3].", PS, checker, "drop")
+    assert out.text == "Medinsky headed the Russian delegation [1]."
+    assert out.checks[1].action == "dropped"
+
+
+def test_a_wrong_citation_moves_to_the_supporting_passage(checker: FastChecker) -> None:
+    out = verify_text("Umerov headed the Ukrainian delegation at the talks in Istanbul [1].",
+                      PS, checker, "mark")
+    assert out.text == "Umerov headed the Ukrainian delegation at the talks in Istanbul [2]."
+    assert out.checks[0].action == "recited" and out.checks[0].markers == [2]
+
+
+def test_a_citation_that_is_not_needed_is_removed(checker: FastChecker) -> None:
+    out = verify_text("Medinsky headed the Russian delegation [1][3].", PS, checker, "mark")
+    assert out.text == "Medinsky headed the Russian delegation [1]."
+
+
+def test_uncited_claims_count_as_unsupported(checker: FastChecker) -> None:
+    out = verify_text("Medinsky headed the Russian delegation.", PS, checker, "mark")
+    assert not out.checks[0].supported and out.text.startswith(UNVERIFIED_MARK)
+
+
+def test_every_answer_carries_its_verification(news_settings: Settings) -> None:
+    answer = AnswerService(news_settings).ask(MEDINSKY_Q)
+    assert answer.verification and all(c.supported for c in answer.verification)
+    assert answer.faithfulness == 1.0
+    assert "verify" in answer.timings_ms
+
+
+@pytest.mark.llm
+def test_an_unsupported_sentence_is_regenerated_by_the_real_model(
+        news_settings: Settings) -> None:
+    from tests.conftest import bundled_gguf
+
+    bundled_gguf("qwen2.5-coder-1.5b")
+    settings = news_settings.model_copy(update={"generator": "local",
+                                                "unsupported": "regenerate"})
+    service = AnswerService(settings)
+    turn: _Turn = service._prepare(MEDINSKY_Q, [], None, "news", "local")
+    medinsky = next(i for i, p in enumerate(turn.retrieval.passages, 1) if "Medinsky" in p.text)
+    # What a model hallucinating would have written: a wrong name on the right passage.
+    draft = _Draft(f"Umerov headed the Russian delegation at the Istanbul talks [{medinsky}].",
+                   abstained=False, generator="local")
+    before = turn.usage["completion_tokens"]
+    started = time.perf_counter()
+    answer = service._finish(turn, draft, renumber=True)
+    assert turn.usage["completion_tokens"] > before, "the model was asked again"
+    assert "Umerov" not in answer.answer
+    if answer.abstained:  # asked again, the model found nothing supported: abstain
+        assert answer.faithfulness is None and answer.citations == []
+    else:
+        assert "Medinsky" in answer.answer
+        assert answer.faithfulness == 0.0  # describes the first answer, as generated
+    assert time.perf_counter() - started < 120
