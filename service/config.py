@@ -113,6 +113,9 @@ class Settings(BaseSettings):
                                     description="Longer questions are rejected.")
 
     # --- verification -----------------------------------------------------------------
+    verify: bool = Field(
+        default=True, description="Check every answer sentence against its citations "
+        "(off only to measure what verification changes).")
     unsupported: Literal["mark", "drop", "regenerate"] = Field(
         default="mark",
         description="What happens to an answer sentence its citations do not support: "

@@ -44,6 +44,7 @@ def test_openai_client_gets_a_cited_answer(client: openai.OpenAI) -> None:
     assert "Medinsky" in content and completion.choices[0].finish_reason == "stop"
     extra = completion.model_extra or {}
     assert extra["abstained"] is False and extra["generator"] == "extractive"
+    assert extra["faithfulness"] == 1.0 and all(c["supported"] for c in extra["verification"])
     citations = extra["citations"]
     assert citations and all(set(c) == CITATION_KEYS for c in citations)
     assert any("Medinsky" in c["text"] for c in citations)
@@ -84,7 +85,9 @@ def test_models_list_the_indexes(client: openai.OpenAI) -> None:
 def test_native_ask_returns_the_cli_json_shape(server: Server) -> None:
     body = httpx.post(f"{server.url}/v1/ask", json={"question": MEDINSKY_Q}, timeout=60).json()
     assert list(body) == ["answer", "abstained", "citations", "generator", "fallback",
-                          "timings_ms", "usage", "question", "standalone_question", "index"]
+                          "timings_ms", "usage", "question", "standalone_question", "index",
+                          "faithfulness", "verification"]
+    assert body["verification"] and body["faithfulness"] == 1.0
     izv = httpx.post(f"{server.url}/v1/ask", timeout=60, json={
         "question": MEDINSKY_Q, "filters": {"sources": ["Izvestia"]}}).json()
     assert all(c["source"] == "Izvestia" for c in izv["citations"])

@@ -20,10 +20,6 @@ router = APIRouter()
 _END = object()
 
 
-def _citations(answer: Answer) -> list[dict[str, Any]]:
-    return public_answer(answer)["citations"]  # type: ignore[return-value]
-
-
 def _usage(answer: Answer) -> dict[str, int]:
     p, c = answer.usage.get("prompt_tokens", 0), answer.usage.get("completion_tokens", 0)
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
@@ -31,8 +27,10 @@ def _usage(answer: Answer) -> dict[str, int]:
 
 def _extensions(answer: Answer) -> dict[str, Any]:
     """Our fields beside OpenAI's: the openai SDK keeps unknown fields as extras."""
-    return {"citations": _citations(answer), "abstained": answer.abstained,
+    public = public_answer(answer)
+    return {"citations": public["citations"], "abstained": answer.abstained,
             "generator": answer.generator, "fallback": answer.fallback,
+            "faithfulness": answer.faithfulness, "verification": public["verification"],
             "timings_ms": answer.timings_ms}
 
 

@@ -10,6 +10,7 @@ from service.answer import AnswerService
 from service.evaluation.dataset import GoldItem
 from service.evaluation.judges import Judge
 from service.evaluation.metrics import (
+    answer_sentences,
     contains_reference,
     is_attributed,
     mean,
@@ -24,7 +25,7 @@ KS = (1, 3, 5)
 
 
 def score_item(item: GoldItem, answer: Any, documents: dict[str, Any],
-               judge: Judge) -> dict[str, Any]:
+               judge: Judge, checker: Judge | None = None) -> dict[str, Any]:
     citations = score_citations(answer, judge) if not answer.abstained else None
     row: dict[str, Any] = {
         "id": item.id, "type": item.type, "question": item.question,
@@ -45,7 +46,22 @@ def score_item(item: GoldItem, answer: Any, documents: dict[str, Any],
         row["relevant_citations"] = citations.relevant
     if item.type == "contested":
         row["attributed"] = is_attributed(answer, item.attribution)
+    row["verification"] = [c.model_dump() for c in answer.verification]
+    if checker is not None and not answer.abstained:
+        row["checker_agreement"] = checker_agreement(answer, judge, checker)
     return row
+
+
+def checker_agreement(answer: Any, judge: Judge, checker: Judge) -> list[bool]:
+    """Per cited sentence: do the answer-time checker and the evaluation judge agree?"""
+    by_marker = {c.marker: c.text for c in answer.citations}
+    out = []
+    for claim, markers in answer_sentences(answer):
+        evidence = "\n".join(by_marker[m] for m in markers if m in by_marker)
+        if evidence:
+            out.append((checker.score(claim, evidence) >= checker.threshold)
+                       == (judge.score(claim, evidence) >= judge.threshold))
+    return out
 
 
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -80,6 +96,21 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, float]:
     m["tokens.prompt_mean"] = mean([r["usage"].get("prompt_tokens", 0) for r in rows])
     m["tokens.completion_mean"] = mean([r["usage"].get("completion_tokens", 0) for r in rows])
     m["fallback.rate"] = mean([float(bool(r["fallback"])) for r in rows])
+    checks = [c for r in rows for c in r.get("verification", [])]
+    if checks:
+        m["verification.unsupported_share"] = mean([float(not c["supported"]) for c in checks])
+        m["verification.dropped_share"] = mean([float(c["action"] == "dropped")
+                                                for c in checks])
+        m["verification.recited_share"] = mean([float(c["action"] == "recited")
+                                                for c in checks])
+    agreement = [a for r in rows for a in r.get("checker_agreement", [])]
+    if agreement:
+        m["verification.checker_agreement_with_judge"] = mean([float(a) for a in agreement])
+    for stage in ("verify",):
+        values = [r["timings_ms"][stage] for r in rows if stage in r["timings_ms"]]
+        if values:
+            m[f"latency_ms.{stage}.p50"] = percentile(values, 0.5)
+            m[f"latency_ms.{stage}.p95"] = percentile(values, 0.95)
     return {k: round(v, 4) for k, v in m.items()}
 
 
@@ -88,11 +119,12 @@ def run_eval(items: list[GoldItem], service: AnswerService, index: str, generato
     from tqdm import tqdm
 
     documents = service.retriever(index).snapshot().documents
+    checker = service.checker() if judge.name != "fast" else None
     rows = []
     started = time.perf_counter()
     for item in tqdm(items, desc="evaluating", unit="q", file=sys.stderr,
                      disable=not show_progress):
         answer = service.ask(item.question, index=index, generator=generator)  # type: ignore[arg-type]
-        rows.append(score_item(item, answer, documents, judge))
+        rows.append(score_item(item, answer, documents, judge, checker))
     return {"metrics": aggregate(rows), "rows": rows,
             "seconds": round(time.perf_counter() - started, 1)}
