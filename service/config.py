@@ -136,10 +136,54 @@ class Settings(BaseSettings):
                                   description="Largest document accepted by the upload API.")
     log_json: bool = Field(default=True, description="One JSON log line per HTTP request.")
 
+    # --- Slack bot (docs/slack.md) -----------------------------------------------------
+    slack_bot_token: str | None = Field(
+        default=None, repr=False,
+        validation_alias=AliasChoices("RAG_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"),
+        description="Bot token (xoxb-…). With SLACK_SIGNING_SECRET, `rag serve` answers "
+        "Slack at POST /slack/events.")
+    slack_signing_secret: str | None = Field(
+        default=None, repr=False,
+        validation_alias=AliasChoices("RAG_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"),
+        description="Signing secret of the Slack app; requests with a bad or stale signature "
+        "get 401.")
+    slack_app_token: str | None = Field(
+        default=None, repr=False,
+        validation_alias=AliasChoices("RAG_SLACK_APP_TOKEN", "SLACK_APP_TOKEN"),
+        description="App-level token (xapp-…, scope connections:write) for `rag slack` "
+        "(Socket Mode).")
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        validation_alias=AliasChoices("RAG_SLACK_API_URL", "SLACK_API_URL"),
+        description="Base URL of Slack's Web API (a stand-in server in tests).")
+    slack_index: str | None = Field(
+        default=None, description="Index the Slack bot answers from (default: RAG_INDEX).")
+    slack_user_rate: int = Field(
+        default=6, ge=1, description="Questions one Slack user may ask per minute.")
+    slack_channel_rate: int = Field(
+        default=30, ge=1, description="Questions one Slack channel may ask per minute.")
+    slack_api_retries: int = Field(
+        default=3, ge=0, description="Retries of a Slack Web API call that was rate-limited "
+        "(honouring Retry-After) or failed with a server or connection error.")
+    slack_workers: int = Field(
+        default=4, ge=1, description="Threads answering Slack questions after the ack.")
+    slack_db: Path = Field(
+        default=Path("var/slack.sqlite3"),
+        description="SQLite file of the Slack bot: feedback (👍/👎 with question, answer and "
+        "citations) and the event ids already answered (retry dedupe).")
+
     @field_validator("openai_base_url", "chroma_url", "embed_base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _end_slash(cls, value: str) -> str:
+        return value.rstrip("/") + "/"  # slack_sdk joins method names onto it
+
+    def slack_http_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     def api_key_set(self) -> frozenset[str]:
         return frozenset(k.strip() for k in (self.api_keys or "").split(",") if k.strip())

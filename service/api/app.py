@@ -27,6 +27,8 @@ from service.api.metrics import Metrics
 from service.api.schemas import error_body
 from service.config import Settings
 from service.errors import RagError
+from service.slack.bot import SlackBot
+from service.slack.http import SLACK_PATHS, slack_router
 
 access_log = logging.getLogger("service.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     jobs = JobRunner(settings)
     keys = settings.api_key_set()
+    public_paths = PUBLIC_PATHS | SLACK_PATHS  # Slack signs its requests instead
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.state.request_id = request_id
         started = time.perf_counter()
-        if keys and request.url.path not in PUBLIC_PATHS and not _authorised(request, keys):
+        if keys and request.url.path not in public_paths and not _authorised(request, keys):
             response: Response = error_response(
                 401, "missing or invalid API key: send `Authorization: Bearer <key>`",
                 "invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
@@ -126,6 +129,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_ops.router)
     app.include_router(routes_chat.router)
     app.include_router(routes_documents.router)
+    if settings.slack_http_enabled():
+        app.state.slack = SlackBot(settings, answers, settings.slack_signing_secret)
+        app.include_router(slack_router(app.state.slack))
     return app
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from service.cli import ask_cmd, eval_cmd, index_cmd, models_cmd, serve_cmd
+from service.cli import ask_cmd, eval_cmd, index_cmd, models_cmd, serve_cmd, slack_cmd
 from service.config import Settings
 from service.errors import (
     BadDocument,
@@ -34,6 +34,8 @@ Typical use:
   rag ask "Who headed the Russian delegation at the Istanbul talks?"
   rag chat                         interactive questions with follow-ups
   rag serve                        HTTP API; OpenAI clients use base_url=http://127.0.0.1:8000/v1
+                                   (and the Slack bot at /slack/events when configured)
+  rag slack                        the Slack bot over Socket Mode
 
 Settings come from RAG_* environment variables (docs/configuration.md).
 """
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.register(sub)
     serve_cmd.register(sub)
     eval_cmd.register(sub)
+    slack_cmd.register(sub)
     return parser
 
 

@@ -41,6 +41,9 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"rag: serving index {settings.index!r} with generator {settings.generator!r} on "
           f"http://{args.host}:{args.port}  (OpenAI base_url: http://{args.host}:{args.port}/v1)",
           flush=True)
+    if settings.slack_http_enabled():
+        print(f"rag: Slack bot answering at http://{args.host}:{args.port}/slack/events "
+              "(events, /ask, interactivity)", flush=True)
     uvicorn.run("service.api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, access_log=False)
     return 0

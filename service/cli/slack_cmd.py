@@ -1,0 +1,75 @@
+"""`rag slack` (the bot over Socket Mode) and `rag feedback export` (👍/👎 as JSONL)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from service.config import Settings
+from service.errors import ConfigError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "slack", help="run the Slack bot over Socket Mode (no public URL needed)",
+        description="Connect to Slack over Socket Mode and answer mentions, direct messages "
+        "and /ask in threads, with cited sources and 👍/👎 buttons. Needs SLACK_APP_TOKEN "
+        "(xapp-…, scope connections:write) and SLACK_BOT_TOKEN (xoxb-…). For HTTP mode "
+        "instead, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET and run `rag serve`: Slack "
+        "then posts to /slack/events. Setup: docs/slack.md.",
+    )
+    p.add_argument("--index", help="index to answer from (default: RAG_SLACK_INDEX, else "
+                   "RAG_INDEX)")
+    p.set_defaults(handler=run_slack)
+
+    fb = sub.add_parser("feedback", help="the Slack bot's 👍/👎 feedback")
+    fsub = fb.add_subparsers(dest="feedback_command", required=True, metavar="ACTION")
+    ex = fsub.add_parser(
+        "export", help="write the feedback as JSONL",
+        description="One JSON object per verdict: question, answer, citations, index, "
+        "generator, faithfulness, user, verdict (up|down), time, channel, thread_ts. Read "
+        "from RAG_SLACK_DB.")
+    ex.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    ex.set_defaults(handler=run_export)
+
+
+def run_slack(args: argparse.Namespace, settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from service.answer import AnswerService
+    from service.slack.bot import SlackBot, web_client
+
+    if not settings.slack_app_token:
+        raise ConfigError("Socket Mode needs SLACK_APP_TOKEN, an app-level token (xapp-…) "
+                          "with the connections:write scope; see docs/slack.md")
+    if args.index:
+        settings = settings.model_copy(update={"slack_index": args.index})
+    answers = AnswerService(settings)
+    bot = SlackBot(settings, answers)
+    answers.retriever(bot.index).snapshot()  # fail now on an unknown or unbuilt index
+    print(f"rag: Slack bot on index {bot.index!r} over Socket Mode; Ctrl-C stops it",
+          flush=True)
+    handler = SocketModeHandler(bot.app, settings.slack_app_token,
+                                web_client=web_client(settings, settings.slack_app_token))
+    handler.start()
+    return 0
+
+
+def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    from service.slack.store import SlackStore
+
+    if not settings.slack_db.is_file():
+        raise ConfigError(f"no feedback store at {settings.slack_db} (RAG_SLACK_DB): the bot "
+                          "has not recorded anything yet")
+    store = SlackStore(settings.slack_db)
+    lines = [record.model_dump_json() + "\n" for record in store.feedback()]
+    if args.out:
+        tmp = args.out.with_name(args.out.name + ".tmp")
+        tmp.write_text("".join(lines), encoding="utf-8")
+        tmp.replace(args.out)
+        print(f"rag: wrote {len(lines)} feedback records to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write("".join(lines))
+    return 0

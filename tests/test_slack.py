@@ -1,0 +1,304 @@
+"""The Slack bot: the real Bolt app inside a real `rag serve` on 127.0.0.1, talking to a local
+stand-in for Slack's Web API (tests/slack_api.py), with requests signed the way Slack
+signs them. Payload shapes follow Slack's docs (Events API event_callback, slash command
+form posts, block_actions interactivity payloads)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from service.slack.blocks import ACTION_UP
+from tests.conftest import RunRag, Server, build_news_copy, rag_env
+from tests.slack_api import BOT_USER, TEAM_ID, TOKEN, SlackWebAPI
+from tests.test_answer import MEDINSKY_Q
+
+SECRET = "test-signing-secret"
+USER_RATE = 3
+_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def slack_api() -> Iterator[SlackWebAPI]:
+    with SlackWebAPI() as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def server(slack_api: SlackWebAPI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    base = tmp_path_factory.mktemp("slack")
+    env = rag_env(build_news_copy(base), RAG_GENERATOR="extractive",
+                  SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET,
+                  SLACK_API_URL=slack_api.url, RAG_SLACK_DB=str(base / "slack.sqlite3"),
+                  RAG_SLACK_USER_RATE=str(USER_RATE), RAG_SLACK_CHANNEL_RATE="100",
+                  RAG_API_KEYS="api-key-for-other-endpoints")
+    srv = Server(env, base / "server.log").wait_ready()
+    srv.env = env  # type: ignore[attr-defined]
+    yield srv
+    srv.stop()
+
+
+def fresh(prefix: str) -> str:
+    """A channel or user id no other test uses (rate limits are per user and channel)."""
+    return f"{prefix}{next(_ids):04d}"
+
+
+def signed_post(server: Server, body: str, content_type: str, secret: str = SECRET,
+                timestamp: int | None = None, **headers: str) -> httpx.Response:
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return httpx.post(f"{server.url}/slack/events", content=body.encode(), timeout=10,
+                      headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+                               "X-Slack-Signature": signature, **headers})
+
+
+def event_body(event: dict[str, Any], event_id: str | None = None) -> str:
+    return json.dumps({
+        "token": "legacy-verification-token", "team_id": TEAM_ID, "api_app_id": "A0TEST",
+        "event": event, "type": "event_callback",
+        "event_id": event_id or f"Ev{next(_ids):08d}", "event_time": int(time.time()),
+        "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": BOT_USER,
+                            "is_bot": True, "is_enterprise_install": False}],
+        "is_ext_shared_channel": False})
+
+
+def mention(slack_api: SlackWebAPI, channel: str, user: str, text: str,
+            thread_ts: str | None = None) -> dict[str, Any]:
+    """A person's message mentioning the bot, as Slack stores it and sends it."""
+    message = slack_api.add_user_message(channel, user, f"<@{BOT_USER}> {text}", thread_ts)
+    event = {"type": "app_mention", "user": user, "text": message["text"],
+             "ts": message["ts"], "channel": channel, "event_ts": message["ts"]}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def block_texts(blocks: list[dict[str, Any]]) -> str:
+    parts: list[str] = []
+    for block in blocks:
+        if "text" in block:
+            parts.append(block["text"]["text"])
+        parts.extend(e.get("text", "") for e in block.get("elements", [])
+                     if isinstance(e.get("text"), str))
+    return "\n".join(parts)
+
+
+def answer_update(slack_api: SlackWebAPI, channel: str, count: int = 1) -> dict[str, Any]:
+    return slack_api.wait_for("chat.update", channel, count)[count - 1]
+
+
+def test_mention_gets_a_threaded_cited_answer(server: Server, slack_api: SlackWebAPI) -> None:
+    channel, user = fresh("C"), fresh("U")
+    event = mention(slack_api, channel, user, MEDINSKY_Q)
+    started = time.time()
+    response = signed_post(server, event_body(event), "application/json")
+    assert response.status_code == 200
+    assert time.time() - started < 3  # acked within Slack's 3 seconds
+    placeholder = slack_api.wait_for("chat.postMessage", channel)[0]
+    assert placeholder["thread_ts"] == event["ts"] and "Searching" in placeholder["text"]
+    update = answer_update(slack_api, channel)
+    posted = slack_api.messages[channel][-1]
+    assert update["ts"] == posted["ts"]  # the "searching…" message became the answer
+    text = block_texts(update["blocks"])
+    assert "Medinsky" in update["text"] and "[1]" in update["text"]
+    assert "*Sources*" in text and "*[1]*" in text
+    assert "Trump's turn on Ukraine" in text  # the cited document's title
+    actions = [b for b in update["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == [ACTION_UP, "feedback_down"]
+
+
+def test_direct_message_is_answered_in_its_thread(server: Server,
+                                                  slack_api: SlackWebAPI) -> None:
+    channel, user = fresh("D"), fresh("U")
+    message = slack_api.add_user_message(channel, user, MEDINSKY_Q)
+    event = {"type": "message", "channel_type": "im", "user": user, "text": MEDINSKY_Q,
+             "ts": message["ts"], "channel": channel, "event_ts": message["ts"]}
+    assert signed_post(server, event_body(event), "application/json").status_code == 200
+    update = answer_update(slack_api, channel)
+    assert slack_api.calls_to("chat.postMessage", channel)[0]["thread_ts"] == message["ts"]
+    assert "Medinsky" in update["text"]
+
+
+def test_follow_up_in_a_thread_uses_the_thread_as_history(
+        server: Server, slack_api: SlackWebAPI) -> None:
+    channel, user = fresh("C"), fresh("U")
+    first = mention(slack_api, channel, user, MEDINSKY_Q)
+    signed_post(server, event_body(first), "application/json")
+    answer_update(slack_api, channel)
+    follow_up = mention(slack_api, channel, user, "and who headed the other delegation?",
+                        thread_ts=first["ts"])
+    signed_post(server, event_body(follow_up), "application/json")
+    update = answer_update(slack_api, channel, count=2)
+    replies = slack_api.calls_to("conversations.replies", channel)
+    assert replies and replies[-1]["ts"] == first["ts"]
+    assert "Umerov" in update["text"]
+    assert slack_api.calls_to("chat.postMessage", channel)[-1]["thread_ts"] == first["ts"]
+
+
+def test_retried_event_is_answered_once(server: Server, slack_api: SlackWebAPI) -> None:
+    channel, user = fresh("C"), fresh("U")
+    body = event_body(mention(slack_api, channel, user, MEDINSKY_Q), event_id="EvRETRY0001")
+    assert signed_post(server, body, "application/json").status_code == 200
+    retry = signed_post(server, body, "application/json", **{
+        "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert retry.status_code == 200
+    answer_update(slack_api, channel)
+    time.sleep(1.5)  # time for a second answer, if one were (wrongly) being produced
+    assert len(slack_api.calls_to("chat.postMessage", channel)) == 1
+    assert len(slack_api.calls_to("chat.update", channel)) == 1
+
+
+@pytest.mark.parametrize("secret, age_s", [("wrong-secret", 0), (SECRET, 600)],
+                         ids=["bad-signature", "stale-timestamp"])
+def test_badly_signed_requests_get_401_and_no_action(
+        server: Server, slack_api: SlackWebAPI, secret: str, age_s: int) -> None:
+    channel, user = fresh("C"), fresh("U")
+    body = event_body(mention(slack_api, channel, user, MEDINSKY_Q))
+    response = signed_post(server, body, "application/json", secret=secret,
+                           timestamp=int(time.time()) - age_s)
+    assert response.status_code == 401
+    unsigned = httpx.post(f"{server.url}/slack/events", content=body,
+                          headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 401
+    time.sleep(1)
+    assert slack_api.calls_to("chat.postMessage", channel) == []
+
+
+def test_url_verification_challenge_is_answered(server: Server) -> None:
+    body = json.dumps({"token": "x", "challenge": "c-123", "type": "url_verification"})
+    response = signed_post(server, body, "application/json")
+    assert response.status_code == 200 and "c-123" in response.text
+
+
+def test_bots_ignore_their_own_and_other_bots_messages(
+        server: Server, slack_api: SlackWebAPI) -> None:
+    channel = fresh("D")
+    other_bot = {"type": "message", "channel_type": "im", "bot_id": "B0OTHER",
+                 "subtype": "bot_message", "text": MEDINSKY_Q, "ts": slack_api.next_ts(),
+                 "channel": channel}
+    own = {"type": "message", "channel_type": "im", "user": BOT_USER, "bot_id": "BBOT",
+           "text": MEDINSKY_Q, "ts": slack_api.next_ts(), "channel": channel}
+    for event in (other_bot, own):
+        assert signed_post(server, event_body(event), "application/json").status_code == 200
+    time.sleep(1.5)
+    assert slack_api.calls_to("chat.postMessage", channel) == []
+
+
+def click(server: Server, answer_blocks: list[dict[str, Any]], user: str, channel: str,
+          message_ts: str, thread_ts: str) -> httpx.Response:
+    button = next(b for b in answer_blocks if b["type"] == "actions")["elements"][0]
+    payload = {
+        "type": "block_actions", "team": {"id": TEAM_ID, "domain": "rag-test"},
+        "user": {"id": user, "username": "tester", "team_id": TEAM_ID},
+        "api_app_id": "A0TEST", "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
+                      "is_ephemeral": False, "thread_ts": thread_ts},
+        "trigger_id": "1.2.3", "channel": {"id": channel, "name": "general"},
+        "message": {"type": "message", "ts": message_ts, "thread_ts": thread_ts,
+                    "bot_id": "BBOT", "text": "…", "blocks": answer_blocks},
+        "response_url": "https://hooks.slack.com/actions/T0TEST/1/x",
+        "actions": [{**button, "block_id": "feedback", "action_ts": str(time.time())}],
+    }
+    return signed_post(server, urlencode({"payload": json.dumps(payload)}),
+                       "application/x-www-form-urlencoded")
+
+
+def test_feedback_click_is_stored_and_exported(server: Server, slack_api: SlackWebAPI,
+                                               run_rag: RunRag, tmp_path: Path) -> None:
+    channel, user = fresh("C"), fresh("U")
+    event = mention(slack_api, channel, user, MEDINSKY_Q)
+    signed_post(server, event_body(event), "application/json")
+    update = answer_update(slack_api, channel)
+    response = click(server, update["blocks"], user, channel, update["ts"], event["ts"])
+    assert response.status_code == 200
+    thanks = slack_api.wait_for("chat.postEphemeral", channel)[0]
+    assert thanks["user"] == user and "recorded" in thanks["text"]
+    out = tmp_path / "feedback.jsonl"
+    result = run_rag("feedback", "export", "--out", str(out), env=server.env)  # type: ignore[attr-defined]
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    mine = [r for r in records if r["user"] == user]
+    assert len(mine) == 1
+    record = mine[0]
+    assert record["verdict"] == "up" and record["question"] == MEDINSKY_Q
+    assert "Medinsky" in record["answer"] and record["channel"] == channel
+    assert any("Medinsky" in c["text"] for c in record["citations"])
+
+
+def command_body(channel: str, user: str, text: str) -> str:
+    return urlencode({
+        "token": "legacy-verification-token", "team_id": TEAM_ID, "team_domain": "rag-test",
+        "channel_id": channel, "channel_name": "general", "user_id": user,
+        "user_name": "tester", "command": "/ask", "text": text, "api_app_id": "A0TEST",
+        "is_enterprise_install": "false",
+        "response_url": "https://hooks.slack.com/commands/T0TEST/1/x",
+        "trigger_id": "1.2.3"})
+
+
+def test_slash_command_answers_visibly_in_the_channel(server: Server,
+                                                      slack_api: SlackWebAPI) -> None:
+    channel, user = fresh("C"), fresh("U")
+    response = signed_post(server, command_body(channel, user, MEDINSKY_Q),
+                           "application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    placeholder = slack_api.wait_for("chat.postMessage", channel)[0]
+    assert "thread_ts" not in placeholder  # a new message in the channel, seen by all
+    update = answer_update(slack_api, channel)
+    text = block_texts(update["blocks"])
+    assert f"<@{user}> asked" in text and "Medinsky" in text
+
+
+def test_private_slash_command_answers_ephemerally(server: Server,
+                                                   slack_api: SlackWebAPI) -> None:
+    channel, user = fresh("C"), fresh("U")
+    response = signed_post(server, command_body(channel, user, f"--private {MEDINSKY_Q}"),
+                           "application/x-www-form-urlencoded")
+    assert response.status_code == 200 and "Searching" in response.text
+    ephemeral = slack_api.wait_for("chat.postEphemeral", channel)[0]
+    assert ephemeral["user"] == user and "Medinsky" in block_texts(ephemeral["blocks"])
+    assert slack_api.calls_to("chat.postMessage", channel) == []
+
+
+def test_per_user_rate_limit_gets_a_polite_reply(server: Server,
+                                                 slack_api: SlackWebAPI) -> None:
+    user = fresh("U")
+    channels = [fresh("C") for _ in range(USER_RATE + 1)]
+    for channel in channels:
+        event = mention(slack_api, channel, user, MEDINSKY_Q)
+        assert signed_post(server, event_body(event), "application/json").status_code == 200
+    for channel in channels[:USER_RATE]:
+        assert "Medinsky" in answer_update(slack_api, channel)["text"]
+    refused = slack_api.wait_for("chat.postMessage", channels[-1])[0]
+    assert "faster than I can" in refused["text"] and "try again in" in refused["text"]
+    time.sleep(1)
+    assert slack_api.calls_to("chat.update", channels[-1]) == []
+
+
+def test_slack_api_rate_limit_is_retried_after_retry_after(
+        server: Server, slack_api: SlackWebAPI) -> None:
+    channel, user = fresh("C"), fresh("U")
+    slack_api.fail_next("chat.update", status=429, retry_after=1)
+    signed_post(server, event_body(mention(slack_api, channel, user, MEDINSKY_Q)),
+                "application/json")
+    updates = slack_api.wait_for("chat.update", channel, count=1)
+    deadline = time.time() + 15
+    while time.time() < deadline and "Medinsky" not in slack_api.messages[channel][-1]["text"]:
+        time.sleep(0.1)
+    assert "Medinsky" in slack_api.messages[channel][-1]["text"]
+    assert len(slack_api.calls_to("chat.update", channel)) == 2  # refused once, then sent
+    assert updates
+
+
+def test_slack_paths_need_no_api_key_but_the_api_still_does(server: Server) -> None:
+    assert httpx.get(f"{server.url}/v1/models").status_code == 401
+    body = json.dumps({"token": "x", "challenge": "c-9", "type": "url_verification"})
+    assert signed_post(server, body, "application/json").status_code == 200

@@ -1,0 +1,158 @@
+"""The Slack bot's parts on their own: Block Kit rendering within Slack's limits, rate
+limits, the SQLite store (dedupe, feedback), question text."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from service.records import Answer, Citation, SentenceCheck
+from service.slack.blocks import (
+    MESSAGE_MAX_BLOCKS,
+    SECTION_MAX_CHARS,
+    TEXT_MAX_CHARS,
+    render_answer,
+    split_text,
+)
+from service.slack.bot import question_text
+from service.slack.limits import WINDOW_S, RateLimiter
+from service.slack.store import SlackStore
+
+
+def citation(marker: int, text: str = "Medinsky headed the Russian delegation.") -> Citation:
+    return Citation(marker=marker, doc_id=f"{marker:03d}.txt", title=f"Article {marker}",
+                    source="Outlet <X>", url=f"https://example.org/{marker}", text=text,
+                    start=0, end=len(text))
+
+
+def answer(text: str, citations: list[Citation], **extra: object) -> Answer:
+    return Answer(answer=text, abstained=False, citations=citations, generator="extractive",
+                  question="Who headed it?", standalone_question="Who headed it?",
+                  index="news", timings_ms={"total": 1234.0}, **extra)  # type: ignore[arg-type]
+
+
+def all_texts(blocks: list[dict]) -> list[str]:
+    out = []
+    for block in blocks:
+        if "text" in block:
+            out.append(block["text"]["text"])
+        out += [e["text"] for e in block.get("elements", []) if isinstance(e.get("text"), str)]
+    return out
+
+
+def test_answer_renders_markers_sources_quotes_links_and_buttons() -> None:
+    [message] = render_answer(answer("Medinsky headed it [1].", [citation(1)]), "a1")
+    texts = all_texts(message.blocks)
+    assert texts[0] == "Medinsky headed it [1]."
+    assert "*Sources*" in texts
+    source = next(t for t in texts if t.startswith("*[1]*"))
+    # a link to the document, the outlet escaped for mrkdwn, and a quote
+    assert "<https://example.org/1|Article 1>" in source and "Outlet &lt;X&gt;" in source
+    assert "\n>Medinsky headed the Russian delegation." in source
+    actions = message.blocks[-1]
+    assert actions["type"] == "actions"
+    assert {e["value"] for e in actions["elements"]} == {"a1"}
+
+
+def test_unverified_sentences_are_flagged() -> None:
+    checks = [SentenceCheck(sentence="Umerov headed it.", markers=[1], supported=False,
+                            score=0.1, action="marked")]
+    [message] = render_answer(answer("(unverified) Umerov headed it [1].", [citation(1)],
+                                     verification=checks, faithfulness=0.0), "a2")
+    texts = all_texts(message.blocks)
+    assert texts[0].startswith(":warning: _unverified:_ Umerov")
+    assert any("1 sentence could not be verified" in t for t in texts)
+
+
+def test_abstention_says_plainly_the_collection_does_not_answer() -> None:
+    abstained = Answer(answer="The sources in this collection do not contain the answer.",
+                       abstained=True, citations=[], generator="extractive", question="q",
+                       standalone_question="q", index="news", timings_ms={})
+    [message] = render_answer(abstained, "a3")
+    texts = all_texts(message.blocks)
+    assert "do not contain the answer" in texts[0] and "*Sources*" not in texts
+
+
+def test_long_answers_are_split_within_slack_limits() -> None:
+    sentence = "Medinsky headed the Russian delegation at the talks in Istanbul [1]. "
+    long_text = sentence * 600  # ~41,000 characters
+    citations = [citation(i, "word " * 400) for i in range(1, 61)]
+    messages = render_answer(answer(long_text, citations), "a4")
+    assert len(messages) > 1
+    for message in messages:
+        assert len(message.blocks) <= MESSAGE_MAX_BLOCKS
+        assert len(message.text) <= TEXT_MAX_CHARS
+        for text in all_texts(message.blocks):
+            assert len(text) <= SECTION_MAX_CHARS
+    sections = [t for m in messages for t in all_texts(m.blocks)]
+    # nothing of the answer is lost, and it is cut between sentences
+    body = [t for t in sections if t.startswith("Medinsky")]
+    assert sum(t.count("[1].") for t in body) == 600
+    assert all(t.endswith("[1].") for t in body)
+    assert messages[-1].blocks[-1]["type"] == "actions"
+
+
+def test_split_text_cuts_unbreakable_text_hard() -> None:
+    pieces = split_text("x" * 7000, 3000)
+    assert [len(p) for p in pieces] == [3000, 3000, 1000]
+
+
+def test_rate_limiter_counts_per_user_and_channel_and_frees_after_the_window() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_user=2, per_channel=3, clock=lambda: now[0])
+    assert limiter.check("u1", "c1") == 0 and limiter.check("u1", "c1") == 0
+    assert limiter.check("u1", "c2") == pytest.approx(WINDOW_S)  # user limit
+    assert limiter.check("u2", "c1") == 0
+    assert limiter.check("u3", "c1") > 0  # channel limit (3) reached
+    now[0] = WINDOW_S + 0.1
+    assert limiter.check("u1", "c2") == 0
+
+
+def test_store_dedupes_events_across_threads(tmp_path: Path) -> None:
+    store = SlackStore(tmp_path / "s.sqlite3")
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda: results.append(store.first_sighting("Ev1")))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+    assert SlackStore(tmp_path / "s.sqlite3").first_sighting("Ev1") is False  # persisted
+
+
+def test_store_keeps_one_verdict_per_user_and_refuses_unknown_answers(tmp_path: Path) -> None:
+    store = SlackStore(tmp_path / "s.sqlite3")
+    answer_id = store.save_answer(answer("Medinsky headed it [1].", [citation(1)]),
+                                  user="U1", channel="C1", thread_ts="1.0", team="T1")
+    assert store.record_feedback(answer_id, "U2", "up")
+    assert store.record_feedback(answer_id, "U2", "down")  # changed their mind
+    assert not store.record_feedback("no-such-answer", "U2", "up")
+    [record] = list(store.feedback())
+    assert record.verdict == "down" and record.user == "U2"
+    assert record.question == "Who headed it?" and record.citations[0].doc_id == "001.txt"
+
+
+def test_question_text_drops_mentions() -> None:
+    assert question_text("<@UBOT>  Who headed <@U2|ann> it? ") == "Who headed it?"
+
+
+def test_app_manifest_matches_what_the_bot_serves() -> None:
+    import json
+
+    from service.slack.http import SLACK_PATHS
+    from tests.conftest import ROOT
+
+    manifest = json.loads((ROOT / "deploy" / "slack-app-manifest.json").read_text())
+    settings = manifest["settings"]
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == "/ask"
+    urls = {settings["event_subscriptions"]["request_url"],
+            settings["interactivity"]["request_url"], command["url"]}
+    assert {url.removeprefix("https://YOUR-HOST") for url in urls} == set(SLACK_PATHS)
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "chat:write", "commands", "im:history",
+            "channels:history"} <= scopes
