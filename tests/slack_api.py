@@ -21,6 +21,7 @@ TEAM_ID = "T0TEST"
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
 
 
 class SlackWebAPI:
@@ -32,6 +33,8 @@ class SlackWebAPI:
         self._clock = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_port}/api/"
+        #: What apps.connections.open hands out (a Socket Mode stand-in's URL).
+        self.socket_url: str | None = None
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> SlackWebAPI:
@@ -87,7 +90,7 @@ class SlackWebAPI:
                 status, retry_after = failures.pop(0)
                 return status, {"ok": False, "error": "ratelimited" if status == 429
                                 else "internal_error"}, {"Retry-After": str(retry_after)}
-        if token != TOKEN:
+        if token != (APP_TOKEN if method.startswith("apps.") else TOKEN):
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
@@ -99,6 +102,11 @@ class SlackWebAPI:
         return {"ok": True, "url": "https://rag-test.slack.com/", "team": "RAG Test",
                 "user": "ragbot", "team_id": TEAM_ID, "user_id": BOT_USER, "bot_id": BOT_ID,
                 "is_enterprise_install": False}
+
+    def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not self.socket_url:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_url}
 
     def _chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel")

@@ -302,3 +302,43 @@ def test_slack_paths_need_no_api_key_but_the_api_still_does(server: Server) -> N
     assert httpx.get(f"{server.url}/v1/models").status_code == 401
     body = json.dumps({"token": "x", "challenge": "c-9", "type": "url_verification"})
     assert signed_post(server, body, "application/json").status_code == 200
+
+
+def test_socket_mode_answers_a_mention_and_acks_the_envelope(
+        slack_api: SlackWebAPI, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.slack_api import APP_TOKEN
+    from tests.slack_socket import SocketModeServer
+
+    with SocketModeServer() as socket_server:
+        slack_api.socket_url = socket_server.url
+        env = rag_env(build_news_copy(tmp_path), RAG_GENERATOR="extractive",
+                      SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
+                      SLACK_API_URL=slack_api.url, RAG_SLACK_DB=str(tmp_path / "s.sqlite3"))
+        log = tmp_path / "slack.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "service.cli.main", "slack"],
+                                    env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            assert socket_server.connected.wait(120), log.read_text()
+            channel, user = fresh("C"), fresh("U")
+            event = mention(slack_api, channel, user, MEDINSKY_Q)
+            envelope = socket_server.send("events_api", json.loads(event_body(event)))
+            socket_server.wait_ack(envelope)
+            update = answer_update(slack_api, channel)
+            assert "Medinsky" in update["text"]
+            assert slack_api.calls_to("chat.postMessage", channel)[0]["thread_ts"] == event["ts"]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+            slack_api.socket_url = None
+
+
+def test_socket_mode_without_an_app_token_says_what_is_missing(run_rag: RunRag,
+                                                                tmp_path: Path) -> None:
+    result = run_rag("slack", env=rag_env(tmp_path, SLACK_BOT_TOKEN=TOKEN))
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr and "docs/slack.md" in result.stderr
