@@ -29,10 +29,15 @@ class SlackWebAPI:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self._failures: dict[str, list[tuple[int, int]]] = {}
+        #: Channels the bot is not a member of (posting there fails with not_in_channel).
+        self.closed_channels: set[str] = set()
+        #: What was posted to response_url hooks (any path outside /api/).
+        self.responses: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._clock = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_port}/api/"
+        self.hook_url = f"http://127.0.0.1:{self._server.server_port}/hooks/response"
         #: What apps.connections.open hands out (a Socket Mode stand-in's URL).
         self.socket_url: str | None = None
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -112,6 +117,8 @@ class SlackWebAPI:
         channel = params.get("channel")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
+        if channel in self.closed_channels:
+            return {"ok": False, "error": "not_in_channel"}
         if not (params.get("text") or params.get("blocks")):
             return {"ok": False, "error": "no_text"}
         message = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID,
@@ -154,6 +161,14 @@ class SlackWebAPI:
             def do_POST(self) -> None:
                 method = self.path.rsplit("/", 1)[-1]
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if not self.path.startswith("/api/"):  # a response_url hook
+                    with api._lock:
+                        api.responses.append(json.loads(raw or b"{}"))
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                    return
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params: dict[str, Any] = json.loads(raw or b"{}")
                 else:

@@ -234,14 +234,14 @@ def test_feedback_click_is_stored_and_exported(server: Server, slack_api: SlackW
     assert any("Medinsky" in c["text"] for c in record["citations"])
 
 
-def command_body(channel: str, user: str, text: str) -> str:
+def command_body(channel: str, user: str, text: str,
+                 response_url: str = "https://hooks.slack.com/commands/T0TEST/1/x") -> str:
     return urlencode({
         "token": "legacy-verification-token", "team_id": TEAM_ID, "team_domain": "rag-test",
         "channel_id": channel, "channel_name": "general", "user_id": user,
         "user_name": "tester", "command": "/ask", "text": text, "api_app_id": "A0TEST",
         "is_enterprise_install": "false",
-        "response_url": "https://hooks.slack.com/commands/T0TEST/1/x",
-        "trigger_id": "1.2.3"})
+        "response_url": response_url, "trigger_id": "1.2.3"})
 
 
 def test_slash_command_answers_visibly_in_the_channel(server: Server,
@@ -255,6 +255,19 @@ def test_slash_command_answers_visibly_in_the_channel(server: Server,
     update = answer_update(slack_api, channel)
     text = block_texts(update["blocks"])
     assert f"<@{user}> asked" in text and "Medinsky" in text
+
+
+def test_slash_command_where_the_bot_cannot_post_says_how_to_fix_it(
+        server: Server, slack_api: SlackWebAPI) -> None:
+    channel, user = fresh("G"), fresh("U")
+    slack_api.closed_channels.add(channel)
+    body = command_body(channel, user, MEDINSKY_Q, response_url=slack_api.hook_url)
+    assert signed_post(server, body, "application/x-www-form-urlencoded").status_code == 200
+    deadline = time.time() + 20
+    while time.time() < deadline and not slack_api.responses:
+        time.sleep(0.05)
+    [response] = slack_api.responses
+    assert response["response_type"] == "ephemeral" and "/invite" in response["text"]
 
 
 def test_private_slash_command_answers_ephemerally(server: Server,

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -50,6 +50,8 @@ _PRIVATE_FLAGS = ("--private", "-p")
 USAGE = ("Ask me about the documents in the collection, e.g. `/ask Who headed the Russian "
          "delegation at the Istanbul talks?` — add `--private` to get the answer only "
          "for yourself. In a channel, mention me; in a thread, I remember the thread.")
+CANNOT_POST = ("I can't post in this channel. Invite me first (`/invite @rag`), or use "
+               "`/ask --private …` to get the answer only for yourself.")
 
 
 def web_client(settings: Settings, token: str | None) -> WebClient:
@@ -115,7 +117,7 @@ class SlackBot:
             return
         self._on_question(event, body, context)
 
-    def on_command(self, ack: Ack, command: dict[str, Any]) -> None:
+    def on_command(self, ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
         text = (command.get("text") or "").strip()
         first, _, rest = text.partition(" ")
         private = first in _PRIVATE_FLAGS
@@ -133,8 +135,10 @@ class SlackBot:
                                    team=command.get("team_id"))
         else:
             ack()
-            self._answer(question, channel=channel, thread_ts=None, user=user,
-                         team=command.get("team_id"), history=[], asked_by=user)
+            if not self._answer(question, channel=channel, thread_ts=None, user=user,
+                                team=command.get("team_id"), history=[], asked_by=user):
+                # e.g. not_in_channel in a private channel: the response_url always works
+                respond(text=CANNOT_POST, response_type="ephemeral")
 
     def _feedback_listener(self, verdict: Verdict) -> Callable[..., None]:
         def on_click(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -183,19 +187,20 @@ class SlackBot:
                      team=body.get("team_id"), history=history)
 
     def _answer(self, question: str, *, channel: str, thread_ts: str | None, user: str,
-                team: str | None, history: list[Turn], asked_by: str | None = None) -> None:
+                team: str | None, history: list[Turn], asked_by: str | None = None) -> bool:
+        """Answer in the channel (or thread); False if Slack refused the first message."""
         placeholder = self._post(channel, thread_ts, searching_message())
         if placeholder is None:
-            return  # Slack refused even the first message; it is logged
+            return False  # logged by _call
         messages = self._render(question, history, user=user, channel=channel,
                                 thread_ts=thread_ts or placeholder, team=team,
                                 asked_by=asked_by)
         first, *rest = messages
-        if not self._call("chat_update", channel=channel, ts=placeholder, text=first.text,
-                          blocks=first.blocks):
-            return
-        for message in rest:
-            self._post(channel, thread_ts or placeholder, message)
+        if self._call("chat_update", channel=channel, ts=placeholder, text=first.text,
+                      blocks=first.blocks):
+            for message in rest:
+                self._post(channel, thread_ts or placeholder, message)
+        return True
 
     def _answer_privately(self, question: str, *, user: str, channel: str,
                           team: str | None) -> None:
