@@ -3,8 +3,10 @@
 Every surface (CLI, HTTP API, Slack, eval) is a thin adapter over `AnswerService.ask`.
 Steps: condense a follow-up into a standalone question -> retrieve passages -> abstain
 early when they hold too little of the question -> generate (LLM with numbered
-passages, or extractive) -> keep only markers that point at given passages -> Answer.
-If the LLM is down or times out, the extractive answer is returned, labelled.
+passages, or extractive) -> verify each sentence against its citations -> repair and
+renumber markers -> attribute -> Answer. If the LLM is down or times out, the extractive
+answer is returned, labelled. `perspectives=True` asks for each source's account side by
+side (service/generation/perspectives.py) instead of one answer.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from service.config import GeneratorName, Settings
 from service.embed.minilm import MiniLMEmbedder
@@ -28,17 +30,28 @@ from service.generation.condense import (
 )
 from service.generation.extractive import extractive_answer
 from service.generation.llm import ChatLLM, Message, make_llm
+from service.generation.perspectives import (
+    extractive_perspectives,
+    keep_per_source,
+    perspective_messages,
+    single_source_note,
+)
 from service.generation.prompts import prompt
 from service.generation.streaming import MarkerFilter
 from service.index.config import load_index_config
 from service.records import Answer, Filters, Passage, SentenceCheck, Turn
+from service.retrieval.diversify import by_source
 from service.retrieval.retriever import RetrievalResult, Retriever
 from service.verify.checker import FastChecker
 from service.verify.verifier import Verified, verify_text
 
 _MARKERS = re.compile(r"\[\d+\]")
+#: Passages per source given to a perspectives answer, and LLM sentences kept per source.
+PERSPECTIVE_PASSAGES_PER_SOURCE = 2
+PERSPECTIVE_SENTENCES_PER_SOURCE = 2
 #: What the model is told to write when the passages do not answer the question.
 ABSTAIN_TOKEN = "NOT FOUND"
+_STRAY_ABSTAIN = re.compile(rf"(?<![^\s.!?\]]){ABSTAIN_TOKEN}\.?(?=\s|$)")
 # Ways small models say "not in the sources" instead of the exact abstain sentence.
 _ABSTAIN_PHRASES = re.compile(
     r"\b(passages?|sources?|documents?|context|provided (text|information))\b[^.]{0,60}\b"
@@ -63,6 +76,7 @@ class _Turn:
     index: str
     generator: str
     started: float
+    perspectives: bool = False
     standalone: str = ""
     llm: ChatLLM | None = None
     fallback: str | None = None
@@ -95,8 +109,10 @@ class AnswerService:
 
     def ask(self, question: str, history: list[Turn] | None = None,
             filters: Filters | None = None, index: str | None = None,
-            generator: GeneratorName | None = None) -> Answer:
-        turn = self._prepare(question, history, filters, index, generator)
+            generator: GeneratorName | None = None, perspectives: bool = False) -> Answer:
+        """`perspectives`: set out each source's account side by side ("According to A:
+        …; B reports instead: …"), from the best passages of every source."""
+        turn = self._prepare(question, history, filters, index, generator, perspectives)
         t0 = time.perf_counter()
         draft = self._generate(turn)
         turn.timings["generate"] = _ms(t0)
@@ -104,11 +120,19 @@ class AnswerService:
 
     def ask_stream(self, question: str, history: list[Turn] | None = None,
                    filters: Filters | None = None, index: str | None = None,
-                   generator: GeneratorName | None = None) -> Iterator[str | Answer]:
+                   generator: GeneratorName | None = None,
+                   perspectives: bool = False) -> Iterator[str | Answer]:
         """Text deltas as the LLM writes them (invalid markers removed on the fly), then the
         final Answer. Its markers are the passage numbers the deltas used, so the streamed
         text and the citations agree; `Answer.answer` additionally carries attribution.
-        Closing the iterator early stops the LLM."""
+        Closing the iterator early stops the LLM. A perspectives answer is not streamed
+        token by token: it is composed, verified and attributed first, then yielded whole
+        (one delta), because its sentences are reordered and prefixed per source."""
+        if perspectives:
+            answer = self.ask(question, history, filters, index, generator, perspectives=True)
+            yield answer.answer
+            yield answer
+            return
         turn = self._prepare(question, history, filters, index, generator)
         t0 = time.perf_counter()
         passages = turn.retrieval.passages
@@ -146,7 +170,8 @@ class AnswerService:
         yield final
 
     def _prepare(self, question: str, history: list[Turn] | None, filters: Filters | None,
-                 index: str | None, generator: GeneratorName | None) -> _Turn:
+                 index: str | None, generator: GeneratorName | None,
+                 perspectives: bool = False) -> _Turn:
         started = time.perf_counter()
         question = self._validate(question)
         index = index or self.settings.index
@@ -154,7 +179,8 @@ class AnswerService:
         history = history or []
         retriever = self.retriever(index)
         retriever.snapshot()  # fail fast (unknown or unbuilt index) before any LLM call
-        turn = _Turn(question=question, index=index, generator=generator, started=started)
+        turn = _Turn(question=question, index=index, generator=generator, started=started,
+                     perspectives=perspectives)
         if generator != "extractive":
             try:
                 turn.llm = self.llm(generator)
@@ -171,7 +197,14 @@ class AnswerService:
         # A rewrite that still leans on the conversation retrieves with its context.
         query = heuristic_standalone(turn.standalone, history) if (
             history and looks_like_follow_up(turn.standalone)) else turn.standalone
-        turn.retrieval = retriever.retrieve(query, filters)
+        if perspectives:
+            # Every source's best passages, not the overall top k (often one article's).
+            wide = retriever.retrieve(query, filters, top_k=self.settings.candidate_k)
+            turn.retrieval = replace(wide, passages=by_source(
+                wide.passages, query, wide.idf, self.settings.top_k,
+                PERSPECTIVE_PASSAGES_PER_SOURCE, self.settings.min_support))
+        else:
+            turn.retrieval = retriever.retrieve(query, filters)
         turn.timings["retrieve"] = _ms(t0)
         return turn
 
@@ -194,6 +227,8 @@ class AnswerService:
                 cited = resolve_citations(verified.text, passages, renumber)
                 if cited.citations and has_words(cited.text):
                     text = attribute_sentences(cited.text, cited.citations)
+                    if turn.perspectives and (note := single_source_note(text, cited.citations)):
+                        text = f"{note} {text}"
                 else:
                     abstained = True  # every sentence was dropped as unsupported
         if fallback and draft.generator == "extractive":
@@ -213,6 +248,8 @@ class AnswerService:
         passages = turn.retrieval.passages
         policy = self.settings.unsupported
         cited = resolve_citations(draft.text, passages, renumber=False)
+        if turn.perspectives:  # side by side: a few sentences per source, not a copy-out
+            cited.text = keep_per_source(cited.text, passages, PERSPECTIVE_SENTENCES_PER_SOURCE)
         if not (cited.citations and has_words(cited.text)):
             return None
         if not self.settings.verify:
@@ -224,7 +261,7 @@ class AnswerService:
             return verified
         # Re-ask once, telling the model which sentences its passages do not support.
         feedback = "\n".join(f"- {c.sentence}" for c in verified.unsupported)
-        messages = [*build_messages(turn.standalone, passages),
+        messages = [*self._messages(turn),
                     {"role": "assistant", "content": draft.text},
                     {"role": "user", "content": prompt("regenerate", sentences=feedback,
                                                        abstain_token=ABSTAIN_TOKEN)}]
@@ -263,27 +300,42 @@ class AnswerService:
         if turn.llm is None:
             return self._extractive(turn)
         try:
-            completion = turn.llm.complete(build_messages(turn.standalone, passages),
-                                           s.llm_max_tokens)
+            completion = turn.llm.complete(self._messages(turn), s.llm_max_tokens)
         except LLMUnavailable as exc:
             return self._extractive(turn, fallback=str(exc))
         turn.usage["prompt_tokens"] += completion.prompt_tokens
         turn.usage["completion_tokens"] += completion.completion_tokens
         text = completion.text
+        if _MARKERS.search(text):  # a cited answer that also says NOT FOUND: drop that part
+            text = _STRAY_ABSTAIN.sub("", text).strip()
         pointed = {n for n in cited_numbers(text) if 1 <= n <= len(passages)}
         if not has_words(text) and pointed:
             # Small models sometimes answer with a marker alone: they chose the passage
             # but not the words. Quote that passage's best sentences.
-            quoted = extractive_answer(turn.standalone, passages, turn.retrieval.idf,
-                                       s.extractive_sentences, 0.0, only=pointed)
-            text = quoted.text or ""
+            if turn.perspectives:
+                text = extractive_perspectives(turn.standalone, passages, turn.retrieval.idf,
+                                               0.0, only=pointed) or ""
+            else:
+                text = extractive_answer(turn.standalone, passages, turn.retrieval.idf,
+                                         s.extractive_sentences, 0.0, only=pointed).text or ""
         return _Draft(text, abstained=is_abstention(text), generator=turn.generator)
+
+    def _messages(self, turn: _Turn) -> list[Message]:
+        passages = turn.retrieval.passages
+        if turn.perspectives:
+            return perspective_messages(turn.standalone, passages, ABSTAIN_TOKEN)
+        return build_messages(turn.standalone, passages)
 
     def _extractive(self, turn: _Turn, fallback: str | None = None) -> _Draft:
         s = self.settings
-        draft = extractive_answer(turn.standalone, turn.retrieval.passages, turn.retrieval.idf,
-                                  s.extractive_sentences, s.extractive_min_coverage)
-        return _Draft(draft.text or "", abstained=draft.text is None, generator="extractive",
+        passages, idf = turn.retrieval.passages, turn.retrieval.idf
+        if turn.perspectives:
+            text = extractive_perspectives(turn.standalone, passages, idf,
+                                           s.extractive_min_coverage)
+        else:
+            text = extractive_answer(turn.standalone, passages, idf, s.extractive_sentences,
+                                     s.extractive_min_coverage).text
+        return _Draft(text or "", abstained=text is None, generator="extractive",
                       fallback=fallback)
 
     def _validate(self, question: str) -> str:

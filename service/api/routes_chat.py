@@ -46,7 +46,8 @@ def list_models(request: Request) -> dict[str, Any]:
 def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     state = request.app.state
     answer = state.answers.ask(body.question, history=body.history, filters=body.filters,
-                               index=body.index, generator=body.generator)
+                               index=body.index, generator=body.generator,
+                               perspectives=body.perspectives)
     state.metrics.observe_answer(answer)
     return public_answer(answer)
 
@@ -60,7 +61,8 @@ async def chat_completions(body: ChatCompletionRequest,
     created = int(time.time())
     if not body.stream:
         answer: Answer = await run_in_threadpool(
-            state.answers.ask, body.question(), body.history(), body.filters, body.model)
+            state.answers.ask, body.question(), body.history(), body.filters, body.model,
+            None, body.perspectives)
         state.metrics.observe_answer(answer)
         return {
             "id": completion_id, "object": "chat.completion", "created": created,
@@ -69,8 +71,9 @@ async def chat_completions(body: ChatCompletionRequest,
                          "message": {"role": "assistant", "content": answer.answer}}],
             "usage": _usage(answer), **_extensions(answer),
         }
+    # With `perspectives` the answer is composed whole, then sent as one delta.
     events = state.answers.ask_stream(body.question(), body.history(), body.filters,
-                                      body.model)
+                                      body.model, perspectives=body.perspectives)
     # Fail before the 200 if the question or the index is bad: run up to the first event.
     first = await run_in_threadpool(next, events, _END)
     return StreamingResponse(

@@ -36,6 +36,9 @@ class ChatCompletionRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     filters: Filters | None = Field(default=None, description="Extension: metadata filters.")
+    perspectives: bool = Field(
+        default=False, description="Extension: set out each source's account side by side. "
+        "With stream=true the answer is composed first and sent as one delta.")
 
     @field_validator("messages")
     @classmethod
@@ -59,6 +62,8 @@ class AskRequest(BaseModel):
     filters: Filters | None = None
     history: list[Turn] = Field(default_factory=list)
     generator: GeneratorName | None = None
+    perspectives: bool = Field(default=False,
+                               description="Set out each source's account side by side.")
 
 
 def error_body(message: str, type_: str, code: str | None = None,

@@ -30,6 +30,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="only documents dated on or after this day")
     p.add_argument("--date-to", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
                    help="only documents dated on or before this day")
+    p.add_argument("--perspectives", action="store_true",
+                   help="set out each source's account side by side ('According to A: …; "
+                   "B reports instead: …'), from the best passages of every source")
 
 
 def register(sub: Any) -> None:
@@ -87,7 +90,7 @@ def render(answer: Answer, width: int = 100) -> str:
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     service = AnswerService(settings)
     answer = service.ask(args.question, filters=_filters(args), index=args.index,
-                         generator=args.generator)
+                         generator=args.generator, perspectives=args.perspectives)
     print(answer_json(answer) if args.json else render(answer))
     return 0
 
@@ -99,7 +102,8 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     generator = args.generator or settings.generator
     service.retriever(index).snapshot()  # unknown or unbuilt index: fail before the prompt
     history: list[Turn] = []
-    print(f"Ask about the {index!r} collection (generator: {generator}). "
+    mode = ", each source's account side by side" if args.perspectives else ""
+    print(f"Ask about the {index!r} collection (generator: {generator}{mode}). "
           "/reset clears the conversation, /quit leaves.")
     while True:
         try:
@@ -118,7 +122,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
         print("…", file=sys.stderr, flush=True)
         try:
             answer = service.ask(question, history=history, filters=filters, index=index,
-                                 generator=generator)
+                                 generator=generator, perspectives=args.perspectives)
         except (BadRequest, PayloadTooLarge) as exc:
             print(f"rag: {exc}")
             continue

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 from service.evaluation.dataset import GoldItem
 from service.evaluation.judges import Judge
+from service.generation.attribution import label_of
 from service.generation.citations import claim_spans
 from service.records import Answer, Document
+from service.verify.verifier import claim_of
 
-_MARKER = re.compile(r"\s*\[\d+\]")
-# "According to <source>, " names who claims it; the claim to check is what follows.
-_ATTRIBUTION_PREFIX = re.compile(r"^According to [^,]{1,160}?[”\"]?, (?=\S)")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _ATTRIBUTION_CUE = re.compile(r"\b(according to|reports?|reported|said|says|writes|claims?|"
                               r"argues?|told|called|states?|stated)\b", re.I)
@@ -44,10 +43,12 @@ def contains_reference(prediction: str, reference: str) -> bool:
 def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
     """(sentence without markers, its marker numbers) for every claim in the answer."""
     out = []
+    # "According to <source>, " names who claims it; the claim to check is what follows.
+    labels = [label_of(c.source, c.title) for c in answer.citations]
     for start, end in claim_spans(answer.answer):
         sentence = answer.answer[start:end]
         markers = [int(m) for m in re.findall(r"\[(\d+)\]", sentence)]
-        plain = _ATTRIBUTION_PREFIX.sub("", _MARKER.sub("", sentence).strip())
+        plain = claim_of(sentence, labels)
         if plain:
             out.append((plain, markers))
     return out

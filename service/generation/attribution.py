@@ -3,11 +3,18 @@
 The collection's outlets hold opposed views, so a claim must read as somebody's claim:
 "According to Izvestia, ... [2]". Small local models do not do this reliably when
 asked, so it is done here, deterministically, from the citations each sentence carries.
+A sentence cited to passages from several sources names all of them ("According to
+Izvestia and NG, ..."); one that names only some of them in its lead-in gets the rest.
+
+`strip_attribution` is the inverse, used wherever a sentence is checked against its
+passages: the lead-in says who claims something, it is not part of the claim (the
+source's name or title words are usually not in the passage).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from service.generation.citations import map_sentences
 from service.records import Citation
@@ -20,30 +27,76 @@ _COMMON_OPENERS = frozenset(
     {
         "the", "a", "an", "this", "that", "these", "those", "it", "its", "there", "in", "on",
         "at", "for", "from", "by", "with", "during", "after", "before", "as", "both", "all",
-        "some", "most", "many", "several", "no", "yes",
+        "some", "most", "many", "several", "no", "yes", "and", "but",
     }
 )
+# A lead-in whose source is not one of the known labels (a model's own wording).
+# A mark the verifier put in front of a sentence, "(unverified) ...": it stays in front.
+_LEADING_MARK = re.compile(r"^\([a-z]+\)\s+")
+_GENERIC_LEAD = re.compile(r"^According to [^,:]{1,160}?[”\"]?[,:] (?=\S)")
+
+
+def label_of(source: str | None, title: str) -> str:
+    """How answers name a document: the outlet when known, else the title in quotes."""
+    return source or f"“{title}”"
 
 
 def _label(citation: Citation) -> str:
-    return citation.source or f"“{citation.title}”"
+    return label_of(citation.source, citation.title)
+
+
+def join_labels(labels: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+
+
+def _lead_pattern(labels: Iterable[str]) -> re.Pattern[str] | None:
+    """The lead-ins the service itself writes, for these labels: "According to A[ and B]," /
+    "According to A:", "A reports instead:", "A also reports:". Labels are matched whole,
+    so a title holding a colon or comma ("Point of no return: ...") is no problem."""
+    names = sorted({label.strip("“”") for label in labels}, key=len, reverse=True)
+    if not names:
+        return None
+    # A title may come quoted, and a model may put the comma inside: “Title,” ...
+    one = "[“\"]?(?:" + "|".join(re.escape(n) for n in names) + ")[”\"]?"
+    many = rf"{one}(?:(?:, | and ){one})*"
+    return re.compile(rf"^(?:According to {many}[,:][”\"]?|"
+                      rf"{many} (?:also )?reports(?: instead)?[,:]) (?=\S)", re.I)
+
+
+def strip_attribution(sentence: str, labels: Iterable[str] = ()) -> str:
+    """The sentence without a leading "According to <source>," (or "<source> reports
+    instead:") — who makes the claim, not the claim."""
+    pattern = _lead_pattern(labels)
+    if pattern is not None and (match := pattern.match(sentence)):
+        return sentence[match.end():]
+    return _GENERIC_LEAD.sub("", sentence)
 
 
 def attribute_sentences(text: str, citations: list[Citation]) -> str:
     by_marker = {c.marker: c for c in citations}
 
     def attribute(sentence: str) -> str:
+        if mark := _LEADING_MARK.match(sentence):
+            return mark.group(0) + attribute(sentence[mark.end():])
         labels = list(dict.fromkeys(
             _label(by_marker[int(m)]) for m in _MARKER.findall(sentence) if int(m) in by_marker
         ))
-        names_source = any(label.strip("“”").lower() in sentence.lower() for label in labels)
-        if not labels or names_source or _ATTRIBUTED.search(sentence):
+        if not labels:
+            return sentence
+        lowered = sentence.lower()
+        named = [label for label in labels if label.strip("“”").lower() in lowered]
+        claim = strip_attribution(sentence, labels)
+        if named and claim != sentence and len(named) < len(labels) and (
+                sentence.startswith("According to")):
+            # "According to A, ... [1][3]" where [3] is B's: name both.
+            return f"According to {join_labels(labels)}, {claim}"
+        if named or _ATTRIBUTED.search(sentence):
             return sentence
         first, _, rest = sentence.partition(" ")
         if first.lower() in _COMMON_OPENERS:
             first = first.lower()
-        joined = " and ".join(labels) if len(labels) <= 2 else ", ".join(labels)
         trail = sentence[len(sentence.rstrip()):]
-        return f"According to {joined}, {first} {rest}".rstrip() + trail
+        return f"According to {join_labels(labels)}, {first} {rest}".rstrip() + trail
 
     return map_sentences(text, attribute)

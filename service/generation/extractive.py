@@ -22,12 +22,23 @@ class ExtractiveDraft:
     best_coverage: float
 
 
-def extractive_answer(question: str, passages: list[Passage], idf: Callable[[str], float],
-                      max_sentences: int, min_coverage: float,
-                      only: set[int] | None = None) -> ExtractiveDraft:
-    """Markers are numbers in `passages`; `only` limits quoting to those passage numbers."""
+@dataclass
+class Quote:
+    """A candidate source sentence: `number` is its passage's 1-based position."""
+
+    score: float
+    coverage: float
+    number: int
+    sentence: str
+
+
+def best_sentences(question: str, passages: list[Passage], idf: Callable[[str], float],
+                   max_sentences: int, min_coverage: float, only: set[int] | None = None,
+                   ratio: float = 0.6) -> tuple[list[Quote], float]:
+    """The best-matching sentences (each holding at least `min_coverage` of the question's
+    weighted words, and scoring at least `ratio` x the best), and the best coverage seen."""
     query = content_terms(question)
-    candidates: list[tuple[float, float, int, str]] = []
+    candidates: list[Quote] = []
     for number, passage in enumerate(passages, start=1):
         if only is not None and number not in only:
             continue
@@ -37,23 +48,32 @@ def extractive_answer(question: str, passages: list[Passage], idf: Callable[[str
                 continue  # headings and fragments are no answers
             coverage = weighted_overlap(set(query), sentence, idf)
             score = match_score(query, sentence, idf) - 0.01 * passage.rank
-            candidates.append((score, coverage, number, sentence))
-    candidates.sort(key=lambda c: c[0], reverse=True)
-    best_coverage = max((c[1] for c in candidates), default=0.0)
-    chosen: list[tuple[float, float, int, str]] = []
+            candidates.append(Quote(score, coverage, number, sentence))
+    candidates.sort(key=lambda c: c.score, reverse=True)
+    best_coverage = max((c.coverage for c in candidates), default=0.0)
+    chosen: list[Quote] = []
     for cand in candidates:
         if len(chosen) >= max_sentences:
             break
-        if cand[1] < min_coverage or (chosen and cand[0] < 0.6 * chosen[0][0]):
+        if cand.coverage < min_coverage or (chosen and cand.score < ratio * chosen[0].score):
             break
-        if any(cand[3] == c[3] for c in chosen):
+        if any(cand.sentence == c.sentence for c in chosen):
             continue
         chosen.append(cand)
+    return chosen, best_coverage
+
+
+def extractive_answer(question: str, passages: list[Passage], idf: Callable[[str], float],
+                      max_sentences: int, min_coverage: float,
+                      only: set[int] | None = None) -> ExtractiveDraft:
+    """Markers are numbers in `passages`; `only` limits quoting to those passage numbers."""
+    chosen, best_coverage = best_sentences(question, passages, idf, max_sentences,
+                                           min_coverage, only)
     if not chosen:
         return ExtractiveDraft(text=None, best_coverage=best_coverage)
     lines = [
-        prompt("extractive_sentence", label=passages[number - 1].label, sentence=sentence,
-               marker=number)
-        for _, _, number, sentence in chosen
+        prompt("extractive_sentence", label=passages[q.number - 1].label, sentence=q.sentence,
+               marker=q.number)
+        for q in chosen
     ]
     return ExtractiveDraft(text=" ".join(lines), best_coverage=best_coverage)

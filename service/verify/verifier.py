@@ -12,17 +12,18 @@ renumbering and attribution. Per claim sentence:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from service.evaluation.judges import Judge
+from service.generation.attribution import strip_attribution
 from service.generation.citations import claim_spans
 from service.records import Passage, SentenceCheck
 from service.retrieval.terms import content_terms
 
 UNVERIFIED_MARK = "(unverified)"
 _MARKER = re.compile(r"\[(\d+)\]")
-_PREFIX = re.compile(r"^According to [^,:]{1,160}?[”\"]?[,:] (?=\S)")
 
 
 @dataclass
@@ -43,10 +44,11 @@ class Verified:
         return (sum(c.supported for c in self.checks) / len(self.checks)) if self.checks else 1.0
 
 
-def claim_of(sentence: str) -> str:
-    """The claim itself: no markers, no "According to <source>," attribution, no quotes."""
-    plain = _MARKER.sub("", sentence).replace(UNVERIFIED_MARK, "").strip()
-    return _PREFIX.sub("", plain).strip(" “”\"")
+def claim_of(sentence: str, labels: Iterable[str] = ()) -> str:
+    """The claim itself: no markers, no "According to <source>," attribution (`labels`: the
+    passages' source labels, so titles holding a colon are recognised), no quotes."""
+    plain = re.sub(r"\s*\[\d+\]", "", sentence).replace(UNVERIFIED_MARK, "").strip()
+    return strip_attribution(plain, labels).strip(" “”\"")
 
 
 def _with_markers(sentence: str, markers: list[int]) -> str:
@@ -60,12 +62,13 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
                 policy: Literal["mark", "drop", "regenerate"]) -> Verified:
     checks: list[SentenceCheck] = []
     pieces: list[str] = []
+    labels = list(dict.fromkeys(p.label for p in passages))
     cursor = 0
     for start, end in claim_spans(text):
         pieces.append(text[cursor:start])
         cursor = end
         sentence = text[start:end]
-        claim = claim_of(sentence)
+        claim = claim_of(sentence, labels)
         if not content_terms(claim):
             pieces.append(sentence)
             continue
@@ -103,6 +106,6 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
         rebuilt = _with_markers(sentence, cited)
         if action == "marked":
             rebuilt = f"{UNVERIFIED_MARK} {rebuilt}"
-        pieces.append(rebuilt)
+        pieces.append(rebuilt + sentence[len(sentence.rstrip()):])  # keep the gap after it
     pieces.append(text[cursor:])
     return Verified(text=re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip(), checks=checks)
