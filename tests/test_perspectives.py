@@ -14,9 +14,15 @@ import pytest
 
 from service.answer import AnswerService
 from service.config import Settings
+from service.evaluation.judges import make_judge
+from service.evaluation.metrics import answer_sentences, score_citations
 from service.generation.attribution import attribute_sentences, strip_attribution
 from service.generation.citations import claim_spans, resolve_citations
-from service.generation.perspectives import keep_per_source, source_groups
+from service.generation.perspectives import (
+    is_single_source_note,
+    keep_per_source,
+    source_groups,
+)
 from service.generation.prompts import prompt
 from service.records import Answer, Filters, Passage
 from service.retrieval.diversify import by_source
@@ -42,9 +48,8 @@ def labels_of(answer: Answer) -> list[str]:
 def assert_every_claim_cited(answer: Answer) -> None:
     markers = {c.marker for c in answer.citations}
     claims = [answer.answer[s:e] for s, e in claim_spans(answer.answer)]
-    note = prompt("perspectives_single").rstrip(".")
     for sentence in claims:
-        if sentence.startswith(note):
+        if is_single_source_note(sentence):
             continue  # the single-source note is about the search, not a claim
         cited = {int(m) for m in MARKER.findall(sentence)}
         assert cited and cited <= markers, sentence
@@ -192,6 +197,16 @@ def test_a_single_source_is_named_and_said_to_be_the_only_one(
     assert_every_claim_cited(answer)
 
 
+def test_the_eval_judges_the_accounts_not_the_note(service: AnswerService,
+                                                   news_settings: Settings) -> None:
+    answer = service.ask(CONTESTED_Q, perspectives=True, filters=Filters(sources=["Izvestia"]))
+    claims = answer_sentences(answer)
+    assert claims and not any(is_single_source_note(c) for c, _ in claims)
+    assert all(markers for _, markers in claims)
+    scores = score_citations(answer, make_judge("lexical", news_settings))
+    assert scores.sentences == len(claims) == scores.supported
+
+
 def test_unanswerable_questions_still_abstain(service: AnswerService) -> None:
     answer = service.ask("What is the capital of Australia?", perspectives=True)
     assert answer.abstained and answer.answer == prompt("abstain")
@@ -225,6 +240,20 @@ def test_rag_ask_perspectives_flag(news_settings: Settings, run_rag: RunRag) -> 
     assert plain.returncode == 0 and "Sources:" in plain.stdout
     helped = run_rag("chat", "--help", env=env)
     assert "--perspectives" in helped.stdout
+
+
+def test_eval_run_on_contested_questions_in_perspectives_mode(
+        news_settings: Settings, run_rag: RunRag, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = run_rag("eval", "run", "--generator", "extractive", "--type", "contested",
+                     "--perspectives", "--out", str(out), "--quiet",
+                     env=rag_env(news_settings.indexes_dir))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert {row["type"] for row in report["rows"]} == {"contested"}
+    assert report["config"]["perspectives"] is True
+    assert report["metrics"]["attribution.rate"] > 0.5
+    assert report["metrics"]["faithfulness"] == 1.0  # quotes, checked without the note
 
 
 @pytest.fixture(scope="module")
@@ -289,7 +318,7 @@ def test_the_local_model_writes_one_attributed_cited_account_per_source(
     per_source: dict[str, int] = {}
     for start, end in claim_spans(answer.answer):
         sentence = answer.answer[start:end]
-        if sentence.startswith(prompt("perspectives_single").rstrip(".")):
+        if is_single_source_note(sentence):
             continue
         markers = {int(m) for m in MARKER.findall(sentence)}
         assert markers, sentence  # every sentence cited, after repair

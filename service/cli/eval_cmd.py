@@ -7,11 +7,11 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from service.answer import AnswerService
 from service.config import Settings
-from service.evaluation.dataset import load_dataset
+from service.evaluation.dataset import ItemType, load_dataset
 from service.evaluation.judges import make_judge
 from service.evaluation.report import check_gate, compare, load_report, write_report
 from service.evaluation.runner import run_eval
@@ -35,6 +35,10 @@ def register(sub: Any) -> None:
     run.add_argument("--judge", choices=["lexical", "fast", "llm"], default="lexical")
     run.add_argument("--out", type=Path, help="report folder (default eval/reports/<time>)")
     run.add_argument("--limit", type=int, help="only the first N questions")
+    run.add_argument("--type", action="append", dest="types", choices=get_args(ItemType),
+                     help="only questions of this type (repeatable)")
+    run.add_argument("--perspectives", action="store_true",
+                     help="ask for each source's account side by side (rag ask --perspectives)")
     run.add_argument("--gate", action="store_true",
                      help="exit 1 when a metric misses eval/thresholds.toml")
     run.add_argument("--thresholds", type=Path, default=Path("eval/thresholds.toml"))
@@ -71,16 +75,19 @@ def register(sub: Any) -> None:
 
 
 def run_run(args: argparse.Namespace, settings: Settings) -> int:
-    items = load_dataset(args.dataset)[: args.limit or None]
+    items = [item for item in load_dataset(args.dataset)
+             if not args.types or item.type in args.types][: args.limit or None]
     index = args.index or settings.index
     generator = args.generator or settings.generator
     judge = make_judge(args.judge, settings.model_copy(update={"generator": generator}))
     service = AnswerService(settings)
-    run = run_eval(items, service, index, generator, judge, show_progress=not args.quiet)
+    run = run_eval(items, service, index, generator, judge, show_progress=not args.quiet,
+                   perspectives=args.perspectives)
     calibration_file = CALIBRATION_DIR / f"{args.judge}.json"
     run["config"] = {
         "dataset": str(args.dataset), "index": index, "generator": generator,
         "judge": judge.name, "judge_threshold": judge.threshold,
+        "types": args.types, "perspectives": args.perspectives,
         "judge_calibration": json.loads(calibration_file.read_text())
         if calibration_file.is_file() else None,
         "date": time.strftime("%Y-%m-%d %H:%M"),

@@ -12,6 +12,8 @@ from service.evaluation.dataset import GoldItem
 from service.evaluation.judges import Judge
 from service.generation.attribution import label_of
 from service.generation.citations import claim_spans
+from service.generation.perspectives import is_single_source_note
+from service.generation.prompts import prompt
 from service.records import Answer, Document
 from service.verify.verifier import claim_of
 
@@ -47,6 +49,8 @@ def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
     labels = [label_of(c.source, c.title) for c in answer.citations]
     for start, end in claim_spans(answer.answer):
         sentence = answer.answer[start:end]
+        if is_single_source_note(sentence) or sentence.strip() == prompt("fallback_notice"):
+            continue  # the service's notes about the search, not claims from the sources
         markers = [int(m) for m in re.findall(r"\[(\d+)\]", sentence)]
         plain = claim_of(sentence, labels)
         if plain:

@@ -115,7 +115,8 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def run_eval(items: list[GoldItem], service: AnswerService, index: str, generator: str,
-             judge: Judge, show_progress: bool = True) -> dict[str, Any]:
+             judge: Judge, show_progress: bool = True,
+             perspectives: bool = False) -> dict[str, Any]:
     from tqdm import tqdm
 
     documents = service.retriever(index).snapshot().documents
@@ -124,7 +125,8 @@ def run_eval(items: list[GoldItem], service: AnswerService, index: str, generato
     started = time.perf_counter()
     for item in tqdm(items, desc="evaluating", unit="q", file=sys.stderr,
                      disable=not show_progress):
-        answer = service.ask(item.question, index=index, generator=generator)  # type: ignore[arg-type]
+        answer = service.ask(item.question, index=index, generator=generator,  # type: ignore[arg-type]
+                             perspectives=perspectives)
         rows.append(score_item(item, answer, documents, judge, checker))
     return {"metrics": aggregate(rows), "rows": rows,
             "seconds": round(time.perf_counter() - started, 1)}

@@ -102,6 +102,10 @@ def keep_per_source(text: str, passages: list[Passage], limit: int) -> str:
     return re.sub(r"[ \t]{2,}", " ", map_sentences(text, keep)).strip()
 
 
+def is_single_source_note(sentence: str) -> bool:
+    return sentence.strip().startswith(prompt("perspectives_single").rstrip("."))
+
+
 def single_source_note(text: str, citations: list[Citation]) -> str | None:
     """"Only one of the sources found addresses this." when every citation of `text` comes
     from one source; the note names it unless the text already does."""
