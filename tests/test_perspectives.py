@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from service.generation.prompts import prompt
 from service.records import Answer, Filters, Passage
 from service.retrieval.diversify import by_source
 from service.verify.verifier import claim_of
-from tests.conftest import RunRag, Server, build_news_copy, rag_env
+from tests.conftest import ROOT, RunRag, Server, build_news_copy, rag_env
 
 #: A contested question of eval/datasets/news.jsonl (con51) that two outlets address.
 CONTESTED_Q = "Did Kiev violate the moratorium on strikes on energy infrastructure?"
@@ -238,8 +240,14 @@ def test_rag_ask_perspectives_flag(news_settings: Settings, run_rag: RunRag) -> 
     assert "reports" in data["answer"] and data["verification"]
     plain = run_rag("ask", CONTESTED_Q, "--perspectives", env=env)
     assert plain.returncode == 0 and "Sources:" in plain.stdout
-    helped = run_rag("chat", "--help", env=env)
-    assert "--perspectives" in helped.stdout
+    chat = subprocess.run(
+        [sys.executable, "-m", "service.cli.main", "chat", "--perspectives"],
+        input=f"{CONTESTED_Q}\n/quit\n", env=env, capture_output=True, text=True,
+        timeout=300, cwd=ROOT)
+    assert chat.returncode == 0, chat.stderr
+    assert "side by side" in chat.stdout
+    reply = chat.stdout.split("rag> ", 1)[1]
+    assert "reports" in reply and "[2]" in reply.split("Sources:")[0]
 
 
 def test_eval_run_on_contested_questions_in_perspectives_mode(
