@@ -20,12 +20,14 @@ from service.evaluation.judges import make_judge
 from service.evaluation.metrics import answer_sentences, score_citations
 from service.generation.attribution import attribute_sentences, strip_attribution
 from service.generation.citations import claim_spans, resolve_citations
+from service.generation.llm import Completion
 from service.generation.perspectives import (
     is_single_source_note,
     keep_per_source,
     source_groups,
 )
 from service.generation.prompts import prompt
+from service.ingest.chunk import split_sentences
 from service.records import Answer, Filters, Passage
 from service.retrieval.diversify import by_source
 from service.verify.verifier import claim_of
@@ -225,6 +227,48 @@ def test_the_llm_is_given_the_passages_grouped_by_source(service: AnswerService)
     first = next(iter(groups))
     assert f"According to {first}, ..." in user
     assert "do not say which one is right" in messages[0]["content"]
+
+
+class InstructedLLM:
+    """A stand-in for a model that does what prompts/perspectives_*.md ask — one sentence
+    per listed source, copied from its first passage — and then misbehaves like small
+    models do: repeats one account and adds a stray NOT FOUND."""
+
+    name = "instructed"
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, str]] = []
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int) -> Completion:
+        self.messages = messages
+        user = messages[-1]["content"]
+        blocks = dict(re.findall(r"^\[(\d+)\] Source: .*\n(.*)$", user, re.M))
+        accounts = []
+        for label, numbers in re.findall(r"^- (.+): \[(\d+)\]", user, re.M):
+            text = blocks[numbers]
+            start, end = split_sentences(text)[0]
+            accounts.append(f"According to {label}, {text[start:end].rstrip('.')} [{numbers}].")
+        return Completion(" ".join([*accounts, accounts[0], accounts[0], "NOT FOUND"]), 100, 50)
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        yield self.complete(messages, max_tokens).text
+
+
+def test_an_llm_answer_is_trimmed_to_one_account_per_source_and_verified(
+        news_settings: Settings) -> None:
+    service = AnswerService(news_settings.model_copy(update={"generator": "openai"}))
+    llm = InstructedLLM()
+    service._llms["openai"] = llm  # type: ignore[assignment]
+    answer = service.ask(CONTESTED_Q, perspectives=True)
+    assert answer.generator == "openai" and not answer.fallback and not answer.abstained
+    assert "Sources and their passages" in llm.messages[-1]["content"]
+    assert "NOT FOUND" not in answer.answer
+    accounts = [answer.answer[s:e].strip() for s, e in claim_spans(answer.answer)]
+    assert len(accounts) == len(set(accounts)) == len(labels_of(answer)) >= 2
+    for label, account in zip(labels_of(answer), accounts, strict=True):
+        assert account.startswith(f"According to {label}, ")
+    assert_every_claim_cited(answer)
+    assert all(c.supported for c in answer.verification)
 
 
 # --- surfaces ---------------------------------------------------------------------------
