@@ -65,6 +65,15 @@ def test_a_citation_that_is_not_needed_is_removed(checker: FastChecker) -> None:
     assert out.text == "Medinsky headed the Russian delegation [1]."
 
 
+def test_the_cited_documents_title_counts_as_context(checker: FastChecker) -> None:
+    # "the Istanbul talks" is in the article's title, not in the passage: still supported.
+    claim = "Medinsky headed the Russian delegation at the Istanbul talks [1]."
+    titled = [PS[0].model_copy(update={"title": "The first Istanbul talks"})]
+    assert verify_text(claim, titled, checker, "mark").checks[0].supported
+    untitled = [PS[0].model_copy(update={"title": "Trump's turn on Ukraine"})]
+    assert not verify_text(claim, untitled, checker, "mark").checks[0].supported
+
+
 def test_uncited_claims_count_as_unsupported(checker: FastChecker) -> None:
     out = verify_text("Medinsky headed the Russian delegation.", PS, checker, "mark")
     assert not out.checks[0].supported and out.text.startswith(UNVERIFIED_MARK)

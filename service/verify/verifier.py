@@ -51,6 +51,13 @@ def claim_of(sentence: str, labels: Iterable[str] = ()) -> str:
     return strip_attribution(plain, labels).strip(" “”\"")
 
 
+def evidence_of(passage: Passage) -> str:
+    """What a citation vouches for: the passage, under its document's title. The title
+    is context the passage leaves implicit ("the talks" of an article titled "... the
+    first Istanbul talks"), and a claim restating it is supported."""
+    return f"{passage.title}.\n{passage.text}"
+
+
 def _with_markers(sentence: str, markers: list[int]) -> str:
     body = _MARKER.sub("", sentence).rstrip()
     stop = body[-1] if body and body[-1] in ".!?" else ""
@@ -78,7 +85,8 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
         def support(numbers: list[int], claim: str = claim) -> float:
             if not numbers:
                 return 0.0
-            return checker.score(claim, "\n".join(passages[n - 1].text for n in numbers))
+            return checker.score(claim, "\n".join(evidence_of(passages[n - 1])
+                                                   for n in numbers))
 
         score = support(cited)
         action: Literal["kept", "recited", "marked", "dropped"] = "kept"
