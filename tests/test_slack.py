@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -268,6 +269,21 @@ def test_slash_command_where_the_bot_cannot_post_says_how_to_fix_it(
         time.sleep(0.05)
     [response] = slack_api.responses
     assert response["response_type"] == "ephemeral" and "/invite" in response["text"]
+
+
+def test_slash_command_perspectives_sets_out_each_sources_account(
+        server: Server, slack_api: SlackWebAPI) -> None:
+    channel, user = fresh("C"), fresh("U")
+    question = "Did Kiev violate the moratorium on strikes on energy infrastructure?"
+    signed_post(server, command_body(channel, user, f"--perspectives {question}"),
+                "application/x-www-form-urlencoded")
+    update = answer_update(slack_api, channel)
+    # one Sources entry per document: "*[n]* <title>[ — <outlet>]"
+    documents = {line.split("* ", 1)[1] for line in block_texts(update["blocks"]).splitlines()
+                 if line.startswith("*[")}
+    assert len(documents) >= 2, update["text"]  # two sources' accounts side by side
+    assert update["text"].startswith("According to ")
+    assert re.search(r"reports instead|also reports", update["text"])
 
 
 def test_private_slash_command_answers_ephemerally(server: Server,

@@ -16,7 +16,7 @@ from service.slack.blocks import (
     render_answer,
     split_text,
 )
-from service.slack.bot import question_text
+from service.slack.bot import parse_flags, question_text
 from service.slack.limits import WINDOW_S, RateLimiter
 from service.slack.store import SlackStore
 
@@ -137,6 +137,11 @@ def test_store_keeps_one_verdict_per_user_and_refuses_unknown_answers(tmp_path: 
 
 def test_question_text_drops_mentions() -> None:
     assert question_text("<@UBOT>  Who headed <@U2|ann> it? ") == "Who headed it?"
+
+
+def test_leading_flags_are_read_and_removed() -> None:
+    assert parse_flags("-p --perspectives Who -p?") == ({"private", "perspectives"}, "Who -p?")
+    assert parse_flags("Who headed it?") == (set(), "Who headed it?")
 
 
 def test_app_manifest_matches_what_the_bot_serves() -> None:

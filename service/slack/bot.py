@@ -46,10 +46,12 @@ from service.slack.store import SlackStore, Verdict
 
 log = logging.getLogger("service.slack")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_PRIVATE_FLAGS = ("--private", "-p")
+#: Options a question may start with: `/ask --private --perspectives Who …?`.
+FLAGS = {"--private": "private", "-p": "private", "--perspectives": "perspectives"}
 USAGE = ("Ask me about the documents in the collection, e.g. `/ask Who headed the Russian "
          "delegation at the Istanbul talks?` — add `--private` to get the answer only "
-         "for yourself. In a channel, mention me; in a thread, I remember the thread.")
+         "for yourself, `--perspectives` to get each source's account side by side. In a "
+         "channel, mention me; in a thread, I remember the thread.")
 CANNOT_POST = ("I can't post in this channel. Invite me first (`/invite @rag`), or use "
                "`/ask --private …` to get the answer only for yourself.")
 
@@ -62,6 +64,15 @@ def web_client(settings: Settings, token: str | None) -> WebClient:
                      retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=n),
                                      RateLimitErrorRetryHandler(max_retry_count=n),
                                      ServerErrorRetryHandler(max_retry_count=n)])
+
+
+def parse_flags(text: str) -> tuple[set[str], str]:
+    """Leading options (FLAGS) and the question after them."""
+    flags: set[str] = set()
+    words = text.split()
+    while words and words[0].lower() in FLAGS:
+        flags.add(FLAGS[words.pop(0).lower()])
+    return flags, " ".join(words)
 
 
 def question_text(text: str) -> str:
@@ -118,10 +129,8 @@ class SlackBot:
         self._on_question(event, body, context)
 
     def on_command(self, ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
-        text = (command.get("text") or "").strip()
-        first, _, rest = text.partition(" ")
-        private = first in _PRIVATE_FLAGS
-        question = rest.strip() if private else text
+        flags, question = parse_flags(command.get("text") or "")
+        private = "private" in flags
         if not question or question.lower() == "help":
             ack(text=USAGE)
             return
@@ -132,11 +141,13 @@ class SlackBot:
         if private:
             ack(text=searching_message().text)
             self._answer_privately(question, user=user, channel=channel,
-                                   team=command.get("team_id"))
+                                   team=command.get("team_id"),
+                                   perspectives="perspectives" in flags)
         else:
             ack()
             if not self._answer(question, channel=channel, thread_ts=None, user=user,
-                                team=command.get("team_id"), history=[], asked_by=user):
+                                team=command.get("team_id"), history=[], asked_by=user,
+                                perspectives="perspectives" in flags):
                 # e.g. not_in_channel in a private channel: the response_url always works
                 respond(text=CANNOT_POST, response_type="ephemeral")
 
@@ -174,7 +185,7 @@ class SlackBot:
             log.info("duplicate delivery of %s ignored", body.get("event_id"))
             return
         thread_ts = event.get("thread_ts") or ts
-        question = question_text(event.get("text", ""))
+        flags, question = parse_flags(question_text(event.get("text", "")))
         if not question:
             self._post(channel, thread_ts, notice_message(USAGE))
             return
@@ -184,17 +195,19 @@ class SlackBot:
         history = (self._thread_history(channel, thread_ts, ts, context.get("bot_user_id"))
                    if event.get("thread_ts") else [])
         self._answer(question, channel=channel, thread_ts=thread_ts, user=user,
-                     team=body.get("team_id"), history=history)
+                     team=body.get("team_id"), history=history,
+                     perspectives="perspectives" in flags)
 
     def _answer(self, question: str, *, channel: str, thread_ts: str | None, user: str,
-                team: str | None, history: list[Turn], asked_by: str | None = None) -> bool:
+                team: str | None, history: list[Turn], asked_by: str | None = None,
+                perspectives: bool = False) -> bool:
         """Answer in the channel (or thread); False if Slack refused the first message."""
         placeholder = self._post(channel, thread_ts, searching_message())
         if placeholder is None:
             return False  # logged by _call
         messages = self._render(question, history, user=user, channel=channel,
                                 thread_ts=thread_ts or placeholder, team=team,
-                                asked_by=asked_by)
+                                asked_by=asked_by, perspectives=perspectives)
         first, *rest = messages
         if self._call("chat_update", channel=channel, ts=placeholder, text=first.text,
                       blocks=first.blocks):
@@ -203,17 +216,19 @@ class SlackBot:
         return True
 
     def _answer_privately(self, question: str, *, user: str, channel: str,
-                          team: str | None) -> None:
+                          team: str | None, perspectives: bool) -> None:
         for message in self._render(question, [], user=user, channel=channel,
-                                    thread_ts=None, team=team, asked_by=user):
+                                    thread_ts=None, team=team, asked_by=user,
+                                    perspectives=perspectives):
             self._call("chat_postEphemeral", channel=channel, user=user, text=message.text,
                        blocks=message.blocks)
 
     def _render(self, question: str, history: list[Turn], *, user: str, channel: str,
-                thread_ts: str | None, team: str | None,
-                asked_by: str | None) -> list[SlackMessage]:
+                thread_ts: str | None, team: str | None, asked_by: str | None,
+                perspectives: bool) -> list[SlackMessage]:
         try:
-            answer = self.answers.ask(question, history=history, index=self.index)
+            answer = self.answers.ask(question, history=history, index=self.index,
+                                      perspectives=perspectives)
         except RagError as exc:
             log.warning("question from %s in %s failed: %s", user, channel, exc)
             return [notice_message(f"Sorry, I could not answer that: {exc}")]
