@@ -230,7 +230,9 @@ class AnswerService:
                     if turn.perspectives and (note := single_source_note(text, cited.citations)):
                         text = f"{note} {text}"
                 else:
-                    abstained = True  # every sentence was dropped as unsupported
+                    # Every sentence was dropped as unsupported: the answer is withheld,
+                    # its checks still say why.
+                    abstained = True
         if fallback and draft.generator == "extractive":
             text = f"{prompt('fallback_notice')} {text}"
         turn.timings["total"] = _ms(turn.started)
@@ -239,7 +241,7 @@ class AnswerService:
             citations=[] if abstained else cited.citations,
             generator=draft.generator, fallback=fallback, question=turn.question,
             standalone_question=turn.standalone, index=turn.index, timings_ms=turn.timings,
-            usage=turn.usage, passages=passages, verification=[] if abstained else checks,
+            usage=turn.usage, passages=passages, verification=checks,
             faithfulness=None if abstained else faithfulness,
         )
 
@@ -275,8 +277,6 @@ class AnswerService:
         if is_abstention(completion.text) or not (retry.citations and has_words(retry.text)):
             # Asked again, the model has nothing supported to say about them: drop them.
             dropped = verify_text(cited.text, passages, self.checker(), "drop")
-            if not has_words(_MARKERS.sub("", dropped.text)):
-                return None
             return Verified(text=dropped.text, checks=dropped.checks,
                             first_faithfulness=verified.faithfulness)
         second = verify_text(retry.text, passages, self.checker(), "mark")

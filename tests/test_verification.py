@@ -86,6 +86,19 @@ def test_every_answer_carries_its_verification(news_settings: Settings) -> None:
     assert "verify" in answer.timings_ms
 
 
+def test_an_answer_whose_every_sentence_is_dropped_is_withheld_with_its_checks(
+        news_settings: Settings) -> None:
+    service = AnswerService(news_settings.model_copy(update={"unsupported": "drop"}))
+    turn: _Turn = service._prepare(MEDINSKY_Q, [], None, "news", "extractive")
+    medinsky = next(i for i, p in enumerate(turn.retrieval.passages, 1) if "Medinsky" in p.text)
+    draft = _Draft(f"Umerov headed the Russian delegation at the Istanbul talks [{medinsky}].",
+                   abstained=False, generator="local")
+    answer = service._finish(turn, draft, renumber=True)
+    assert answer.abstained and answer.citations == [] and answer.faithfulness is None
+    assert [(c.action, c.supported) for c in answer.verification] == [("dropped", False)]
+    assert "Umerov" not in answer.answer
+
+
 @pytest.mark.llm
 def test_an_unsupported_sentence_is_regenerated_by_the_real_model(
         news_settings: Settings) -> None:
