@@ -60,7 +60,7 @@ def _lead_pattern(labels: Iterable[str]) -> re.Pattern[str] | None:
     # A title may come quoted, and a model may put the comma inside: “Title,” ...
     one = "[“\"]?(?:" + "|".join(re.escape(n) for n in names) + ")[”\"]?"
     many = rf"{one}(?:(?:, | and ){one})*"
-    return re.compile(rf"^(?:According to {many}[,:][”\"]?|"
+    return re.compile(rf"^(?:According to {many}[,:]+[”\"]?|"
                       rf"{many} (?:also )?reports(?: instead)?[,:]) (?=\S)", re.I)
 
 
