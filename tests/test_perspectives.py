@@ -113,6 +113,7 @@ def test_the_claim_is_found_behind_every_lead_in_even_with_a_colon_in_the_title(
                      "NG (Nezavisimaya Gazeta) reports instead: “Kyiv sabotaged the talks.”",
                      "Izvestia also reports: “Kyiv sabotaged the talks.” [1]",
                      "According to Izvestia,, Kyiv sabotaged the talks [1].",
+                     "Kyiv sabotaged the talks, according to Izvestia [1].",
                      "According to Izvestia and NG (Nezavisimaya Gazeta), Kyiv sabotaged the "
                      "talks [1][2]."):
         assert claim_of(sentence, labels).rstrip(".") == "Kyiv sabotaged the talks", sentence

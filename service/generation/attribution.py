@@ -50,27 +50,37 @@ def join_labels(labels: list[str]) -> str:
     return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
 
 
-def _lead_pattern(labels: Iterable[str]) -> re.Pattern[str] | None:
-    """The lead-ins the service itself writes, for these labels: "According to A[ and B]," /
-    "According to A:", "A reports instead:", "A also reports:". Labels are matched whole,
-    so a title holding a colon or comma ("Point of no return: ...") is no problem."""
+def _attribution_patterns(
+        labels: Iterable[str]) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """For these labels: the lead-ins the service writes ("According to A[ and B]," /
+    "According to A:", "A reports instead:", "A also reports:") and a model's trailing
+    ", according to A." Labels are matched whole, so a title holding a colon or comma
+    ("Point of no return: ...") is no problem."""
     names = sorted({label.strip("“”") for label in labels}, key=len, reverse=True)
     if not names:
         return None
     # A title may come quoted, and a model may put the comma inside: “Title,” ...
     one = "[“\"]?(?:" + "|".join(re.escape(n) for n in names) + ")[”\"]?"
     many = rf"{one}(?:(?:, | and ){one})*"
-    return re.compile(rf"^(?:According to {many}[,:]+[”\"]?|"
+    lead = re.compile(rf"^(?:According to {many}[,:]+[”\"]?|"
                       rf"{many} (?:also )?reports(?: instead)?[,:]) (?=\S)", re.I)
+    trail = re.compile(rf",?\s+(?:according to|as reported by) {many}[,]?(?=\s*[.!?]?\s*$)",
+                       re.I)
+    return lead, trail
 
 
 def strip_attribution(sentence: str, labels: Iterable[str] = ()) -> str:
     """The sentence without a leading "According to <source>," (or "<source> reports
-    instead:") — who makes the claim, not the claim."""
-    pattern = _lead_pattern(labels)
-    if pattern is not None and (match := pattern.match(sentence)):
+    instead:"), or a trailing ", according to <source>" — who makes the claim, not the
+    claim."""
+    patterns = _attribution_patterns(labels)
+    if patterns is None:
+        return _GENERIC_LEAD.sub("", sentence)
+    lead, trail = patterns
+    if match := lead.match(sentence):
         return sentence[match.end():]
-    return _GENERIC_LEAD.sub("", sentence)
+    stripped = trail.sub("", sentence)
+    return stripped if stripped != sentence else _GENERIC_LEAD.sub("", sentence)
 
 
 def attribute_sentences(text: str, citations: list[Citation]) -> str:
