@@ -13,7 +13,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from service.generation.prompts import prompt
 from service.records import Answer, Citation
 from service.verify.verifier import UNVERIFIED_MARK
 
@@ -119,8 +118,8 @@ def render_answer(answer: Answer, answer_id: str, asked_by: str | None = None) -
 
 def _footer(answer: Answer) -> str:
     parts = [f"index `{answer.index}`", f"generator `{answer.generator}`"]
-    if answer.fallback:
-        parts.append(escape(prompt("fallback_notice").strip("()")))
+    if answer.fallback:  # the answer text itself opens with the fallback notice
+        parts.append("fallback answer")
     if answer.faithfulness is not None:
         parts.append(f"verified support {answer.faithfulness:.0%}")
     if total := answer.timings_ms.get("total"):

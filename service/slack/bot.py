@@ -179,9 +179,10 @@ class SlackBot:
     def _on_question(self, event: dict[str, Any], body: dict[str, Any],
                      context: dict[str, Any]) -> None:
         channel, ts, user = event["channel"], event["ts"], event.get("user", "")
-        # Slack retries an event it thinks we missed; answer each message once.
-        if not (self.store.first_sighting(body.get("event_id") or f"{channel}:{ts}")
-                and self.store.first_sighting(f"message:{channel}:{ts}")):
+        # Slack retries an event it thinks we missed (same event id); a message can also
+        # arrive as two events. Answer each once.
+        keys = [k for k in (body.get("event_id"), f"message:{channel}:{ts}") if k]
+        if not all([self.store.first_sighting(k) for k in keys]):
             log.info("duplicate delivery of %s ignored", body.get("event_id"))
             return
         thread_ts = event.get("thread_ts") or ts
