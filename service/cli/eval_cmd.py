@@ -12,7 +12,7 @@ from typing import Any, get_args
 from service.answer import AnswerService
 from service.config import Settings
 from service.evaluation.dataset import ItemType, load_dataset
-from service.evaluation.judges import make_judge
+from service.evaluation.judges import JUDGES, make_judge
 from service.evaluation.report import check_gate, compare, load_report, write_report
 from service.evaluation.runner import run_eval
 
@@ -32,7 +32,8 @@ def register(sub: Any) -> None:
     run.add_argument("--index", help="index to ask (default: RAG_INDEX)")
     run.add_argument("--generator", choices=["local", "openai", "extractive"],
                      help="default: RAG_GENERATOR")
-    run.add_argument("--judge", choices=["lexical", "fast", "llm"], default="lexical")
+    run.add_argument("--judge", choices=JUDGES, default=JUDGES[0],
+                     help="support: the trained answer-time verifier (default)")
     run.add_argument("--out", type=Path, help="report folder (default eval/reports/<time>)")
     run.add_argument("--limit", type=int, help="only the first N questions")
     run.add_argument("--type", action="append", dest="types", choices=get_args(ItemType),
@@ -46,12 +47,20 @@ def register(sub: Any) -> None:
     run.set_defaults(handler=run_run)
 
     cal = esub.add_parser(
-        "calibrate", help="measure a judge on labelled HaluEval QA pairs",
-        description="Scores N (passage, answer) pairs from HaluEval QA — half right answers "
-        "(supported), half hallucinated (not) — and reports accuracy, balanced accuracy and "
-        "AUROC. Saved to eval/calibration/<judge>.json; every later report quotes it.")
-    cal.add_argument("--judge", choices=["lexical", "fast", "llm"], default="lexical")
-    cal.add_argument("--n", type=int, default=500, help="pairs (default 500)")
+        "calibrate", help="measure a judge on labelled pairs (HaluEval QA or your own)",
+        description="Scores N (passage, answer) pairs from HaluEval QA's held-out records — "
+        "half right answers (supported), half hallucinated (not) — and reports accuracy, "
+        "balanced accuracy and AUROC; saved to eval/calibration/<judge>.json, which every "
+        "later report quotes. With --data, scores your own labelled pairs instead (JSONL, "
+        'one {"claim", "evidence", "label": 0|1} a line; a claim of several sentences is '
+        "scored by its least-supported sentence) and saves nothing.")
+    cal.add_argument("--judge", choices=JUDGES, default=JUDGES[0],
+                     help="support: the trained answer-time verifier (default)")
+    cal.add_argument("--n", type=int, default=500, help="HaluEval pairs (default 500)")
+    cal.add_argument("--data", type=Path, metavar="FILE.jsonl",
+                     help="your own labelled pairs instead of HaluEval")
+    cal.add_argument("--json", action="store_true",
+                     help="print one JSON object (auroc, balanced_accuracy, n, ...)")
     cal.add_argument("--quiet", action="store_true")
     cal.set_defaults(handler=run_calibrate)
 
@@ -125,12 +134,18 @@ def run_compare(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from service.evaluation.calibration import as_text, calibrate_pairs, load_pairs
     from service.evaluation.halueval import calibrate
 
-    result = calibrate(make_judge(args.judge, settings), args.n, show_progress=not args.quiet)
-    CALIBRATION_DIR.mkdir(parents=True, exist_ok=True)
-    (CALIBRATION_DIR / f"{args.judge}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
+    show = not (args.quiet or args.json)
+    if args.data:
+        pairs = load_pairs(args.data)
+        result = calibrate_pairs(make_judge(args.judge, settings), pairs, show_progress=show)
+    else:
+        result = calibrate(make_judge(args.judge, settings), args.n, show_progress=show)
+        CALIBRATION_DIR.mkdir(parents=True, exist_ok=True)
+        (CALIBRATION_DIR / f"{args.judge}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result) if args.json else as_text(result))
     return 0
 
 

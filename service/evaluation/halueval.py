@@ -73,7 +73,7 @@ def auroc(scores: list[float], labels: list[int]) -> float:
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
-def _balanced(scores: list[float], labels: list[int], threshold: float) -> float:
+def balanced(scores: list[float], labels: list[int], threshold: float) -> float:
     pos = [s >= threshold for s, y in zip(scores, labels, strict=True) if y]
     neg = [s < threshold for s, y in zip(scores, labels, strict=True) if not y]
     return (sum(pos) / max(len(pos), 1) + sum(neg) / max(len(neg), 1)) / 2
@@ -81,10 +81,13 @@ def _balanced(scores: list[float], labels: list[int], threshold: float) -> float
 
 def calibrate(judge: Judge, n: int, seed: int = 13,
               show_progress: bool = True) -> dict[str, Any]:
-    """Accuracy, balanced accuracy and AUROC of `judge` on n labelled HaluEval pairs."""
+    """Accuracy, balanced accuracy and AUROC of `judge` on n labelled HaluEval pairs, drawn
+    from the held-out records (see tools/train_verifier/build_data.py)."""
     from tqdm import tqdm
 
-    items = random.Random(seed).sample(load_halueval(), (n + 1) // 2)
+    # Only the held-out records (index % 10 == 0): the support model never trained on them.
+    held_out = load_halueval()[::10]
+    items = random.Random(seed).sample(held_out, min((n + 1) // 2, len(held_out)))
     pairs = [(item, item.right_answer, 1) for item in items]
     pairs += [(item, item.hallucinated_answer, 0) for item in items]
     pairs = pairs[:n]
@@ -97,13 +100,13 @@ def calibrate(judge: Judge, n: int, seed: int = 13,
     predicted = [s >= judge.threshold for s in scores]
     correct = sum(p == bool(y) for p, y in zip(predicted, labels, strict=True))
     seconds = time.perf_counter() - started
-    best = max(sorted(set(scores)), key=lambda t: _balanced(scores, labels, t))
+    best = max(sorted(set(scores)), key=lambda t: balanced(scores, labels, t))
     return {"judge": judge.name, "threshold": judge.threshold, "n": len(labels),
             # Chosen on this same sample, so optimistic: a hint for the threshold setting.
             "best_threshold_in_sample": round(best, 4),
-            "balanced_accuracy_at_best": round(_balanced(scores, labels, best), 4),
+            "balanced_accuracy_at_best": round(balanced(scores, labels, best), 4),
             "accuracy": round(correct / len(labels), 4),
-            "balanced_accuracy": round(_balanced(scores, labels, judge.threshold), 4),
+            "balanced_accuracy": round(balanced(scores, labels, judge.threshold), 4),
             "auroc": round(auroc(scores, labels), 4),
             "pairs_per_s": round(len(labels) / seconds, 2), "seed": seed,
             "date": time.strftime("%Y-%m-%d")}

@@ -138,6 +138,14 @@ def make_judge(name: str, settings: Settings) -> Judge:
         from service.verify.checker import FastChecker
 
         return FastChecker(MiniLMEmbedder.shared(), settings.verify_threshold)
+    if name == "support":
+        from service.verify.support_model import SupportModel
+
+        return SupportModel.shared()
     if name == "llm":
         return LLMJudge(settings, "openai" if settings.generator == "openai" else "local")
-    raise ConfigError(f"unknown judge {name!r}: lexical, fast or llm")
+    raise ConfigError(f"unknown judge {name!r}: {', '.join(JUDGES)}")
+
+
+#: Every judge make_judge knows; the first is the default of `rag eval`.
+JUDGES = ("support", "fast", "lexical", "llm")

@@ -19,10 +19,14 @@ from typing import Literal
 from service.evaluation.judges import Judge
 from service.generation.attribution import strip_attribution
 from service.generation.citations import claim_spans
-from service.records import Passage, SentenceCheck
+from service.records import EvidenceSpan, Passage, SentenceCheck
 from service.retrieval.terms import content_terms
+from service.verify.support_model import Evidence, SupportModel, SupportTable
 
+#: Marks in front of a sentence its citations do not support: not found in them (a soft
+#: note), or contradicted by them (a warning).
 UNVERIFIED_MARK = "(unverified)"
+CONTRADICTED_MARK = "(contradicted)"
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
@@ -47,7 +51,8 @@ class Verified:
 def claim_of(sentence: str, labels: Iterable[str] = ()) -> str:
     """The claim itself: no markers, no "According to <source>," attribution (`labels`: the
     passages' source labels, so titles holding a colon are recognised), no quotes."""
-    plain = re.sub(r"\s*\[\d+\]", "", sentence).replace(UNVERIFIED_MARK, "").strip()
+    plain = re.sub(r"\s*\[\d+\]", "", sentence).replace(UNVERIFIED_MARK, "")
+    plain = plain.replace(CONTRADICTED_MARK, "").strip()
     return strip_attribution(plain, labels).strip(" “”\"")
 
 
@@ -65,26 +70,48 @@ def _with_markers(sentence: str, markers: list[int]) -> str:
     return body + "".join(f" [{m}]" if i == 0 else f"[{m}]" for i, m in enumerate(markers)) + stop
 
 
+def _table(claims: list[str], passages: list[Passage], checker: Judge) -> SupportTable | None:
+    """The support model scores every claim against every passage in one batch."""
+    if not isinstance(checker, SupportModel) or not claims:
+        return None
+    return checker.table(claims, [Evidence(p.text, p.title) for p in passages])
+
+
+def _evidence(table: SupportTable | None, i: int, cited: list[int],
+              passages: list[Passage]) -> list[EvidenceSpan]:
+    if table is None:
+        return []
+    return [EvidenceSpan(doc_id=passages[n - 1].doc_id, start=passages[n - 1].start + start,
+                         end=passages[n - 1].start + end, text=passages[n - 1].text[start:end])
+            for n, start, end in table.spans(i, cited)]
+
+
 def verify_text(text: str, passages: list[Passage], checker: Judge,
                 policy: Literal["mark", "drop", "regenerate"]) -> Verified:
     checks: list[SentenceCheck] = []
     pieces: list[str] = []
     labels = list(dict.fromkeys(p.label for p in passages))
+    spans = [(start, end, claim_of(text[start:end], labels))
+             for start, end in claim_spans(text)]
+    claims = [claim for *_, claim in spans if content_terms(claim)]
+    table = _table(claims, passages, checker)
     cursor = 0
-    for start, end in claim_spans(text):
+    for start, end, claim in spans:
         pieces.append(text[cursor:start])
         cursor = end
         sentence = text[start:end]
-        claim = claim_of(sentence, labels)
         if not content_terms(claim):
             pieces.append(sentence)
             continue
+        index = len(checks)
         cited = [int(m) for m in _MARKER.findall(sentence) if 1 <= int(m) <= len(passages)]
         cited = list(dict.fromkeys(cited))
 
-        def support(numbers: list[int], claim: str = claim) -> float:
+        def support(numbers: list[int], claim: str = claim, index: int = index) -> float:
             if not numbers:
                 return 0.0
+            if table is not None:
+                return table.score(index, numbers)
             return checker.score(claim, "\n".join(evidence_of(passages[n - 1])
                                                    for n in numbers))
 
@@ -107,13 +134,16 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
             else:
                 action = "dropped" if policy == "drop" else "marked"
         supported = action in ("kept", "recited")
+        verdict = table.verdict(index, cited) if table is not None else None
         checks.append(SentenceCheck(sentence=claim, markers=cited, supported=supported,
-                                    score=round(score, 4), action=action))
+                                    score=round(score, 4), action=action, verdict=verdict,
+                                    evidence=_evidence(table, index, cited, passages)))
         if action == "dropped":
             continue
         rebuilt = _with_markers(sentence, cited)
         if action == "marked":
-            rebuilt = f"{UNVERIFIED_MARK} {rebuilt}"
+            mark = CONTRADICTED_MARK if verdict == "contradicted" else UNVERIFIED_MARK
+            rebuilt = f"{mark} {rebuilt}"
         pieces.append(rebuilt + sentence[len(sentence.rstrip()):])  # keep the gap after it
     pieces.append(text[cursor:])
     return Verified(text=re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip(), checks=checks)

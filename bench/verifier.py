@@ -1,0 +1,224 @@
+"""Verifier benchmark (issue 13): the trained support model and the fast checker, side by
+side in one run. Results go in docs/benchmarks.md ("Verifier (issue 13)").
+
+    python -m bench.verifier drafts --out build/verifier/drafts.jsonl   # local generator
+    python -m bench.verifier run --drafts build/verifier/drafts.jsonl \
+        --out bench/results/verifier.json
+
+- HaluEval QA and dialogue, held-out records only (index % 10 == 0, never trained on):
+  AUROC and balanced accuracy at each judge's own threshold.
+- Perturbation suite: each golden-set gold quote's sentence, next to its passage (two
+  sentences either side, under the title), with seeded errors (name, number, date,
+  negation, roles; tools/train_verifier/perturb.py) — share caught (not supported) — and
+  faithful rewrites — share passed.
+- Drafts of the local generator on the news golden set (generated once, then every judge
+  verifies the same drafts): false-flag rate on correct answers (the draft contains the
+  reference and some sentence is not supported), supported share, citations removed,
+  verification latency per answer p50/p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools" / "train_verifier"))
+import perturb  # noqa: E402
+
+from service.config import Settings  # noqa: E402
+from service.evaluation.dataset import load_dataset  # noqa: E402
+from service.evaluation.halueval import auroc, balanced  # noqa: E402
+from service.evaluation.judges import Judge, make_judge  # noqa: E402
+from service.evaluation.metrics import contains_reference, percentile  # noqa: E402
+from service.records import Passage  # noqa: E402
+from service.verify.windows import sentence_spans  # noqa: E402
+
+HALUEVAL = {"qa": "eval_suite/benchs/halueval/dataset_halueval_qa.jsonl",
+            "dialogue": "eval_suite/benchs/halueval/dataset_halueval_dialogue.jsonl"}
+
+
+def halueval_pairs(kind: str, n: int, seed: int = 13) -> list[tuple[str, str, str | None, int]]:
+    import importlib.metadata
+    import re
+
+    path = Path(str(importlib.metadata.distribution("eval-suite").locate_file(HALUEVAL[kind])))
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()][::10]
+    pairs = []
+    for d in random.Random(seed).sample(records, min(n // 2, len(records))):
+        knowledge = re.sub(r"\.(?=[A-Z])", ". ", d["knowledge"])
+        if kind == "qa":
+            pairs += [(d["right_answer"], knowledge, d["question"], 1),
+                      (d["hallucinated_answer"], knowledge, d["question"], 0)]
+        else:
+            pairs += [(d["right_response"], knowledge, None, 1),
+                      (d["hallucinated_response"], knowledge, None, 0)]
+    return pairs
+
+
+def measure(judge: Judge, pairs: list[tuple[str, str, str | None, int]]) -> dict[str, float]:
+    started = time.perf_counter()
+    scores = [judge.score(c, e, question=q) for c, e, q, _ in pairs]
+    labels = [y for *_, y in pairs]
+    return {"auroc": round(auroc(scores, labels), 4),
+            "balanced_accuracy": round(balanced(scores, labels, judge.threshold), 4),
+            "n": len(pairs), "pairs_per_s": round(len(pairs) / (time.perf_counter() - started), 1)}
+
+
+def perturbation_cases(dataset: Path, docs: Path, seed: int = 13) -> list[dict[str, Any]]:
+    """(claim, evidence, kind, label) cases from the golden set's gold quotes."""
+    rng = random.Random(seed)
+    cases, seen = [], set()
+    for item in load_dataset(dataset):
+        for gold in item.gold_quotes:
+            text = (docs / gold.doc_id).read_text(encoding="utf-8")
+            title, _, body = text.partition("\n")
+            spans = sentence_spans(body)
+            hits = [i for i, (s, e) in enumerate(spans) if gold.quote in body[s:e]]
+            if not hits or (gold.doc_id, hits[0]) in seen:
+                continue
+            i = hits[0]
+            seen.add((gold.doc_id, i))
+            sentence = body[spans[i][0]:spans[i][1]]
+            passage = body[spans[max(0, i - 2)][0]:spans[min(len(spans) - 1, i + 2)][1]]
+            evidence = f"{title.strip()}.\n{passage}"
+            names = sorted({n for s, e in spans for n in perturb.names_in(body[s:e])})
+            cases.append({"claim": sentence, "evidence": evidence, "kind": "exact", "label": 1})
+            for kind, change in {**perturb.ERRORS, **perturb.REWRITES}.items():
+                out = change(sentence, names, rng)
+                if out and out != sentence:
+                    cases.append({"claim": out, "evidence": evidence, "kind": kind,
+                                  "label": int(kind in perturb.REWRITES)})
+    return cases
+
+
+def perturbation_suite(judges: dict[str, Judge], cases: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"cases": len(cases),
+                           "errors": sum(1 for c in cases if not c["label"])}
+    for name, judge in judges.items():
+        scores = [judge.score(c["claim"], c["evidence"]) for c in cases]
+        passed = [s >= judge.threshold for s in scores]
+        errors = [p for p, c in zip(passed, cases, strict=True) if not c["label"]]
+        faithful = [p for p, c in zip(passed, cases, strict=True) if c["label"]]
+        kinds = sorted({c["kind"] for c in cases})
+        out[name] = {
+            "errors_caught": round(1 - sum(errors) / max(len(errors), 1), 4),
+            "faithful_passed": round(sum(faithful) / max(len(faithful), 1), 4),
+            "by_kind": {k: round(sum(p for p, c in zip(passed, cases, strict=True)
+                                     if c["kind"] == k) / sum(c["kind"] == k for c in cases), 3)
+                        for k in kinds}}
+        if hasattr(judge, "verdict"):
+            out[name]["errors_contradicted"] = round(sum(
+                judge.verdict(c["claim"], c["evidence"]) == "contradicted"
+                for c in cases if not c["label"]) / max(len(errors), 1), 4)
+    return out
+
+
+def make_drafts(settings: Settings, dataset: Path, out: Path, generator: str,
+                limit: int | None) -> None:
+    """The generator's raw drafts (passage-numbered markers) with their passages."""
+    from service.answer import AnswerService
+
+    service = AnswerService(settings)
+    items = [i for i in load_dataset(dataset) if i.reference][:limit]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f:
+        for item in items:
+            turn = service._prepare(item.question, None, None, None, generator)  # type: ignore[arg-type]
+            draft = service._generate(turn)
+            f.write(json.dumps({
+                "id": item.id, "question": item.question, "reference": item.reference,
+                "draft": draft.text, "abstained": draft.abstained,
+                "generator": draft.generator,
+                "passages": [p.model_dump(mode="json") for p in turn.retrieval.passages],
+            }, ensure_ascii=False) + "\n")
+            f.flush()
+            print(f"{item.id}: {draft.text[:80]!r}", file=sys.stderr)
+
+
+def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]]) -> dict[str, Any]:
+    from service.generation.citations import resolve_citations
+    from service.verify.verifier import verify_text
+
+    usable = [d for d in drafts if not d["abstained"] and d["draft"].strip()]
+    out: dict[str, Any] = {"drafts": len(drafts), "answered": len(usable),
+                           "correct": sum(contains_reference(d["draft"], d["reference"])
+                                          for d in usable)}
+    for name, judge in judges.items():
+        flagged, supported, sentences, removed, latency = 0, 0, 0, 0, []
+        for d in usable:
+            passages = [Passage.model_validate(p) for p in d["passages"]]
+            cited = resolve_citations(d["draft"], passages, renumber=False)
+            t0 = time.perf_counter()
+            verified = verify_text(cited.text, passages, judge, "mark")
+            latency.append((time.perf_counter() - t0) * 1000)
+            markers_before = sum(len(set(c.markers)) for c in verified.checks
+                                 if c.action == "kept")
+            sentences += len(verified.checks)
+            supported += sum(c.supported for c in verified.checks)
+            removed += markers_before - sum(len(c.markers) for c in verified.checks
+                                            if c.action == "kept")
+            if contains_reference(d["draft"], d["reference"]) and verified.unsupported:
+                flagged += 1
+        out[name] = {
+            "false_flag_rate_on_correct": round(flagged / max(out["correct"], 1), 4),
+            "sentences": sentences,
+            "supported_share": round(supported / max(sentences, 1), 4),
+            "latency_ms_p50": round(percentile(latency, 0.5), 1),
+            "latency_ms_p95": round(percentile(latency, 0.95), 1)}
+    return out
+
+
+def judges_for(settings: Settings) -> dict[str, Judge]:
+    return {"support": make_judge("support", settings), "fast": make_judge("fast", settings)}
+
+
+def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    judges = judges_for(settings)
+    result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"),
+                              "thresholds": {k: j.threshold for k, j in judges.items()}}
+    for kind in ("qa", "dialogue"):
+        pairs = halueval_pairs(kind, args.n)
+        result[f"halueval_{kind}"] = {k: measure(j, pairs) for k, j in judges.items()}
+        print(kind, json.dumps(result[f"halueval_{kind}"]), file=sys.stderr)
+    cases = perturbation_cases(args.dataset, ROOT / "indexes" / "news" / "docs")
+    result["perturbation"] = perturbation_suite(judges, cases)
+    print(json.dumps(result["perturbation"]), file=sys.stderr)
+    if args.drafts and args.drafts.is_file():
+        drafts = [json.loads(line) for line in args.drafts.open(encoding="utf-8")]
+        result["golden_drafts"] = verify_drafts(judges, drafts)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("drafts", help="generate the drafts once")
+    d.add_argument("--out", type=Path, default=Path("build/verifier/drafts.jsonl"))
+    d.add_argument("--generator", default="local")
+    d.add_argument("--limit", type=int)
+    r = sub.add_parser("run", help="measure every judge")
+    r.add_argument("--drafts", type=Path, default=Path("build/verifier/drafts.jsonl"))
+    r.add_argument("--n", type=int, default=600, help="HaluEval pairs per file")
+    r.add_argument("--out", type=Path)
+    for p in (d, r):
+        p.add_argument("--dataset", type=Path, default=Path("eval/datasets/news.jsonl"))
+    args = parser.parse_args()
+    settings = Settings()
+    if args.command == "drafts":
+        make_drafts(settings, args.dataset, args.out, args.generator, args.limit)
+        return 0
+    result = run(args, settings)
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

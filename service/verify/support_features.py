@@ -1,0 +1,137 @@
+"""Features of a (claim, evidence window) pair for the trained support head.
+
+Imports only numpy, onnxruntime and tokenizers (no `service` modules): the training
+scripts in tools/train_verifier load this file directly, so the head is trained on the
+very features it is given at answer time.
+
+The encoder is the bundled all-MiniLM-L6-v2 int8 ONNX, frozen. Every text (claims and
+windows alike) is encoded once, in one batch, to its token states; a pair's features are
+- sentence level: cosine of the mean-pooled vectors, their element-wise product and
+  absolute difference (what an NLI head on a bi-encoder reads);
+- token alignment (BERTScore-style): for each claim token, its best cosine among the
+  window's tokens — mean, minimum, share below 0.5;
+- surface checks: share of the claim's content words in the window; numbers, names,
+  months and negations of the claim found in, or conflicting with, the window.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+MAX_TOKENS = 128
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
+_NUMBER = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?")
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:[-’'][A-Za-z]+)?\b")
+_MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|"
+                    r"October|November|December)\b")
+_NEGATION = re.compile(r"\b(not|no|never|none|nor|cannot|without|n't)\b|n't\b", re.I)
+_STOP = frozenset("""
+a an the and or but if of to in on at by for with from as is are was were be been
+being it its this that these those he she they we you i his her their our your has
+have had do does did will would can could should may might must not no than then so
+such there here what which who whom whose when where why how also about into over
+after before under again further once only own same too very just said says say
+""".split())  # noqa: SIM905
+_NOT_NAMES = frozenset("""
+The A An This That These Those It He She They We I In On At For But And Or If As After
+Before According However Also Meanwhile Then There Here When While His Her Their Our
+Its What Who Why How Mr Mrs Ms Dr Yes No So Now Some Many All Both Each Such Other
+Since Although Despite During From To With By Of
+""".split())  # noqa: SIM905
+SURFACE = 13
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower()[:5] for w in _WORD.findall(text)
+            if w.lower() not in _STOP and len(w) > 2 and not w[0].isdigit()}
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def names(text: str) -> set[str]:
+    found = set()
+    for m in _NAME.finditer(text):
+        word = m.group().removesuffix("’s").removesuffix("'s")
+        if word not in _NOT_NAMES and word.lower() not in _STOP and m.start() > 0:
+            found.add(word.lower())
+    return found
+
+
+def surface(claim: str, window: str) -> list[float]:
+    """13 cheap checks, each in [0, 1] (or a small log length)."""
+    words, window_words = content_words(claim), content_words(window)
+    lexical = len(words & window_words) / len(words) if words else 1.0
+    claim_numbers, window_numbers = numbers(claim), numbers(window)
+    numbers_found = all(n in window_numbers for n in claim_numbers)
+    claim_names, lowered = names(claim), window.lower()
+    name_share = (sum(n in lowered for n in claim_names) / len(claim_names)
+                  if claim_names else 1.0)
+    claim_months, window_months = set(_MONTH.findall(claim)), set(_MONTH.findall(window))
+    negation_claim = len(_NEGATION.findall(claim)) % 2
+    negation_window = len(_NEGATION.findall(window)) % 2
+    return [
+        lexical, float(bool(claim_numbers)), float(numbers_found),
+        float(not numbers_found and bool(window_numbers)),
+        float(bool(claim_names)), name_share,
+        float(name_share < 1.0 and bool(names(window))),
+        float(bool(claim_months) and not claim_months <= window_months),
+        float(negation_claim != negation_window), float(negation_claim),
+        math.log1p(len(claim.split())) / 4, math.log1p(len(window.split())) / 6,
+        float(len(claim.split()) <= 3),
+    ]
+
+
+class TokenEncoder:
+    """The frozen int8 MiniLM: texts -> normalised token states and pooled vectors."""
+
+    def __init__(self, onnx_path: Path, tokenizer_path: Path, threads: int = 0) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(onnx_path), options,
+                                             providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def encode(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per text: (token states without [CLS]/[SEP], unit-normalised; pooled unit vector)."""
+        if not texts:
+            return []
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                          "token_type_ids": np.zeros_like(ids)})[0]
+        out = []
+        for row, m in zip(hidden, mask, strict=True):
+            n = int(m.sum())
+            pooled = row[:n].mean(axis=0)
+            tokens = row[1:n - 1] if n > 2 else row[:n]
+            tokens = tokens / np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-9)
+            out.append((tokens.astype(np.float32),
+                        (pooled / max(float(np.linalg.norm(pooled)), 1e-9)).astype(np.float32)))
+        return out
+
+
+def pair_features(claim: str, window: str, claim_state: tuple[np.ndarray, np.ndarray],
+                  window_state: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    (claim_tokens, u), (window_tokens, v) = claim_state, window_state
+    best = (claim_tokens @ window_tokens.T).max(axis=1)
+    alignment = [float(u @ v), float(best.mean()), float(best.min()), float((best < 0.5).mean())]
+    return np.concatenate([np.array(alignment + surface(claim, window), dtype=np.float32),
+                           u * v, np.abs(u - v)]).astype(np.float32)
+
+
+FEATURES = 4 + SURFACE + 2 * 384

@@ -1,0 +1,70 @@
+"""Evidence sentence windows: what the support model reads next to a claim.
+
+Stdlib only: the training scripts (tools/train_verifier) import this module too, so the
+model is trained on exactly the windows it is shown at answer time. A window is one or
+two consecutive sentences of a passage, with their character span in the passage text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before
+# whitespace and an opening capital, digit or quote — or at a line break.
+_BOUNDARY = re.compile(r"(?<=[.!?])([\"”’)\]]*)\s+(?=[\"“‘(\[A-Z0-9])|\n+")
+# Abbreviations that end in a full stop without ending the sentence.
+_ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "col", "lt", "sgt", "gov",
+    "sen", "rep", "u.s", "u.k", "e.g", "i.e", "vs", "no", "inc", "ltd", "co", "corp",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+})
+WINDOW_SENTENCES = 2
+#: Evidence this short is read whole, as one window.
+WHOLE_WORDS = 60
+
+
+@dataclass(frozen=True)
+class Window:
+    text: str
+    start: int  # offsets in the text the window was cut from
+    end: int
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, stripped of surrounding whitespace."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        stop = match.start() + len(match.group(1) or "")
+        before = text[start:stop].rstrip()
+        last = before.rsplit(None, 1)[-1].rstrip(".").lower() if before.split() else ""
+        if match.group().strip() == "" and "\n" not in match.group() and (
+                last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())):
+            continue  # "Mr. Smith", "J. Smith": not a boundary
+        spans.append((start, stop))
+        start = match.end()
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        piece = text[s:e]
+        lead = len(piece) - len(piece.lstrip())
+        trail = len(piece.rstrip())
+        if piece.strip():
+            out.append((s + lead, s + trail))
+    return out
+
+
+def windows(text: str, size: int = WINDOW_SENTENCES) -> list[Window]:
+    """Every run of `size` consecutive sentences (the whole text if it has fewer sentences
+    or at most WHOLE_WORDS words)."""
+    spans = sentence_spans(text)
+    if len(spans) <= size or len(text.split()) <= WHOLE_WORDS:
+        return [Window(text.strip(), spans[0][0], spans[-1][1])] if spans else []
+    return [Window(text[spans[i][0]:spans[i + size - 1][1]], spans[i][0], spans[i + size - 1][1])
+            for i in range(len(spans) - size + 1)]
+
+
+def with_title(title: str | None, window: str) -> str:
+    """The window as the model reads it: under its document's title, when there is one."""
+    return f"{title.strip().rstrip('.')}. {window}" if title and title.strip() else window

