@@ -119,6 +119,22 @@ def perturbation_suite(judges: dict[str, Judge], cases: list[dict[str, Any]]) ->
     return out
 
 
+def issue_examples(docs: Path) -> list[dict[str, Any]]:
+    """Correct answers that the fast checker marked "(unverified)" (issue 13)."""
+    text = (docs / "001.txt").read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    spans = sentence_spans(body)
+    cases = []
+    for claim, needle in [
+            ("Matthew Whitaker represented the United States at the Ramstein meeting on "
+             "June 4.", "Matthew Whitaker"),
+            ("The range of the Taurus missiles Germany is sending is 500 km.", "500 km")]:
+        i = next(k for k, (s, e) in enumerate(spans) if needle in body[s:e])
+        passage = body[spans[max(0, i - 2)][0]:spans[min(len(spans) - 1, i + 2)][1]]
+        cases.append({"claim": claim, "evidence": f"{title.strip()}.\n{passage}"})
+    return cases
+
+
 def make_drafts(settings: Settings, dataset: Path, out: Path, generator: str,
                 limit: int | None) -> None:
     """The generator's raw drafts (passage-numbered markers) with their passages."""
@@ -188,6 +204,10 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         print(kind, json.dumps(result[f"halueval_{kind}"]), file=sys.stderr)
     cases = perturbation_cases(args.dataset, ROOT / "indexes" / "news" / "docs")
     result["perturbation"] = perturbation_suite(judges, cases)
+    examples = issue_examples(ROOT / "indexes" / "news" / "docs")
+    result["issue_examples_passed"] = {
+        k: [round(j.score(c["claim"], c["evidence"]), 3) for c in examples]
+        for k, j in judges.items()}
     print(json.dumps(result["perturbation"]), file=sys.stderr)
     if args.drafts and args.drafts.is_file():
         drafts = [json.loads(line) for line in args.drafts.open(encoding="utf-8")]

@@ -18,9 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from service.config import GeneratorName, Settings
-from service.embed.minilm import MiniLMEmbedder
 from service.errors import BadRequest, LLMUnavailable, ModelNotInstalled, PayloadTooLarge
-from service.evaluation.judges import Judge
+from service.evaluation.judges import Judge, make_judge
 from service.generation.attribution import attribute_sentences
 from service.generation.citations import cited_numbers, has_words, resolve_citations
 from service.generation.condense import (
@@ -42,7 +41,6 @@ from service.index.config import load_index_config
 from service.records import Answer, Filters, Passage, SentenceCheck, Turn
 from service.retrieval.diversify import by_source
 from service.retrieval.retriever import RetrievalResult, Retriever
-from service.verify.checker import FastChecker
 from service.verify.verifier import Verified, verify_text
 
 _MARKERS = re.compile(r"\[\d+\]")
@@ -288,8 +286,7 @@ class AnswerService:
     def checker(self) -> Judge:
         with self._lock:
             if self._checker is None:
-                self._checker = FastChecker(MiniLMEmbedder.shared(),
-                                            self.settings.verify_threshold)
+                self._checker = make_judge(self.settings.verifier, self.settings)
             return self._checker
 
     def _generate(self, turn: _Turn) -> _Draft:

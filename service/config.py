@@ -121,6 +121,17 @@ class Settings(BaseSettings):
         description="What happens to an answer sentence its citations do not support: "
         "mark it visibly, drop it, or re-ask the model once with feedback (then mark).",
     )
+    verifier: Literal["support", "fast"] = Field(
+        default="support",
+        description="Answer-time checker: the trained support model (verdicts supported / "
+        "contradicted / not found, evidence spans; docs/verifier.md) or the older fast "
+        "checker (word overlap + MiniLM cosine).",
+    )
+    support_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="P(supported) at which the support model counts a sentence as "
+        "supported; unset: the threshold picked on its dev split (model/meta.json).",
+    )
     verify_threshold: float = Field(
         default=0.6, ge=0.0, le=1.0,
         description="Support score (fast checker) at which a sentence counts as supported.",

@@ -57,13 +57,19 @@ def test_answer_renders_markers_sources_quotes_links_and_buttons() -> None:
 
 
 def test_unverified_sentences_are_flagged() -> None:
+    """Contradicted: a warning; not found in the passages: a soft note."""
     checks = [SentenceCheck(sentence="Umerov headed it.", markers=[1], supported=False,
-                            score=0.1, action="marked")]
-    [message] = render_answer(answer("(unverified) Umerov headed it [1].", [citation(1)],
+                            score=0.1, action="marked", verdict="contradicted"),
+              SentenceCheck(sentence="It rained.", markers=[1], supported=False,
+                            score=0.1, action="marked", verdict="not_found")]
+    [message] = render_answer(answer("(contradicted) Umerov headed it [1]. (unverified) It "
+                                     "rained [1].", [citation(1)],
                                      verification=checks, faithfulness=0.0), "a2")
     texts = all_texts(message.blocks)
-    assert texts[0].startswith(":warning: _unverified:_ Umerov")
-    assert any("1 sentence could not be verified" in t for t in texts)
+    assert texts[0].startswith(":warning: _contradicted by the source:_ Umerov")
+    assert "_(not found in the sources)_ It rained" in texts[0]
+    assert any(t.startswith(":warning: 1 sentence(s) contradicted") for t in texts)
+    assert any(t.startswith(":grey_question: 1 sentence(s) not found") for t in texts)
 
 
 def test_abstention_says_plainly_the_collection_does_not_answer() -> None:

@@ -141,7 +141,7 @@ def make_judge(name: str, settings: Settings) -> Judge:
     if name == "support":
         from service.verify.support_model import SupportModel
 
-        return SupportModel.shared()
+        return SupportModel.shared(settings.support_threshold)
     if name == "llm":
         return LLMJudge(settings, "openai" if settings.generator == "openai" else "local")
     raise ConfigError(f"unknown judge {name!r}: {', '.join(JUDGES)}")

@@ -120,7 +120,7 @@ def run_eval(items: list[GoldItem], service: AnswerService, index: str, generato
     from tqdm import tqdm
 
     documents = service.retriever(index).snapshot().documents
-    checker = service.checker() if judge.name != "fast" else None
+    checker = service.checker() if judge.name != service.checker().name else None
     rows = []
     started = time.perf_counter()
     for item in tqdm(items, desc="evaluating", unit="q", file=sys.stderr,

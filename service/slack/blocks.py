@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from service.generation.prompts import prompt
 from service.records import Answer, Citation
-from service.verify.verifier import UNVERIFIED_MARK
+from service.verify.verifier import CONTRADICTED_MARK, UNVERIFIED_MARK
 
 SECTION_MAX_CHARS = 3000
 MESSAGE_MAX_BLOCKS = 50
@@ -65,8 +66,10 @@ def _context(text: str) -> Block:
 
 
 def _answer_mrkdwn(answer: Answer) -> str:
-    text = escape(answer.answer)
-    return text.replace(escape(UNVERIFIED_MARK), ":warning: _unverified:_")
+    # Contradicted: a warning; not found in the passages: a soft note.
+    text = escape(answer.answer).replace(escape(CONTRADICTED_MARK),
+                                         prompt("verify_contradicted_mark"))
+    return text.replace(escape(UNVERIFIED_MARK), prompt("verify_not_found_mark"))
 
 
 def _citation_block(citation: Citation) -> Block:
@@ -99,12 +102,13 @@ def render_answer(answer: Answer, answer_id: str, asked_by: str | None = None) -
         sources: list[Block] = []
     else:
         body = [_section(part) for part in split_text(_answer_mrkdwn(answer))]
-        unverified = sum(1 for c in answer.verification if c.action == "marked")
-        if unverified:
-            body.append(_context(
-                f":warning: {unverified} sentence{'s' if unverified > 1 else ''} could not be "
-                "verified against the cited passages; read the sources before relying on "
-                f"{'them' if unverified > 1 else 'it'}."))
+        marked = [c for c in answer.verification if c.action == "marked"]
+        contradicted = sum(1 for c in marked if c.verdict == "contradicted")
+        if contradicted:
+            body.append(_context(prompt("verify_contradicted_note", count=contradicted)))
+        if len(marked) > contradicted:
+            body.append(_context(prompt("verify_not_found_note",
+                                        count=len(marked) - contradicted)))
         sources = [{"type": "divider"}, _section("*Sources*"),
                    *(_citation_block(c) for c in answer.citations)]
     footer = [_context(_footer(answer)), feedback_actions(answer_id)]

