@@ -34,9 +34,10 @@ import perturb  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.evaluation.dataset import load_dataset  # noqa: E402
 from service.evaluation.halueval import auroc, balanced  # noqa: E402
-from service.evaluation.judges import Judge, make_judge  # noqa: E402
 from service.evaluation.metrics import contains_reference, percentile  # noqa: E402
 from service.records import Passage  # noqa: E402
+from service.verify.backends import JUDGES  # noqa: E402
+from service.verify.judge import Judge  # noqa: E402
 from service.verify.windows import sentence_spans  # noqa: E402
 
 HALUEVAL = {"qa": "eval_suite/benchs/halueval/dataset_halueval_qa.jsonl",
@@ -138,20 +139,21 @@ def issue_examples(docs: Path) -> list[dict[str, Any]]:
 def make_drafts(settings: Settings, dataset: Path, out: Path, generator: str,
                 limit: int | None) -> None:
     """The generator's raw drafts (passage-numbered markers) with their passages."""
-    from service.answer import AnswerService
+    from service.pipeline import Pipeline
+    from service.records import AskRequest
 
-    service = AnswerService(settings)
+    pipeline = Pipeline(settings)
     items = [i for i in load_dataset(dataset) if i.reference][:limit]
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as f:
         for item in items:
-            turn = service._prepare(item.question, None, None, None, generator)  # type: ignore[arg-type]
-            draft = service._generate(turn)
+            flight = pipeline._prepare(AskRequest(question=item.question, generator=generator))
+            draft = pipeline._early_draft(flight) or flight.generator.generate(flight.job)
             f.write(json.dumps({
                 "id": item.id, "question": item.question, "reference": item.reference,
                 "draft": draft.text, "abstained": draft.abstained,
                 "generator": draft.generator,
-                "passages": [p.model_dump(mode="json") for p in turn.retrieval.passages],
+                "passages": [p.model_dump(mode="json") for p in flight.retrieval.passages],
             }, ensure_ascii=False) + "\n")
             f.flush()
             print(f"{item.id}: {draft.text[:80]!r}", file=sys.stderr)
@@ -191,7 +193,7 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]]) -> dic
 
 
 def judges_for(settings: Settings) -> dict[str, Judge]:
-    return {"support": make_judge("support", settings), "fast": make_judge("fast", settings)}
+    return {name: JUDGES.get(name)(settings) for name in ("support", "fast")}
 
 
 def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:

@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 from typing import Any, get_args
 
-from service.answer import AnswerService
 from service.config import Settings
 from service.evaluation.dataset import ItemType, load_dataset
-from service.evaluation.judges import JUDGES, make_judge
 from service.evaluation.report import check_gate, compare, load_report, write_report
 from service.evaluation.runner import run_eval
+from service.generation.backends import GENERATORS
+from service.pipeline import Pipeline
+from service.verify.backends import JUDGES
 
 CALIBRATION_DIR = Path("eval") / "calibration"
 
@@ -30,10 +31,9 @@ def register(sub: Any) -> None:
         "and attribution. Writes report.json, report.md, metrics.png and latency.png.")
     run.add_argument("--dataset", type=Path, default=Path("eval/datasets/news.jsonl"))
     run.add_argument("--index", help="index to ask (default: RAG_INDEX)")
-    run.add_argument("--generator", choices=["local", "openai", "extractive"],
+    run.add_argument("--generator", choices=GENERATORS.names(),
                      help="default: RAG_GENERATOR")
-    run.add_argument("--judge", choices=JUDGES, default=JUDGES[0],
-                     help="support: the trained answer-time verifier (default)")
+    run.add_argument("--judge", choices=JUDGES.names(), default="lexical")
     run.add_argument("--out", type=Path, help="report folder (default eval/reports/<time>)")
     run.add_argument("--limit", type=int, help="only the first N questions")
     run.add_argument("--type", action="append", dest="types", choices=get_args(ItemType),
@@ -46,23 +46,7 @@ def register(sub: Any) -> None:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=run_run)
 
-    cal = esub.add_parser(
-        "calibrate", help="measure a judge on labelled pairs (HaluEval QA or your own)",
-        description="Scores N (passage, answer) pairs from HaluEval QA's held-out records — "
-        "half right answers (supported), half hallucinated (not) — and reports accuracy, "
-        "balanced accuracy and AUROC; saved to eval/calibration/<judge>.json, which every "
-        "later report quotes. With --data, scores your own labelled pairs instead (JSONL, "
-        'one {"claim", "evidence", "label": 0|1} a line; a claim of several sentences is '
-        "scored by its least-supported sentence) and saves nothing.")
-    cal.add_argument("--judge", choices=JUDGES, default=JUDGES[0],
-                     help="support: the trained answer-time verifier (default)")
-    cal.add_argument("--n", type=int, default=500, help="HaluEval pairs (default 500)")
-    cal.add_argument("--data", type=Path, metavar="FILE.jsonl",
-                     help="your own labelled pairs instead of HaluEval")
-    cal.add_argument("--json", action="store_true",
-                     help="print one JSON object (auroc, balanced_accuracy, n, ...)")
-    cal.add_argument("--quiet", action="store_true")
-    cal.set_defaults(handler=run_calibrate)
+    _register_calibrate(esub)
 
     hal = esub.add_parser(
         "halueval", help="public benchmark: HaluEval QA with all 10,000 passages as haystack",
@@ -71,7 +55,7 @@ def register(sub: Any) -> None:
         "against each question's own passage, answer correctness against the right answer "
         "(normalised match, token F1), latency and tokens.")
     hal.add_argument("--n", type=int, default=500)
-    hal.add_argument("--generator", choices=["local", "openai", "extractive"],
+    hal.add_argument("--generator", choices=GENERATORS.names(),
                      default="extractive")
     hal.add_argument("--out", type=Path, help="also write the JSON result here")
     hal.add_argument("--quiet", action="store_true")
@@ -83,14 +67,33 @@ def register(sub: Any) -> None:
     cmp_.set_defaults(handler=run_compare)
 
 
+def _register_calibrate(esub: Any) -> None:
+    cal = esub.add_parser(
+        "calibrate", help="measure a judge on labelled pairs (HaluEval QA or your own)",
+        description="Scores N (passage, answer) pairs from HaluEval QA's held-out records — "
+        "half right answers (supported), half hallucinated (not) — and reports accuracy, "
+        "balanced accuracy and AUROC; saved to eval/calibration/<judge>.json, which every "
+        "later report quotes. With --data, scores your own labelled pairs instead (JSONL, "
+        'one {"claim", "evidence", "label": 0|1} a line; a claim of several sentences is '
+        "scored by its least-supported sentence) and saves nothing.")
+    cal.add_argument("--judge", choices=JUDGES.names(), default="support",
+                     help="support: the trained answer-time verifier (default)")
+    cal.add_argument("--n", type=int, default=500, help="HaluEval pairs (default 500)")
+    cal.add_argument("--data", type=Path, metavar="FILE.jsonl",
+                     help="your own labelled pairs instead of HaluEval")
+    cal.add_argument("--json", action="store_true",
+                     help="print one JSON object (auroc, balanced_accuracy, n, ...)")
+    cal.add_argument("--quiet", action="store_true")
+    cal.set_defaults(handler=run_calibrate)
+
+
 def run_run(args: argparse.Namespace, settings: Settings) -> int:
     items = [item for item in load_dataset(args.dataset)
              if not args.types or item.type in args.types][: args.limit or None]
     index = args.index or settings.index
     generator = args.generator or settings.generator
-    judge = make_judge(args.judge, settings.model_copy(update={"generator": generator}))
-    service = AnswerService(settings)
-    run = run_eval(items, service, index, generator, judge, show_progress=not args.quiet,
+    judge = JUDGES.get(args.judge)(settings.model_copy(update={"generator": generator}))
+    run = run_eval(items, Pipeline(settings), index, generator, judge, show_progress=not args.quiet,
                    perspectives=args.perspectives)
     calibration_file = CALIBRATION_DIR / f"{args.judge}.json"
     run["config"] = {
@@ -140,9 +143,9 @@ def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     show = not (args.quiet or args.json)
     if args.data:
         pairs = load_pairs(args.data)
-        result = calibrate_pairs(make_judge(args.judge, settings), pairs, show_progress=show)
+        result = calibrate_pairs(JUDGES.get(args.judge)(settings), pairs, show_progress=show)
     else:
-        result = calibrate(make_judge(args.judge, settings), args.n, show_progress=show)
+        result = calibrate(JUDGES.get(args.judge)(settings), args.n, show_progress=show)
         CALIBRATION_DIR.mkdir(parents=True, exist_ok=True)
         (CALIBRATION_DIR / f"{args.judge}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result) if args.json else as_text(result))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from service.errors import BadRequest
 from service.evaluation.halueval import auroc, balanced
-from service.evaluation.judges import Judge
+from service.verify.judge import Judge
 from service.verify.windows import sentence_spans
 
 

@@ -13,9 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from service.generation.prompts import prompt
+from service.generation import wording
 from service.records import Answer, Citation
-from service.verify.verifier import CONTRADICTED_MARK, UNVERIFIED_MARK
 
 SECTION_MAX_CHARS = 3000
 MESSAGE_MAX_BLOCKS = 50
@@ -67,9 +66,9 @@ def _context(text: str) -> Block:
 
 def _answer_mrkdwn(answer: Answer) -> str:
     # Contradicted: a warning; not found in the passages: a soft note.
-    text = escape(answer.answer).replace(escape(CONTRADICTED_MARK),
-                                         prompt("verify_contradicted_mark"))
-    return text.replace(escape(UNVERIFIED_MARK), prompt("verify_not_found_mark"))
+    text = escape(answer.answer).replace(escape(wording.contradicted_mark()),
+                                         wording.slack_contradicted_mark())
+    return text.replace(escape(wording.unverified_mark()), wording.slack_not_found_mark())
 
 
 def _citation_block(citation: Citation) -> Block:
@@ -105,10 +104,9 @@ def render_answer(answer: Answer, answer_id: str, asked_by: str | None = None) -
         marked = [c for c in answer.verification if c.action == "marked"]
         contradicted = sum(1 for c in marked if c.verdict == "contradicted")
         if contradicted:
-            body.append(_context(prompt("verify_contradicted_note", count=contradicted)))
+            body.append(_context(wording.contradicted_note(contradicted)))
         if len(marked) > contradicted:
-            body.append(_context(prompt("verify_not_found_note",
-                                        count=len(marked) - contradicted)))
+            body.append(_context(wording.not_found_note(len(marked) - contradicted)))
         sources = [{"type": "divider"}, _section("*Sources*"),
                    *(_citation_block(c) for c in answer.citations)]
     footer = [_context(_footer(answer)), feedback_actions(answer_id)]

@@ -16,18 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from service.evaluation.judges import Judge
+from service.generation import markers, wording
 from service.generation.attribution import strip_attribution
 from service.generation.citations import claim_spans
 from service.records import EvidenceSpan, Passage, SentenceCheck
 from service.retrieval.terms import content_terms
+from service.verify.judge import Judge
 from service.verify.support_model import Evidence, SupportModel, SupportTable
-
-#: Marks in front of a sentence its citations do not support: not found in them (a soft
-#: note), or contradicted by them (a warning).
-UNVERIFIED_MARK = "(unverified)"
-CONTRADICTED_MARK = "(contradicted)"
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 @dataclass
@@ -51,8 +46,7 @@ class Verified:
 def claim_of(sentence: str, labels: Iterable[str] = ()) -> str:
     """The claim itself: no markers, no "According to <source>," attribution (`labels`: the
     passages' source labels, so titles holding a colon are recognised), no quotes."""
-    plain = re.sub(r"\s*\[\d+\]", "", sentence).replace(UNVERIFIED_MARK, "")
-    plain = plain.replace(CONTRADICTED_MARK, "").strip()
+    plain = wording.strip_unverified(markers.strip(sentence))
     return strip_attribution(plain, labels).strip(" “”\"")
 
 
@@ -61,13 +55,6 @@ def evidence_of(passage: Passage) -> str:
     is context the passage leaves implicit ("the talks" of an article titled "... the
     first Istanbul talks"), and a claim restating it is supported."""
     return f"{passage.title}.\n{passage.text}"
-
-
-def _with_markers(sentence: str, markers: list[int]) -> str:
-    body = _MARKER.sub("", sentence).rstrip()
-    stop = body[-1] if body and body[-1] in ".!?" else ""
-    body = re.sub(r"\s+([.!?])$", r"\1", body[: len(body) - len(stop)].rstrip())
-    return body + "".join(f" [{m}]" if i == 0 else f"[{m}]" for i, m in enumerate(markers)) + stop
 
 
 def _table(claims: list[str], passages: list[Passage], checker: Judge) -> SupportTable | None:
@@ -104,8 +91,7 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
             pieces.append(sentence)
             continue
         index = len(checks)
-        cited = [int(m) for m in _MARKER.findall(sentence) if 1 <= int(m) <= len(passages)]
-        cited = list(dict.fromkeys(cited))
+        cited = [n for n in markers.numbers(sentence) if 1 <= n <= len(passages)]
 
         def support(numbers: list[int], claim: str = claim, index: int = index) -> float:
             if not numbers:
@@ -140,10 +126,10 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
                                     evidence=_evidence(table, index, cited, passages)))
         if action == "dropped":
             continue
-        rebuilt = _with_markers(sentence, cited)
+        rebuilt = markers.place(sentence, cited)
         if action == "marked":
-            mark = CONTRADICTED_MARK if verdict == "contradicted" else UNVERIFIED_MARK
-            rebuilt = f"{mark} {rebuilt}"
+            rebuilt = (wording.mark_contradicted(rebuilt) if verdict == "contradicted"
+                       else wording.mark_unverified(rebuilt))
         pieces.append(rebuilt + sentence[len(sentence.rstrip()):])  # keep the gap after it
     pieces.append(text[cursor:])
     return Verified(text=re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip(), checks=checks)
