@@ -193,7 +193,13 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]]) -> dic
 
 
 def judges_for(settings: Settings) -> dict[str, Judge]:
-    return {name: JUDGES.get(name)(settings) for name in ("support", "fast")}
+    import copy
+
+    support = JUDGES.get("support")(settings)
+    with_rules = copy.copy(support)  # same sessions and encoder cache, hard rules on
+    with_rules.rules, with_rules.name = True, "support+rules"  # type: ignore[attr-defined]
+    return {"support": support, "support+rules": with_rules,
+            "fast": JUDGES.get("fast")(settings)}
 
 
 def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:

@@ -55,11 +55,13 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
-def names(text: str) -> set[str]:
+def names(text: str, first: bool = False) -> set[str]:
+    """Capitalised words that are not openers, lowercased; `first`: the sentence's first
+    word too (the features were trained without it)."""
     found = set()
     for m in _NAME.finditer(text):
         word = m.group().removesuffix("’s").removesuffix("'s")
-        if word not in _NOT_NAMES and word.lower() not in _STOP and m.start() > 0:
+        if word not in _NOT_NAMES and word.lower() not in _STOP and (first or m.start() > 0):
             found.add(word.lower())
     return found
 

@@ -26,7 +26,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from service.errors import ModelNotInstalled
-from service.verify.support_features import TokenEncoder, pair_features
+from service.verify.support_features import TokenEncoder, names, numbers, pair_features
 from service.verify.windows import Window, windows, with_title
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -96,11 +96,11 @@ class _Pair:
 
 class SupportModel:
     name = "support"
-    _shared: ClassVar[dict[tuple[str, float | None], SupportModel]] = {}
+    _shared: ClassVar[dict[tuple[str, float | None, bool], SupportModel]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, model_dir: Path = MODEL_DIR, threshold: float | None = None,
-                 threads: int = 0) -> None:
+                 threads: int = 0, rules: bool = False) -> None:
         import onnxruntime as ort
 
         from service.embed.minilm import model_files
@@ -110,6 +110,11 @@ class SupportModel:
             raise ModelNotInstalled(f"{head} is missing: run `make train-verifier`")
         self.meta = json.loads((model_dir / "meta.json").read_text())
         self.threshold = float(self.meta["threshold"] if threshold is None else threshold)
+        #: Hard rules on top of the head: a window lacking a name or a number of the claim
+        #: does not support it (measured in docs/benchmarks.md, "Verifier (issue 13)").
+        self.rules = rules
+        if rules:
+            self.name = "support+rules"
         self._encoder = TokenEncoder(*model_files(), threads=threads)
         options = ort.SessionOptions()
         options.log_severity_level = 3
@@ -119,12 +124,12 @@ class SupportModel:
         self._cache_lock = threading.Lock()
 
     @classmethod
-    def shared(cls, threshold: float | None = None) -> SupportModel:
-        """One loaded model per process and threshold."""
-        key = (str(MODEL_DIR), threshold)
+    def shared(cls, threshold: float | None = None, rules: bool = False) -> SupportModel:
+        """One loaded model per process, threshold and rules."""
+        key = (str(MODEL_DIR), threshold, rules)
         with cls._lock:
             if key not in cls._shared:
-                cls._shared[key] = cls(threshold=threshold)
+                cls._shared[key] = cls(threshold=threshold, rules=rules)
             return cls._shared[key]
 
     def _states(self, texts: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -148,7 +153,15 @@ class SupportModel:
         states = self._states([*probes, *(w for _, w in pairs)])
         features = np.stack([pair_features(claim, window, states[probe], states[window])
                              for (claim, window), probe in zip(pairs, probes, strict=True)])
-        return self._head.run(None, {"features": features})[0]
+        probs = self._head.run(None, {"features": features})[0]
+        if self.rules:
+            for i, (claim, window) in enumerate(pairs):
+                lowered = window.lower()
+                if not (numbers(claim) <= numbers(window)
+                        and all(n in lowered for n in names(claim, first=True))):
+                    probs[i, 0] = 0.0
+                    probs[i] /= max(float(probs[i].sum()), 1e-9)
+        return probs
 
     def table(self, claims: Sequence[str], evidence: Sequence[Evidence],
               questions: Sequence[str | None] | None = None) -> SupportTable:
