@@ -92,3 +92,24 @@ def test_meta_records_dev_calibration() -> None:
     assert {"threshold", "temperature", "dev"} <= meta.keys()
     assert {"auroc", "balanced_accuracy", "ece", "n"} <= meta["dev"].keys()
     assert Path(MODEL_DIR / "reliability_dev.png").is_file()
+
+
+def test_verification_rows_carry_verdicts_and_document_offsets(model: SupportModel) -> None:
+    from service.records import Passage
+    from service.verify.verifier import verify_text
+
+    doc = ("x" * 40 + " The head of the Russian delegation, Medinsky, confirmed the position. "
+           "The prisoner exchange was carried out later with the mediation of Minsk.")
+    first = doc.index("The head")
+    passage = Passage(chunk_id="c1", doc_id="000.txt", title="Talks", source=None,
+                      text=doc[first:], start=first, end=len(doc), score=1.0, rank=1)
+    text = ("Medinsky headed the Russian delegation [1]. "
+            "The prisoner exchange was mediated by Ankara [1].")
+    verified = verify_text(text, [passage], model, "mark")
+    supported, contradicted = verified.checks
+    assert supported.verdict == "supported" and supported.supported
+    [span] = supported.evidence
+    assert span.doc_id == "000.txt" and doc[span.start:span.end] == span.text
+    assert "Medinsky" in span.text
+    assert contradicted.verdict == "contradicted" and not contradicted.supported
+    assert "(contradicted) The prisoner exchange was mediated by Ankara" in verified.text

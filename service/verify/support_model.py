@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -54,16 +54,28 @@ class Cell:
 
 
 class SupportTable:
-    """Claims x evidence texts, scored in one batch; evidence numbered from 1 (passage
-    markers)."""
+    """Claims x evidence texts; evidence numbered from 1 (passage markers). Cells asked
+    for up front are scored in one batch; any other is scored when first read (the
+    re-citing of an unsupported claim), so a supported answer never pays for passages
+    it does not cite."""
 
-    def __init__(self, cells: list[list[Cell | None]], threshold: float) -> None:
-        self.cells = cells
+    def __init__(self, fill: Callable[[list[tuple[int, int]]], dict[tuple[int, int], Cell]],
+                 claims: int, evidence: int, threshold: float) -> None:
+        self._fill = fill
+        self.cells: list[list[Cell | None]] = [[None] * evidence for _ in range(claims)]
         self.threshold = threshold
+
+    def ensure(self, wanted: Sequence[tuple[int, int]]) -> None:
+        """Score the (claim, evidence index from 0) cells not scored yet, in one batch."""
+        missing = list(dict.fromkeys((c, e) for c, e in wanted if self.cells[c][e] is None))
+        for (c, e), cell in self._fill(missing).items() if missing else ():
+            self.cells[c][e] = cell
 
     def _row(self, claim: int, numbers: Sequence[int]) -> list[tuple[int, Cell]]:
         row = self.cells[claim]
-        return [(n, c) for n in numbers if 1 <= n <= len(row) and (c := row[n - 1]) is not None]
+        valid = [n for n in numbers if 1 <= n <= len(row)]
+        self.ensure([(claim, n - 1) for n in valid])
+        return [(n, c) for n in valid if (c := row[n - 1]) is not None]
 
     def score(self, claim: int, numbers: Sequence[int]) -> float:
         return max((c.score for _, c in self._row(claim, numbers)), default=0.0)
@@ -164,24 +176,34 @@ class SupportModel:
         return probs
 
     def table(self, claims: Sequence[str], evidence: Sequence[Evidence],
-              questions: Sequence[str | None] | None = None) -> SupportTable:
-        """Every claim against every window of every evidence text, in one batch."""
-        questions = questions or [None] * len(claims)
-        cut = [windows(item.text) for item in evidence]
-        pairs = [_Pair(c, e, w) for c in range(len(claims))
-                 for e, ws in enumerate(cut) for w in ws]
-        probs = self.probabilities(
-            [(claims[p.claim], with_title(evidence[p.evidence].title, p.window.text))
-             for p in pairs],
-            [f"{questions[p.claim]} {claims[p.claim]}" if questions[p.claim]
-             else claims[p.claim] for p in pairs])
-        cells: list[list[Cell | None]] = [[None] * len(evidence) for _ in claims]
-        grouped: dict[tuple[int, int], list[int]] = {}
-        for i, p in enumerate(pairs):
-            grouped.setdefault((p.claim, p.evidence), []).append(i)
-        for (c, e), rows in grouped.items():
-            cells[c][e] = self._cell(rows, pairs, probs)
-        return SupportTable(cells, self.threshold)
+              questions: Sequence[str | None] | None = None,
+              cited: Sequence[Sequence[int]] | None = None) -> SupportTable:
+        """Claims against evidence texts. `cited`: per claim, the evidence numbers (from
+        1) to score now, in one batch (default: all); the rest are scored when read."""
+        asked = questions or [None] * len(claims)
+        cut: dict[int, list[Window]] = {}
+
+        def fill(cells: list[tuple[int, int]]) -> dict[tuple[int, int], Cell]:
+            pairs = []
+            for c, e in cells:
+                if e not in cut:
+                    cut[e] = windows(evidence[e].text)
+                pairs += [_Pair(c, e, w) for w in cut[e]]
+            probs = self.probabilities(
+                [(claims[p.claim], with_title(evidence[p.evidence].title, p.window.text))
+                 for p in pairs],
+                [f"{asked[p.claim]} {claims[p.claim]}" if asked[p.claim] else claims[p.claim]
+                 for p in pairs])
+            grouped: dict[tuple[int, int], list[int]] = {}
+            for i, p in enumerate(pairs):
+                grouped.setdefault((p.claim, p.evidence), []).append(i)
+            return {key: self._cell(rows, pairs, probs) for key, rows in grouped.items()}
+
+        table = SupportTable(fill, len(claims), len(evidence), self.threshold)
+        numbers = cited if cited is not None else [range(1, len(evidence) + 1)] * len(claims)
+        table.ensure([(c, n - 1) for c, ns in enumerate(numbers) for n in ns
+                      if 1 <= n <= len(evidence)])
+        return table
 
     def _cell(self, rows: list[int], pairs: list[_Pair], probs: np.ndarray) -> Cell:
         best = max(rows, key=lambda i: probs[i, 0])

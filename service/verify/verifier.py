@@ -57,11 +57,13 @@ def evidence_of(passage: Passage) -> str:
     return f"{passage.title}.\n{passage.text}"
 
 
-def _table(claims: list[str], passages: list[Passage], checker: Judge) -> SupportTable | None:
-    """The support model scores every claim against every passage in one batch."""
+def _table(claims: list[tuple[str, list[int]]], passages: list[Passage],
+           checker: Judge) -> SupportTable | None:
+    """The support model scores every claim against its cited passages in one batch."""
     if not isinstance(checker, SupportModel) or not claims:
         return None
-    return checker.table(claims, [Evidence(p.text, p.title) for p in passages])
+    return checker.table([c for c, _ in claims], [Evidence(p.text, p.title) for p in passages],
+                         cited=[numbers for _, numbers in claims])
 
 
 def _evidence(table: SupportTable | None, i: int, cited: list[int],
@@ -80,7 +82,8 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
     labels = list(dict.fromkeys(p.label for p in passages))
     spans = [(start, end, claim_of(text[start:end], labels))
              for start, end in claim_spans(text)]
-    claims = [claim for *_, claim in spans if content_terms(claim)]
+    claims = [(claim, markers.numbers(text[start:end])) for start, end, claim in spans
+              if content_terms(claim)]
     table = _table(claims, passages, checker)
     cursor = 0
     for start, end, claim in spans:
