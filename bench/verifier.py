@@ -213,13 +213,14 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         pairs = halueval_pairs(kind, args.n)
         result[f"halueval_{kind}"] = {k: measure(j, pairs) for k, j in judges.items()}
         print(kind, json.dumps(result[f"halueval_{kind}"]), file=sys.stderr)
-    cases = perturbation_cases(args.dataset, ROOT / "indexes" / "news" / "docs")
-    result["perturbation"] = perturbation_suite(judges, cases)
-    examples = issue_examples(ROOT / "indexes" / "news" / "docs")
-    result["issue_examples_passed"] = {
-        k: [round(j.score(c["claim"], c["evidence"]), 3) for c in examples]
-        for k, j in judges.items()}
-    print(json.dumps(result["perturbation"]), file=sys.stderr)
+    if "perturbation" in args.parts:
+        cases = perturbation_cases(args.dataset, ROOT / "indexes" / "news" / "docs")
+        result["perturbation"] = perturbation_suite(judges, cases)
+        examples = issue_examples(ROOT / "indexes" / "news" / "docs")
+        result["issue_examples_passed"] = {
+            k: [round(j.score(c["claim"], c["evidence"]), 3) for c in examples]
+            for k, j in judges.items()}
+        print(json.dumps(result["perturbation"]), file=sys.stderr)
     if "drafts" in args.parts and args.drafts and args.drafts.is_file():
         drafts = [json.loads(line) for line in args.drafts.open(encoding="utf-8")]
         result["golden_drafts"] = verify_drafts(judges, drafts)

@@ -75,6 +75,16 @@ def _evidence(table: SupportTable | None, i: int, cited: list[int],
             for n, start, end in table.spans(i, cited)]
 
 
+def _rebuilt(sentence: str, cited: list[int], action: str, verdict: str | None) -> str:
+    """The sentence with its repaired markers, marked when unsupported: contradicted (a
+    warning) or not found (a soft note); the gap after it kept."""
+    rebuilt = markers.place(sentence, cited)
+    if action == "marked":
+        rebuilt = (wording.mark_contradicted(rebuilt) if verdict == "contradicted"
+                   else wording.mark_unverified(rebuilt))
+    return rebuilt + sentence[len(sentence.rstrip()):]
+
+
 def verify_text(text: str, passages: list[Passage], checker: Judge,
                 policy: Literal["mark", "drop", "regenerate"]) -> Verified:
     checks: list[SentenceCheck] = []
@@ -129,10 +139,6 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
                                     evidence=_evidence(table, index, cited, passages)))
         if action == "dropped":
             continue
-        rebuilt = markers.place(sentence, cited)
-        if action == "marked":
-            rebuilt = (wording.mark_contradicted(rebuilt) if verdict == "contradicted"
-                       else wording.mark_unverified(rebuilt))
-        pieces.append(rebuilt + sentence[len(sentence.rstrip()):])  # keep the gap after it
+        pieces.append(_rebuilt(sentence, cited, action, verdict))
     pieces.append(text[cursor:])
     return Verified(text=re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip(), checks=checks)
