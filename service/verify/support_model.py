@@ -17,6 +17,7 @@ Satisfies the evaluation `Judge` protocol (`rag eval calibrate --judge support`)
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from service.verify.windows import Window, windows, with_title
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 CONTRADICTION_FLOOR = 0.5
+_WORDS = re.compile(r"\w+")
 Verdict = Literal["supported", "contradicted", "not_found"]
 
 
@@ -106,6 +108,10 @@ class _Pair:
     window: Window
 
 
+def _plain(text: str) -> str:
+    return " ".join(_WORDS.findall(text.lower()))
+
+
 class SupportModel:
     name = "support"
     _shared: ClassVar[dict[tuple[str, float | None, bool], SupportModel]] = {}
@@ -166,6 +172,9 @@ class SupportModel:
         features = np.stack([pair_features(claim, window, states[probe], states[window])
                              for (claim, window), probe in zip(pairs, probes, strict=True)])
         probs = self._head.run(None, {"features": features})[0]
+        for i, (claim, window) in enumerate(pairs):
+            if _plain(claim) in _plain(window):  # word for word: supported, whatever it says
+                probs[i] = (1.0, 0.0, 0.0)
         if self.rules:
             for i, (claim, window) in enumerate(pairs):
                 lowered = window.lower()
