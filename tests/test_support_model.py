@@ -113,3 +113,19 @@ def test_verification_rows_carry_verdicts_and_document_offsets(model: SupportMod
     assert "Medinsky" in span.text
     assert contradicted.verdict == "contradicted" and not contradicted.supported
     assert "(contradicted) The prisoner exchange was mediated by Ankara" in verified.text
+
+
+def test_a_word_for_word_quote_is_supported_even_with_a_negation(model: SupportModel) -> None:
+    """A passage of the news corpus: its negations made the head say "contradicted"."""
+    title = "Negotiations between Russia and Ukraine stumbled over memoranda and terrorist attacks"
+    evidence = ("On Wednesday, it became clear that "
+                "this does not mean the immediate introduction of secondary sanctions in "
+                "accordance with the bill prepared in the US Senate. Republican Senator John "
+                "Wicker said that Trump had instructed Republican Majority leader John Thune "
+                "not to submit the document for consideration this week.\n\nHowever, there "
+                "are signs that the US president will react to the current situation in a "
+                "different way: simply by withdrawing from the Russian-Ukrainian conflict.")
+    claim = ("Republican Senator John Wicker said that Trump had instructed Republican "
+             "Majority leader John Thune not to submit the document for consideration "
+             "this week.")
+    assert model.table([claim], [Evidence(evidence, title)]).verdict(0, [1]) == "supported"
