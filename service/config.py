@@ -8,7 +8,7 @@ docs/configuration.md documents each field.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -134,6 +134,24 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(default=20_000_000, ge=1,
                                   description="Largest document accepted by the upload API.")
+    max_upload_request_bytes: int = Field(
+        default=100_000_000, ge=1,
+        description="Largest whole upload request (all files of one multipart body); "
+        "bigger ones get 413 before they are read.")
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024,
+        description="Largest body of any other request (chat, ask, Slack events); bigger "
+        "ones get 413 before they are read.")
+    client_generators: str | None = Field(
+        default=None,
+        description="Comma-separated generators a client may ask for per request "
+        "(`generator` in /v1/ask); others get 400. Default: the server's own generator "
+        "and extractive. 'openai' is offered only when an OpenAI endpoint is configured.")
+    insecure: bool = Field(
+        default=False,
+        description="Allow `rag serve` on a non-loopback address without RAG_API_KEYS "
+        "(anyone who reaches the port can then upload and delete documents). Same as "
+        "`rag serve --insecure`.")
     log_json: bool = Field(default=True, description="One JSON log line per HTTP request.")
 
     # --- Slack bot (docs/slack.md) -----------------------------------------------------
@@ -177,6 +195,15 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
+    @field_validator("client_generators")
+    @classmethod
+    def _known_generators(cls, value: str | None) -> str | None:
+        known = get_args(GeneratorName)
+        for name in _split(value):
+            if name not in known:
+                raise ValueError(f"unknown generator {name!r}: use {', '.join(known)}")
+        return value
+
     @field_validator("slack_api_url")
     @classmethod
     def _end_slash(cls, value: str) -> str:
@@ -186,7 +213,22 @@ class Settings(BaseSettings):
         return bool(self.slack_bot_token and self.slack_signing_secret)
 
     def api_key_set(self) -> frozenset[str]:
-        return frozenset(k.strip() for k in (self.api_keys or "").split(",") if k.strip())
+        return frozenset(_split(self.api_keys))
+
+    def openai_configured(self) -> bool:
+        return bool(self.openai_base_url or self.openai_api_key)
+
+    def client_generator_set(self) -> tuple[str, ...]:
+        """Generators a client may request, in a stable order; 'openai' only when an
+        endpoint is configured (otherwise the request could only fail)."""
+        wanted = set(_split(self.client_generators)) or {self.generator, "extractive"}
+        return tuple(g for g in get_args(GeneratorName)
+                     if g in wanted and (g != "openai" or self.openai_configured()))
 
     def index_dir(self, name: str) -> Path:
         return self.indexes_dir / name
+
+
+def _split(value: str | None) -> list[str]:
+    """A comma-separated setting as its non-empty, stripped items."""
+    return [item.strip() for item in (value or "").split(",") if item.strip()]

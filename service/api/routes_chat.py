@@ -7,10 +7,11 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from service.api.guards import check_client_generator, require_json
 from service.api.schemas import AskRequest, ChatCompletionRequest, error_body
 from service.errors import RagError
 from service.index.config import list_index_names, load_index_config
@@ -42,9 +43,10 @@ def list_models(request: Request) -> dict[str, Any]:
         for name in list_index_names(settings)]}
 
 
-@router.post("/v1/ask")
+@router.post("/v1/ask", dependencies=[Depends(require_json)])
 def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     state = request.app.state
+    check_client_generator(state.settings, body.generator)
     answer = state.answers.ask(body.question, history=body.history, filters=body.filters,
                                index=body.index, generator=body.generator,
                                perspectives=body.perspectives)
@@ -52,7 +54,8 @@ def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     return public_answer(answer)
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post("/v1/chat/completions", response_model=None,
+             dependencies=[Depends(require_json)])
 async def chat_completions(body: ChatCompletionRequest,
                            request: Request) -> dict[str, Any] | StreamingResponse:
     state = request.app.state

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import JSONResponse
 
+from service.api.schemas import IndexName
 from service.errors import (
     BadDocument,
     BadRequest,
@@ -53,7 +54,7 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
 
 
 @router.post("/v1/indexes/{index}/documents", status_code=202)
-async def upload_documents(index: str, files: list[UploadFile],
+async def upload_documents(index: IndexName, files: list[UploadFile],
                            request: Request) -> dict[str, Any]:
     state = request.app.state
     config = load_index_config(state.settings, index)
@@ -87,7 +88,7 @@ async def upload_documents(index: str, files: list[UploadFile],
 
 
 @router.get("/v1/indexes/{index}/documents")
-def list_documents(index: str, request: Request) -> dict[str, Any]:
+def list_documents(index: IndexName, request: Request) -> dict[str, Any]:
     snap = request.app.state.answers.retriever(index).snapshot()
     counts: dict[str, int] = {}
     for chunk in snap.chunks:
@@ -106,13 +107,13 @@ def _find(request: Request, index: str, doc_id: str) -> tuple[Document, int]:
 
 
 @router.get("/v1/indexes/{index}/documents/{doc_id:path}")
-def get_document(index: str, doc_id: str, request: Request) -> dict[str, Any]:
+def get_document(index: IndexName, doc_id: str, request: Request) -> dict[str, Any]:
     doc, chunks = _find(request, index, doc_id)
     return {**_doc_summary(doc, chunks), "text": doc.text}
 
 
 @router.delete("/v1/indexes/{index}/documents/{doc_id:path}", status_code=202)
-def delete_document(index: str, doc_id: str, request: Request) -> dict[str, Any]:
+def delete_document(index: IndexName, doc_id: str, request: Request) -> dict[str, Any]:
     state = request.app.state
     config = load_index_config(state.settings, index)
     doc, _ = _find(request, index, doc_id)
