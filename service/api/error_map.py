@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from service.api.metrics import Metrics
 from service.api.schemas import error_body
@@ -21,6 +22,7 @@ from service.errors import RagError
 log = logging.getLogger("service.api")
 #: Validation problems named in one message; the rest are counted.
 _MAX_PROBLEMS = 5
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
           409: "conflict_error"}
 
@@ -73,9 +75,8 @@ def http_error_parts(request: Request, exc: HTTPException) -> tuple[str, str]:
     if status == 404:
         return f"no endpoint {request.method} {request.url.path}; see /docs", "not_found"
     if status == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
         return (f"method {request.method} is not allowed on {request.url.path}; allowed: "
-                f"{allowed or 'none'}", "method_not_allowed")
+                f"{', '.join(allowed_methods(request))}", "method_not_allowed")
     if status == 413:
         return detail, "payload_too_large"
     if status == 400 and exc.__cause__ is not None:
@@ -83,6 +84,16 @@ def http_error_parts(request: Request, exc: HTTPException) -> tuple[str, str]:
     if status == 400:  # Starlette's multipart errors (too many files or fields, bad parts)
         return f"invalid multipart body: {detail}", "invalid_multipart"
     return detail, "http_error"
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's 405 names only the first
+    route's, and GET and DELETE of a document are two routes): each method is tried
+    against the app's routes."""
+    routes = request.app.router.routes
+    return [method for method in _METHODS if any(
+        route.matches({**request.scope, "method": method})[0] == Match.FULL
+        for route in routes)]
 
 
 def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
@@ -103,4 +114,7 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         message, code = http_error_parts(request, exc)
         metrics.errors.labels(code).inc()
-        return error_response(exc.status_code, message, code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(exc.status_code, message, code, headers=headers or None)
