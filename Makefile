@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast bench bench-api lint clean help
+.PHONY: setup run chat test test-fast fuzz bench bench-api lint clean help
 
 help:
 	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the HTTP API on $(HOST):$(PORT)"
 	@echo "make chat   the same set-up, then the terminal chat instead"
 	@echo "make test   set up, then run the test suite"
 	@echo "make setup  create .venv, install everything incl. bundled models (idempotent)"
+	@echo "make fuzz   the long fuzz run: Schemathesis against a real rag serve (FUZZ_EXAMPLES, FUZZ_MAX_TIME, FUZZ_SEED)"
 	@echo "make bench  run the benchmarks, print one JSON object (docs/benchmarks.md)"
 	@echo "make bench-api  HTTP throughput at concurrency 1/8/32 and streaming overhead"
 	@echo "make lint   ruff"
@@ -43,6 +44,13 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not llm and not slow"
+
+# The long fuzz run (tests/test_fuzz.py; `make test` runs a bounded one): a fresh seed,
+# 200 examples per operation, up to 20 minutes. The seed is printed to reproduce a find.
+FUZZ_EXAMPLES ?= 200
+FUZZ_MAX_TIME ?= 1200
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) $(BIN)/python -m pytest -q -s tests/test_fuzz.py
 
 bench: setup
 	$(BIN)/python -m bench.run --out bench/results/latest.json

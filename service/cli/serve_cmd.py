@@ -44,6 +44,9 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     if problem := exposure_problem(args.host, settings, insecure=args.insecure):
         print(f"rag: {problem}", file=sys.stderr)
         return 2
+    if not is_loopback(args.host) and not settings.api_key_set():
+        print(f"rag: WARNING: serving on {args.host} without API keys (--insecure): anyone "
+              "who reaches this port can upload and delete documents", file=sys.stderr)
     config = load_index_config(settings, settings.index)
     IndexStore(config, settings).require_manifest()  # fail now, not at the first request
     logging.getLogger("service").setLevel(args.log_level.upper())
