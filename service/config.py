@@ -8,12 +8,11 @@ docs/configuration.md documents each field.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-GeneratorName = Literal["local", "openai", "extractive"]
 LocalModelName = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
 
 
@@ -38,8 +37,9 @@ class Settings(BaseSettings):
     )
 
     # --- generation ----------------------------------------------------------------
-    generator: GeneratorName = Field(
-        default="local", description="local (bundled GGUF), openai or extractive (no LLM)."
+    generator: str = Field(
+        default="local", description="A registered generator (service/generation/backends.py): "
+        "local (bundled GGUF), openai (any OpenAI-compatible server) or extractive (no LLM)."
     )
     local_model: LocalModelName = Field(
         default="qwen2.5-coder-1.5b", description="Which bundled GGUF the local generator runs."
@@ -121,6 +121,9 @@ class Settings(BaseSettings):
         description="What happens to an answer sentence its citations do not support: "
         "mark it visibly, drop it, or re-ask the model once with feedback (then mark).",
     )
+    verifier: str = Field(
+        default="fast", description="A registered support judge (service/verify/backends.py) "
+        "that checks answers: fast (names, numbers, words, MiniLM), lexical or llm.")
     verify_threshold: float = Field(
         default=0.6, ge=0.0, le=1.0,
         description="Support score (fast checker) at which a sentence counts as supported.",
@@ -195,15 +198,6 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
-    @field_validator("client_generators")
-    @classmethod
-    def _known_generators(cls, value: str | None) -> str | None:
-        known = get_args(GeneratorName)
-        for name in _split(value):
-            if name not in known:
-                raise ValueError(f"unknown generator {name!r}: use {', '.join(known)}")
-        return value
-
     @field_validator("slack_api_url")
     @classmethod
     def _end_slash(cls, value: str) -> str:
@@ -218,12 +212,12 @@ class Settings(BaseSettings):
     def openai_configured(self) -> bool:
         return bool(self.openai_base_url or self.openai_api_key)
 
-    def client_generator_set(self) -> tuple[str, ...]:
-        """Generators a client may request, in a stable order; 'openai' only when an
-        endpoint is configured (otherwise the request could only fail)."""
-        wanted = set(_split(self.client_generators)) or {self.generator, "extractive"}
-        return tuple(g for g in get_args(GeneratorName)
-                     if g in wanted and (g != "openai" or self.openai_configured()))
+    def client_generator_names(self) -> frozenset[str]:
+        """The generators the operator opened to clients (the HTTP edge checks them
+        against the registry): RAG_CLIENT_GENERATORS, else the server's own and
+        extractive."""
+        return frozenset(_split(self.client_generators)) or frozenset(
+            {self.generator, "extractive"})
 
     def index_dir(self, name: str) -> Path:
         return self.indexes_dir / name

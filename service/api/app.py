@@ -1,46 +1,48 @@
-"""The FastAPI application: the edge (request ids, access log, auth, body caps), error
-mapping, routers.
+"""The FastAPI application: state, middleware (middleware.py), error mapping
+(error_handlers.py) and the routers.
 
-Run with `rag serve`, or `uvicorn --factory service.api.app:create_app`.
+Built by service/server.py, which also mounts the Slack surface; run with `rag serve`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from service.answer import AnswerService
 from service.api import routes_chat, routes_documents, routes_ops
-from service.api.edge import EdgeMiddleware, EdgePolicy
-from service.api.error_map import install_error_handlers
+from service.api.error_handlers import install_error_handlers
 from service.api.jobs import JobRunner
 from service.api.metrics import Metrics
+from service.api.middleware import install_request_context
 from service.config import Settings
-from service.slack.bot import SlackBot
-from service.slack.http import SLACK_PATHS, slack_router
+from service.pipeline import Pipeline
 
 #: Paths anyone may call, with or without an API key.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None,
+               routers: Iterable[APIRouter] = (),
+               unauthenticated: frozenset[str] = frozenset()) -> FastAPI:
+    """`routers`: more surfaces to serve (Slack's), `unauthenticated`: their paths that
+    authenticate requests themselves instead of by API key (Slack signs its requests)."""
     settings = settings or Settings()
     if not logging.getLogger().handlers:  # a uvicorn worker process: nothing configured yet
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("service").setLevel(logging.INFO)
-    answers = AnswerService(settings)
+    pipeline = pipeline or Pipeline(settings)
     metrics = Metrics()
     jobs = JobRunner(settings)
+    public_paths = PUBLIC_PATHS | unauthenticated
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Load the default index (and the local model) before the first request.
-        await run_in_threadpool(routes_ops.warm_up, answers, settings)
+        await run_in_threadpool(routes_ops.warm_up, pipeline)
         yield
         jobs.shutdown()
 
@@ -48,24 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Cited, faithful answers over document collections. "
                   "OpenAI-compatible chat at /v1/chat/completions (model = index name).")
     app.state.settings = settings
-    app.state.answers = answers
+    app.state.pipeline = pipeline
     app.state.metrics = metrics
     app.state.jobs = jobs
 
+    install_request_context(app, settings, metrics, public_paths)
     install_error_handlers(app, metrics)
-    app.add_middleware(EdgeMiddleware, metrics=metrics, policy=EdgePolicy(
-        keys=settings.api_key_set(), public_paths=PUBLIC_PATHS | SLACK_PATHS,
-        max_body_bytes=settings.max_body_bytes,
-        max_upload_request_bytes=settings.max_upload_request_bytes,
-        log_json=settings.log_json))
     app.include_router(routes_ops.router)
     app.include_router(routes_chat.router)
     app.include_router(routes_documents.router)
-    if settings.slack_http_enabled():
-        app.state.slack = SlackBot(settings, answers, settings.slack_signing_secret)
-        app.include_router(slack_router(app.state.slack, settings.slack_signing_secret or ""))
+    for router in routers:
+        app.include_router(router)
     return app
-
-
-def state(request: Request) -> Any:
-    return request.app.state

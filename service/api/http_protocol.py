@@ -17,7 +17,7 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from service.api.error_map import error_type
+from service.api.error_handlers import error_type
 from service.api.schemas import error_body
 
 access_log = logging.getLogger("service.access")

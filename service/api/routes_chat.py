@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api.guards import check_client_generator, require_json
-from service.api.schemas import AskRequest, ChatCompletionRequest, error_body
+from service.api.schemas import AskBody, ChatCompletionRequest, error_body
 from service.errors import RagError
 from service.index.config import list_index_names, load_index_config
 from service.records import Answer, public_answer
@@ -44,12 +44,10 @@ def list_models(request: Request) -> dict[str, Any]:
 
 
 @router.post("/v1/ask", dependencies=[Depends(require_json)])
-def ask(body: AskRequest, request: Request) -> dict[str, Any]:
+def ask(body: AskBody, request: Request) -> dict[str, Any]:
     state = request.app.state
     check_client_generator(state.settings, body.generator)
-    answer = state.answers.ask(body.question, history=body.history, filters=body.filters,
-                               index=body.index, generator=body.generator,
-                               perspectives=body.perspectives)
+    answer = state.pipeline.ask(body)
     state.metrics.observe_answer(answer)
     return public_answer(answer)
 
@@ -62,10 +60,9 @@ async def chat_completions(body: ChatCompletionRequest,
     load_index_config(state.settings, body.model)  # unknown index: 404 before any work
     completion_id = f"chatcmpl-{request.state.request_id}"
     created = int(time.time())
+    ask = body.ask_request()
     if not body.stream:
-        answer: Answer = await run_in_threadpool(
-            state.answers.ask, body.question(), body.history(), body.filters, body.model,
-            None, body.perspectives)
+        answer: Answer = await run_in_threadpool(state.pipeline.ask, ask)
         state.metrics.observe_answer(answer)
         return {
             "id": completion_id, "object": "chat.completion", "created": created,
@@ -75,8 +72,7 @@ async def chat_completions(body: ChatCompletionRequest,
             "usage": _usage(answer), **_extensions(answer),
         }
     # With `perspectives` the answer is composed whole, then sent as one delta.
-    events = state.answers.ask_stream(body.question(), body.history(), body.filters,
-                                      body.model, perspectives=body.perspectives)
+    events = state.pipeline.stream(ask)
     # Fail before the 200 if the question or the index is bad: run up to the first event.
     first = await run_in_threadpool(next, events, _END)
     return StreamingResponse(

@@ -14,9 +14,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from service.config import GeneratorName
 from service.index.config import INDEX_NAME, index_name_problem
-from service.records import Filters, Turn
+from service.records import AskRequest, Filters, Turn
 
 
 def _index_name(name: str) -> str:
@@ -112,16 +111,18 @@ class ChatCompletionRequest(RequestBody):
         return [Turn(role=m.role, content=m.text()) for m in self.messages[:-1]
                 if m.role in ("user", "assistant") and m.text().strip()]
 
+    def ask_request(self) -> AskRequest:
+        """The question for the pipeline: `model` names the index; the server's generator."""
+        return AskRequest(question=self.question(), history=self.history(),
+                          filters=self.filters, index=self.model,
+                          perspectives=self.perspectives)
 
-class AskRequest(RequestBody):
-    model_config = {"extra": "forbid"}
-    question: str
-    index: IndexName | None = None
-    filters: Filters | None = None
-    history: list[Turn] = Field(default_factory=list)
-    generator: GeneratorName | None = None
-    perspectives: bool = Field(default=False,
-                               description="Set out each source's account side by side.")
+
+class AskBody(RequestBody, AskRequest):
+    """The body of POST /v1/ask: the pipeline's AskRequest, checked as client input
+    (valid Unicode, a well-formed index name)."""
+
+    index: IndexName | None = Field(default=None, description="Default: RAG_INDEX.")
 
 
 def error_body(message: str, type_: str, code: str | None = None,

@@ -113,8 +113,9 @@ def bolt_request(request: Request, body: bytes) -> BoltRequest:
             from exc
 
 
-def slack_router(bot: SlackBot, signing_secret: str) -> APIRouter:
+def slack_router(bot: SlackBot) -> APIRouter:
     router = APIRouter()
+    signing_secret = bot.settings.slack_signing_secret or ""
     later = ThreadPoolExecutor(1, thread_name_prefix="slack-retry")
 
     @router.post("/slack/events", include_in_schema=False)

@@ -23,12 +23,14 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.error_map import error_response
+from service.api.error_handlers import error_response
 from service.api.metrics import Metrics
+from service.config import Settings
 
 access_log = logging.getLogger("service.access")
 log = logging.getLogger("service.api")
@@ -85,6 +87,15 @@ class _Exchange:
 
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def install_request_context(app: FastAPI, settings: Settings, metrics: Metrics,
+                            public_paths: frozenset[str]) -> None:
+    app.add_middleware(EdgeMiddleware, metrics=metrics, policy=EdgePolicy(
+        keys=settings.api_key_set(), public_paths=public_paths,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_request_bytes=settings.max_upload_request_bytes,
+        log_json=settings.log_json))
 
 
 class EdgeMiddleware:
