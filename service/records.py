@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from service.generation.prompts import prompt
+
 
 class DocumentMeta(BaseModel):
     """What is known about a document. Outlet and date only when the text states them."""
@@ -99,11 +101,13 @@ class Passage(BaseModel):
     rank: int
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    provenance: Origin = Field(default="bundled", description="Who added its document.")
 
     @property
     def label(self) -> str:
-        """How answers attribute this passage: the outlet when known, else the title."""
-        return self.source or f"“{self.title}”"
+        """How answers attribute this passage: the outlet when known, else the title; an
+        uploaded document's label says so (prompts/provenance_uploaded.md)."""
+        return source_label(self.source, self.title, self.provenance)
 
 
 class Citation(BaseModel):
@@ -115,6 +119,15 @@ class Citation(BaseModel):
     text: str
     start: int
     end: int
+    provenance: Origin = Field(default="bundled", description="bundled (the operator's "
+                               "index folder) or uploaded (through the documents API).")
+
+
+def source_label(source: str | None, title: str, provenance: Origin = "bundled") -> str:
+    """How answers name a document: the outlet when known, else the title in quotes, and
+    for an uploaded document a mark saying so ('“X” (uploaded)')."""
+    label = source or f"“{title}”"
+    return prompt("provenance_uploaded", label=label) if provenance == "uploaded" else label
 
 
 class Turn(BaseModel):

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 
 from service.generation.citations import map_sentences
-from service.records import Citation
+from service.records import Citation, Origin, source_label
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _ATTRIBUTED = re.compile(r"\b(according to|reports?|reported|said|says|writes|wrote|claims?|"
@@ -36,13 +36,30 @@ _LEADING_MARK = re.compile(r"^\([a-z]+\)\s+")
 _GENERIC_LEAD = re.compile(r"^According to [^,:]{1,160}?[”\"]?[,:] (?=\S)")
 
 
-def label_of(source: str | None, title: str) -> str:
-    """How answers name a document: the outlet when known, else the title in quotes."""
-    return source or f"“{title}”"
+def label_of(source: str | None, title: str, provenance: Origin = "bundled") -> str:
+    """How answers name a document (records.source_label): the outlet when known, else the
+    title in quotes; '(uploaded)' after an uploaded document's."""
+    return source_label(source, title, provenance)
 
 
 def _label(citation: Citation) -> str:
-    return label_of(citation.source, citation.title)
+    return label_of(citation.source, citation.title, citation.provenance)
+
+
+def _force_uploaded_label(sentence: str, cited: list[Citation]) -> str | None:
+    """A sentence citing an uploaded document must name it as uploaded, whatever lead-in
+    the model wrote ("According to “X”, …" becomes "According to “X” (uploaded), …")."""
+    labels = list(dict.fromkeys(_label(c) for c in cited))
+    missing = [c for c in cited if c.provenance == "uploaded"
+               and _label(c).lower() not in sentence.lower()]
+    if not missing:
+        return None
+    bare = [label_of(c.source, c.title) for c in cited]
+    claim = strip_attribution(sentence, labels + bare)
+    first, _, rest = claim.partition(" ")
+    if first.lower() in _COMMON_OPENERS:
+        first = first.lower()
+    return f"According to {join_labels(labels)}, {first} {rest}".rstrip()
 
 
 def join_labels(labels: list[str]) -> str:
@@ -89,11 +106,12 @@ def attribute_sentences(text: str, citations: list[Citation]) -> str:
     def attribute(sentence: str) -> str:
         if mark := _LEADING_MARK.match(sentence):
             return mark.group(0) + attribute(sentence[mark.end():])
-        labels = list(dict.fromkeys(
-            _label(by_marker[int(m)]) for m in _MARKER.findall(sentence) if int(m) in by_marker
-        ))
+        cited = [by_marker[int(m)] for m in _MARKER.findall(sentence) if int(m) in by_marker]
+        labels = list(dict.fromkeys(_label(c) for c in cited))
         if not labels:
             return sentence
+        if (forced := _force_uploaded_label(sentence, cited)) is not None:
+            return forced
         lowered = sentence.lower()
         named = [label for label in labels if label.strip("“”").lower() in lowered]
         claim = strip_attribution(sentence, labels)

@@ -109,7 +109,7 @@ def is_single_source_note(sentence: str) -> bool:
 def single_source_note(text: str, citations: list[Citation]) -> str | None:
     """"Only one of the sources found addresses this." when every citation of `text` comes
     from one source; the note names it unless the text already does."""
-    labels = list(dict.fromkeys(label_of(c.source, c.title) for c in citations))
+    labels = list(dict.fromkeys(label_of(c.source, c.title, c.provenance) for c in citations))
     if len(labels) != 1:
         return None
     if labels[0].strip("“”").lower() in text.lower():

@@ -123,7 +123,7 @@ class Retriever:
                 chunk_id=cid, doc_id=doc.doc_id, title=doc.meta.title, source=doc.meta.source,
                 url=doc.meta.url, date=doc.meta.date, text=doc.text[start:end], start=start,
                 end=end, score=score, rank=len(passages) + 1, dense_rank=dense_rank.get(cid),
-                bm25_rank=bm25_rank.get(cid),
+                bm25_rank=bm25_rank.get(cid), provenance=doc.provenance.origin,
             ))
         timings["fuse"] = _ms(t0)
         return RetrievalResult(passages=passages, coverage=coverage, timings_ms=timings,
