@@ -142,6 +142,29 @@ def _embed_all(embedder: Embedder, texts: list[str], show_progress: bool) -> np.
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
 
 
+def _prepare_changed(found: list[_Found], versions: Mapping[str, DocVersion],
+                     config: IndexConfig, embedder_id: str, report: IngestReport,
+                     parser: Parser, provenance: Mapping[str, Provenance],
+                     ) -> list[tuple[Document, list[Chunk]]]:
+    """New and changed documents with their chunks; the rest counted in the report."""
+    pending: list[tuple[Document, list[Chunk]]] = []
+    for item in found:
+        known = versions.get(item.doc_id)
+        try:
+            prepared = prepare_document(item, config, embedder_id,
+                                        known.sha256 if known else None, parser,
+                                        provenance.get(item.doc_id))
+        except BadDocument as exc:
+            report.skipped.append((exc.path, exc.reason))
+            continue
+        if prepared is None:
+            report.unchanged += 1
+        else:
+            pending.append(prepared)
+            (report.updated if known else report.added).append(item.doc_id)
+    return pending
+
+
 def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = None,
            show_progress: bool = True, embedder: Embedder | None = None,
            parser: Parser = parse_document,
@@ -168,21 +191,8 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
         versions = store.live_versions(current)
         found, full_roots = discover(config, paths or config.source_paths())
 
-        pending: list[tuple[Document, list[Chunk]]] = []
-        for item in found:
-            known = versions.get(item.doc_id)
-            try:
-                prepared = prepare_document(item, config, embedder.model_id,
-                                            known.sha256 if known else None, parser,
-                                            provenance.get(item.doc_id))
-            except BadDocument as exc:
-                report.skipped.append((exc.path, exc.reason))
-                continue
-            if prepared is None:
-                report.unchanged += 1
-            else:
-                pending.append(prepared)
-                (report.updated if known else report.added).append(item.doc_id)
+        pending = _prepare_changed(found, versions, config, embedder.model_id, report,
+                                   parser, provenance)
 
         seen = {item.doc_id for item in found}
         gone: list[DocVersion] = [v for v in versions.values()
