@@ -7,8 +7,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from service.generation.prompts import prompt
-
 
 class DocumentMeta(BaseModel):
     """What is known about a document. Outlet and date only when the text states them."""
@@ -105,9 +103,10 @@ class Passage(BaseModel):
 
     @property
     def label(self) -> str:
-        """How answers attribute this passage: the outlet when known, else the title; an
-        uploaded document's label says so (prompts/provenance_uploaded.md)."""
-        return source_label(self.source, self.title, self.provenance)
+        """The outlet when known, else the title in quotes: how passages are grouped by
+        source. Answers name a passage with wording.passage_label, which also says when
+        its document was uploaded."""
+        return self.source or f"“{self.title}”"
 
 
 class Citation(BaseModel):
@@ -123,16 +122,25 @@ class Citation(BaseModel):
                                "index folder) or uploaded (through the documents API).")
 
 
-def source_label(source: str | None, title: str, provenance: Origin = "bundled") -> str:
-    """How answers name a document: the outlet when known, else the title in quotes, and
-    for an uploaded document a mark saying so ('“X” (uploaded)')."""
-    label = source or f"“{title}”"
-    return prompt("provenance_uploaded", label=label) if provenance == "uploaded" else label
-
 
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str
+
+
+class AskRequest(BaseModel):
+    """One question as every surface hands it to the answering pipeline."""
+
+    model_config = {"extra": "forbid"}
+
+    question: str
+    history: list[Turn] = Field(default_factory=list,
+                                description="Earlier turns of the conversation, oldest first.")
+    filters: Filters | None = None
+    index: str | None = Field(default=None, description="Default: RAG_INDEX.")
+    generator: str | None = Field(default=None, description="Default: RAG_GENERATOR.")
+    perspectives: bool = Field(
+        default=False, description="Set out each source's account side by side.")
 
 
 class SentenceCheck(BaseModel):

@@ -1,5 +1,5 @@
 """The API's handle on ingestion: the state store, the parse worker processes and the
-background ingest worker of this process (service/ingest/worker.py).
+background ingest worker of this process (service/state/ingest_worker.py).
 
 Jobs live in the state store, so their ids resolve on every replica sharing it and after
 a restart; the worker starts with the server and first takes up what a crash left."""
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from service.config import Settings
 from service.ingest.sandbox import DocumentParser
-from service.ingest.worker import IngestWorker
 from service.state.db import StateStore
+from service.state.ingest_worker import IngestWorker
 from service.state.jobs import JobRecord
 
 

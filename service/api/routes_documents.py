@@ -33,8 +33,8 @@ from service.ingest.guard import (
     upload_title,
 )
 from service.ingest.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
-from service.ingest.worker import upload_dir
 from service.records import Document
+from service.state.ingest_worker import upload_dir
 
 router = APIRouter()
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,150}$")
@@ -120,7 +120,7 @@ async def upload_documents(index: str, files: list[UploadFile],
 
 @router.get("/v1/indexes/{index}/documents")
 def list_documents(index: str, request: Request) -> dict[str, Any]:
-    snap = request.app.state.answers.retriever(index).snapshot()
+    snap = request.app.state.pipeline.resources.retriever(index).snapshot()
     counts: dict[str, int] = {}
     for chunk in snap.chunks:
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
@@ -130,7 +130,7 @@ def list_documents(index: str, request: Request) -> dict[str, Any]:
 
 
 def _find(request: Request, index: str, doc_id: str) -> tuple[Document, int]:
-    snap = request.app.state.answers.retriever(index).snapshot()
+    snap = request.app.state.pipeline.resources.retriever(index).snapshot()
     doc = snap.documents.get(doc_id)
     if doc is None:
         raise NotFound(f"index {index!r} has no document {doc_id!r}")

@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from service.generation import markers, wording
 from service.generation.citations import map_sentences
-from service.records import Citation, Origin, source_label
+from service.records import Citation, Origin
 
-_MARKER = re.compile(r"\[(\d+)\]")
 _ATTRIBUTED = re.compile(r"\b(according to|reports?|reported|said|says|writes|wrote|claims?|"
                          r"told|states?|stated|argues?|notes?|noted)\b", re.I)
 # First words that are not names, so they can be lower-cased after "According to X,".
@@ -30,16 +30,12 @@ _COMMON_OPENERS = frozenset(
         "some", "most", "many", "several", "no", "yes", "and", "but",
     }
 )
-# A lead-in whose source is not one of the known labels (a model's own wording).
-# A mark the verifier put in front of a sentence, "(unverified) ...": it stays in front.
-_LEADING_MARK = re.compile(r"^\([a-z]+\)\s+")
-_GENERIC_LEAD = re.compile(r"^According to [^,:]{1,160}?[”\"]?[,:] (?=\S)")
 
 
 def label_of(source: str | None, title: str, provenance: Origin = "bundled") -> str:
-    """How answers name a document (records.source_label): the outlet when known, else the
+    """How answers name a document (wording.source_label): the outlet when known, else the
     title in quotes; '(uploaded)' after an uploaded document's."""
-    return source_label(source, title, provenance)
+    return wording.source_label(source, title, provenance)
 
 
 def _label(citation: Citation) -> str:
@@ -59,12 +55,7 @@ def _force_uploaded_label(sentence: str, cited: list[Citation]) -> str | None:
     first, _, rest = claim.partition(" ")
     if first.lower() in _COMMON_OPENERS:
         first = first.lower()
-    return f"According to {join_labels(labels)}, {first} {rest}".rstrip()
-
-
-def join_labels(labels: list[str]) -> str:
-    """"A", "A and B", "A, B and C"."""
-    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+    return f"{wording.lead_in(labels)} {first} {rest}".rstrip()
 
 
 def _attribution_patterns(
@@ -79,8 +70,7 @@ def _attribution_patterns(
     # A title may come quoted, and a model may put the comma inside: “Title,” ...
     one = "[“\"]?(?:" + "|".join(re.escape(n) for n in names) + ")[”\"]?"
     many = rf"{one}(?:(?:, | and ){one})*"
-    lead = re.compile(rf"^(?:According to {many}[,:]+[”\"]?|"
-                      rf"{many} (?:also )?reports(?: instead)?[,:]) (?=\S)", re.I)
+    lead = re.compile(wording.lead_in_pattern(many), re.I)
     trail = re.compile(rf",?\s+(?:according to|as reported by) {many}[,]?(?=\s*[.!?]?\s*$)",
                        re.I)
     return lead, trail
@@ -90,23 +80,26 @@ def strip_attribution(sentence: str, labels: Iterable[str] = ()) -> str:
     """The sentence without a leading "According to <source>," (or "<source> reports
     instead:"), or a trailing ", according to <source>" — who makes the claim, not the
     claim."""
+    generic = re.compile(wording.generic_lead_in_pattern())
     patterns = _attribution_patterns(labels)
     if patterns is None:
-        return _GENERIC_LEAD.sub("", sentence)
+        return generic.sub("", sentence)
     lead, trail = patterns
     if match := lead.match(sentence):
         return sentence[match.end():]
     stripped = trail.sub("", sentence)
-    return stripped if stripped != sentence else _GENERIC_LEAD.sub("", sentence)
+    return stripped if stripped != sentence else generic.sub("", sentence)
 
 
 def attribute_sentences(text: str, citations: list[Citation]) -> str:
     by_marker = {c.marker: c for c in citations}
 
+    mark = wording.unverified_mark()
+
     def attribute(sentence: str) -> str:
-        if mark := _LEADING_MARK.match(sentence):
-            return mark.group(0) + attribute(sentence[mark.end():])
-        cited = [by_marker[int(m)] for m in _MARKER.findall(sentence) if int(m) in by_marker]
+        if sentence.startswith(f"{mark} "):  # the verifier's mark stays in front
+            return wording.mark_unverified(attribute(sentence[len(mark) + 1:]))
+        cited = [by_marker[n] for n in markers.numbers(sentence) if n in by_marker]
         labels = list(dict.fromkeys(_label(c) for c in cited))
         if not labels:
             return sentence
@@ -116,15 +109,15 @@ def attribute_sentences(text: str, citations: list[Citation]) -> str:
         named = [label for label in labels if label.strip("“”").lower() in lowered]
         claim = strip_attribution(sentence, labels)
         if named and claim != sentence and len(named) < len(labels) and (
-                sentence.startswith("According to")):
+                sentence.startswith(wording.lead_in_prefix())):
             # "According to A, ... [1][3]" where [3] is B's: name both.
-            return f"According to {join_labels(labels)}, {claim}"
+            return f"{wording.lead_in(labels)} {claim}"
         if named or _ATTRIBUTED.search(sentence):
             return sentence
         first, _, rest = sentence.partition(" ")
         if first.lower() in _COMMON_OPENERS:
             first = first.lower()
         trail = sentence[len(sentence.rstrip()):]
-        return f"According to {join_labels(labels)}, {first} {rest}".rstrip() + trail
+        return f"{wording.lead_in(labels)} {first} {rest}".rstrip() + trail
 
     return map_sentences(text, attribute)

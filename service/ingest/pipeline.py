@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from service.config import Settings
-from service.embed import Embedder, make_embedder
+from service.embed import Embedder
+from service.embed.backends import make_embedder
 from service.errors import BadDocument, BadRequest, EmbedderMismatch
 from service.index.config import IndexConfig
 from service.index.lock import index_write_lock
@@ -28,7 +29,6 @@ from service.ingest.load import is_document, read_bytes
 from service.ingest.metadata import build_meta, read_sidecar
 from service.ingest.parse import ParsedDocument, parse_document
 from service.records import Chunk, Document, Provenance
-from service.state.provenance import provenance_for_index
 
 #: Reads one file's bytes into indexable text: `parse_document` in process, or
 #: `DocumentParser.parse` (a worker process with a time budget) in the server.
@@ -50,7 +50,6 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     chunks_embedded: int = 0
     seconds: float = 0.0
-    embed_seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
@@ -142,11 +141,12 @@ def _embed_all(embedder: Embedder, texts: list[str], show_progress: bool) -> np.
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
 
 
-def _prepare_changed(found: list[_Found], versions: Mapping[str, DocVersion],
-                     config: IndexConfig, embedder_id: str, report: IngestReport,
-                     parser: Parser, provenance: Mapping[str, Provenance],
-                     ) -> list[tuple[Document, list[Chunk]]]:
-    """New and changed documents with their chunks; the rest counted in the report."""
+def _changed_documents(found: list[_Found], versions: Mapping[str, DocVersion],
+                       config: IndexConfig, embedder_id: str, report: IngestReport,
+                       parser: Parser, provenance: Mapping[str, Provenance],
+                       ) -> list[tuple[Document, list[Chunk]]]:
+    """The new and changed documents, prepared (read, cleaned, screened, chunked);
+    unchanged ones are counted, unusable ones reported as skipped."""
     pending: list[tuple[Document, list[Chunk]]] = []
     for item in found:
         known = versions.get(item.doc_id)
@@ -170,10 +170,9 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
            parser: Parser = parse_document,
            provenance: Mapping[str, Provenance] | None = None) -> IngestReport:
     """Bring the index up to date with its files. `provenance` maps the doc ids of uploaded
-    documents to who uploaded them (default: read from the state store)."""
+    documents to who uploaded them (service/state/provenance.py); others are bundled."""
     started = time.perf_counter()
-    if provenance is None:
-        provenance = provenance_for_index(settings, config.name)
+    provenance = provenance or {}
     embedder = embedder or make_embedder(config.embedder.name, settings)
     with index_write_lock(config.store_dir, config.name):
         store = IndexStore(config, settings)
@@ -190,10 +189,8 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
         report = IngestReport(index=config.name, generation=current)
         versions = store.live_versions(current)
         found, full_roots = discover(config, paths or config.source_paths())
-
-        pending = _prepare_changed(found, versions, config, embedder.model_id, report,
-                                   parser, provenance)
-
+        pending = _changed_documents(found, versions, config, embedder.model_id, report,
+                                     parser, provenance)
         seen = {item.doc_id for item in found}
         gone: list[DocVersion] = [v for v in versions.values()
                                   if v.root in full_roots and v.doc_id not in seen]
@@ -203,9 +200,7 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
             return report
 
         texts = [c.text for _, chunks in pending for c in chunks]
-        embed_started = time.perf_counter()
         vectors = _embed_all(embedder, texts, show_progress)
-        report.embed_seconds = time.perf_counter() - embed_started
         report.chunks_embedded = len(texts)
 
         store.add_documents(pending, vectors, target)
@@ -225,8 +220,9 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
         return report
 
 
-def rebuild(config: IndexConfig, settings: Settings, show_progress: bool = True) -> IngestReport:
+def rebuild(config: IndexConfig, settings: Settings, show_progress: bool = True,
+            provenance: Mapping[str, Provenance] | None = None) -> IngestReport:
     """Drop the store and ingest from scratch (after changing the embedder)."""
     with index_write_lock(config.store_dir, config.name):
         IndexStore(config, settings).drop()
-    return ingest(config, settings, show_progress=show_progress)
+    return ingest(config, settings, show_progress=show_progress, provenance=provenance)

@@ -1,4 +1,5 @@
 """Run ingestion jobs from the state store: one job at a time, in a background thread.
+(It sits with the store, above the ingest pipeline it runs, as the layers require.)
 
 `rag serve` starts one worker per process. It claims the oldest ready job (service/state/
 jobs.py), writes the job's files from the store into the index's upload folder (so a job
