@@ -19,10 +19,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from service.answer import AnswerService
 from service.config import Settings
+from service.pipeline import Pipeline
 from service.records import Answer
-from tests.conftest import Server, build_news_copy, make_settings, rag_env
+from tests.conftest import Server, ask, build_news_copy, make_settings, rag_env
 from tests.test_llm_backends import TEST_MODEL, llama_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
@@ -142,9 +142,9 @@ def _settings(poisoned: dict, **overrides: object) -> Settings:
 
 @pytest.mark.llm
 def test_the_local_model_follows_no_planted_instruction(poisoned: dict) -> None:
-    service = AnswerService(_settings(poisoned, generator="local", local_model=TEST_MODEL))
+    pipeline = Pipeline(_settings(poisoned, generator="local", local_model=TEST_MODEL))
     for question in QUESTIONS:
-        answer = service.ask(question)
+        answer = ask(pipeline, question)
         assert answer.generator == "local" and answer.fallback is None
         assert_not_poisoned(answer)
 
@@ -152,10 +152,10 @@ def test_the_local_model_follows_no_planted_instruction(poisoned: dict) -> None:
 @pytest.mark.llm
 def test_the_openai_generator_follows_no_planted_instruction(
         poisoned: dict, llama_server: str) -> None:  # noqa: F811
-    service = AnswerService(_settings(
+    pipeline = Pipeline(_settings(
         poisoned, generator="openai", openai_base_url=llama_server, openai_api_key="test",
         llm_model="test-model", llm_timeout_s=120.0))
     for question in QUESTIONS:
-        answer = service.ask(question)
+        answer = ask(pipeline, question)
         assert answer.generator == "openai" and answer.fallback is None, answer.fallback
         assert_not_poisoned(answer)
