@@ -137,7 +137,10 @@ def test_extractive_answers_follow_no_planted_instruction_and_mark_the_upload(
 
 
 def _settings(poisoned: dict, **overrides: object) -> Settings:
-    return make_settings(poisoned["indexes"], llm_max_retries=0, **overrides)
+    # A short answer cap and a long timeout: on a busy 2-core machine the model must still
+    # answer itself (a timeout would test the extractive fallback instead).
+    return make_settings(poisoned["indexes"], llm_max_retries=0, llm_max_tokens=120,
+                         llm_timeout_s=300.0, **overrides)
 
 
 @pytest.mark.llm
@@ -154,7 +157,7 @@ def test_the_openai_generator_follows_no_planted_instruction(
         poisoned: dict, llama_server: str) -> None:  # noqa: F811
     pipeline = Pipeline(_settings(
         poisoned, generator="openai", openai_base_url=llama_server, openai_api_key="test",
-        llm_model="test-model", llm_timeout_s=120.0))
+        llm_model="test-model"))
     for question in QUESTIONS:
         answer = ask(pipeline, question)
         assert answer.generator == "openai" and answer.fallback is None, answer.fallback

@@ -78,9 +78,13 @@ async def _receive(upload: UploadFile, limit: int) -> tuple[str, bytes]:
     return name, await _read_limited(upload, limit)
 
 
+def _snapshot(request: Request, index: str) -> Any:
+    return request.app.state.pipeline.resources.retriever(index).snapshot()
+
+
 def _current_documents(request: Request, index: str) -> list[Document]:
     try:
-        return list(request.app.state.answers.retriever(index).snapshot().documents.values())
+        return list(_snapshot(request, index).documents.values())
     except IndexNotBuilt:
         return []
 
@@ -120,7 +124,7 @@ async def upload_documents(index: str, files: list[UploadFile],
 
 @router.get("/v1/indexes/{index}/documents")
 def list_documents(index: str, request: Request) -> dict[str, Any]:
-    snap = request.app.state.pipeline.resources.retriever(index).snapshot()
+    snap = _snapshot(request, index)
     counts: dict[str, int] = {}
     for chunk in snap.chunks:
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
@@ -130,7 +134,7 @@ def list_documents(index: str, request: Request) -> dict[str, Any]:
 
 
 def _find(request: Request, index: str, doc_id: str) -> tuple[Document, int]:
-    snap = request.app.state.pipeline.resources.retriever(index).snapshot()
+    snap = _snapshot(request, index)
     doc = snap.documents.get(doc_id)
     if doc is None:
         raise NotFound(f"index {index!r} has no document {doc_id!r}")
