@@ -157,6 +157,36 @@ class Settings(BaseSettings):
         "`rag serve --insecure`.")
     log_json: bool = Field(default=True, description="One JSON log line per HTTP request.")
 
+    # --- ingestion of uploads (docs/security.md: Documents and ingestion) -------------------
+    parse_budget_s: float = Field(
+        default=60.0, gt=0,
+        description="Time one document may take to be read and cleaned (in a worker "
+        "process); past it the upload gets 422 and an ingest run skips the file.")
+    parse_workers: int = Field(
+        default=1, ge=1, description="Worker processes reading and cleaning documents.")
+    parse_memory_mb: int = Field(
+        default=2048, ge=128,
+        description="Address-space limit of each parsing worker process (a document that "
+        "needs more is rejected as unreadable).")
+    uploads_may_claim_sources: bool = Field(
+        default=False,
+        description="Let an uploaded document take the title or outlet name of a source "
+        "already in the index (off: such an upload gets 409).")
+    job_lease_s: float = Field(
+        default=30.0, gt=1,
+        description="Lease of a running ingestion job, renewed while it runs; a job whose "
+        "worker died is taken up again once its lease runs out.")
+
+    # --- state store -----------------------------------------------------------------------
+    state_db: Path | None = Field(
+        default=None,
+        description="SQLite file of the state store (ingestion jobs with their uploaded "
+        "files, document provenance). Default: var/state.sqlite3 beside RAG_INDEXES_DIR.")
+    database_url: str | None = Field(
+        default=None, repr=False,
+        description="SQLAlchemy URL of the state store instead of the SQLite file "
+        "(PostgreSQL: issue 15; only SQLite is tested).")
+
     # --- Slack bot (docs/slack.md) -----------------------------------------------------
     slack_bot_token: str | None = Field(
         default=None, repr=False,

@@ -61,6 +61,19 @@ class BadDocument(RagError):
         self.reason = reason
 
 
+class ParseBudgetExceeded(BadDocument):
+    """Reading and cleaning one document took longer than RAG_PARSE_BUDGET_S."""
+
+    code = "parse_budget_exceeded"
+
+
+class DocumentConflict(RagError):
+    """An upload would replace a bundled document or take the name of an existing source."""
+
+    http_status = 409
+    code = "document_conflict"
+
+
 class BadRequest(RagError):
     http_status = 400
     code = "invalid_request"
