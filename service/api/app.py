@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.answer import AnswerService
-from service.api import routes_chat, routes_documents, routes_ops
+from service.api import routes_chat, routes_documents, routes_feedback, routes_ops, routes_web
 from service.api.jobs import JobRunner
 from service.api.metrics import Metrics
 from service.api.schemas import error_body
@@ -82,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.state.request_id = request_id
         started = time.perf_counter()
-        if keys and request.url.path not in public_paths and not _authorised(request, keys):
+        url_path = request.url.path
+        public = url_path in public_paths or routes_web.is_page_path(url_path)
+        if keys and not public and not _authorised(request, keys):
             response: Response = error_response(
                 401, "missing or invalid API key: send `Authorization: Bearer <key>`",
                 "invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
@@ -129,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_ops.router)
     app.include_router(routes_chat.router)
     app.include_router(routes_documents.router)
+    app.include_router(routes_feedback.router)
+    routes_web.mount_page(app)
     if settings.slack_http_enabled():
         app.state.slack = SlackBot(settings, answers, settings.slack_signing_secret)
         app.include_router(slack_router(app.state.slack))
