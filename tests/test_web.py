@@ -260,3 +260,9 @@ def test_on_a_phone_sized_screen_the_source_panel_covers_the_chat(
             wait(phone, 5).until(ec.invisibility_of_element_located((By.ID, "source-panel")))
         except TimeoutException:
             pytest.fail("Escape did not close the source panel")
+
+
+def test_rag_serve_prints_the_pages_url(server: Server) -> None:
+    assert f"rag: web page: {server.url}/\n" in server.log()
+    page = httpx.get(f"{server.url}/")
+    assert page.status_code == 200 and '<script type="module" src="/web/app.js">' in page.text

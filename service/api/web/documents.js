@@ -79,7 +79,8 @@ async function removeDocument(doc) {
 function describe(job) {
   const r = job.report;
   if (!r) return job.status;
-  const parts = [`${r.added} added`, `${r.updated} updated`, `${r.deleted} deleted`];
+  const count = (v) => (Array.isArray(v) ? v.length : v);
+  const parts = [`${count(r.added)} added`, `${count(r.updated)} updated`, `${count(r.deleted)} deleted`];
   if (r.skipped.length) parts.push(`skipped: ${r.skipped.map((s) => `${s.path} (${s.reason})`).join("; ")}`);
   return parts.join(", ");
 }
