@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from bench.api import first_token_ms, build_news
+from bench.api import build_news, first_token_ms
 from bench.run import NEWS_QUESTIONS
 from tests.browser import chromium, wait
 from tests.conftest import Server, rag_env

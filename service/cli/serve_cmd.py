@@ -14,9 +14,10 @@ from service.index.store import IndexStore
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
-        "serve", help="run the web page and the HTTP API (OpenAI-compatible chat, documents, metrics)",
+        "serve", help="run the web page and the HTTP API (OpenAI chat, documents, metrics)",
         description="Serve the web page (/), the OpenAI-compatible chat endpoint "
-        "(/v1/chat/completions, model = index name), /v1/ask, the documents API, /healthz, /readyz and /metrics. "
+        "(/v1/chat/completions, model = index name), /v1/ask, the documents API, /healthz, "
+        "/readyz and /metrics. "
         "Set RAG_API_KEYS to require bearer tokens. With --workers > 1 use a Chroma "
         "server (RAG_CHROMA_URL): the embedded store is single-process.",
     )
