@@ -54,7 +54,10 @@ def page_first_word_ms(driver: WebDriver, question: str) -> float:
     box = driver.find_element(By.ID, "question")
     box.send_keys(question)
     box.send_keys(Keys.ENTER)
-    wait(driver, 600).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".turn .actions"))
+    wait(driver, 600).until(lambda d: d.find_elements(By.CSS_SELECTOR,
+                                                      ".turn .actions, .turn .error"))
+    if errors := driver.find_elements(By.CSS_SELECTOR, ".turn .error"):
+        raise RuntimeError(f"the page showed an error: {errors[0].text}")
     value = driver.execute_script(_FIRST_WORD_JS)
     if value is None:
         raise RuntimeError("the page recorded no first streamed word")
