@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -105,6 +107,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    # `timeout` or Ctrl-C: leave through the finally blocks (server and browser stopped)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"),
                               "machine": f"{platform.machine()}, 2 cores", "runs": [
                                   measure(g, args.rounds)
