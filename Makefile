@@ -37,13 +37,19 @@ chat: setup
 	$(BIN)/rag ingest --index $(INDEX)
 	$(BIN)/rag chat --index $(INDEX)
 
+# Test tiers (pyproject.toml markers): unit (no mark: no server, subprocess or model load),
+# e2e (servers, subprocesses), llm (loads a GGUF), browser, postgres, slow.
+UNIT := not e2e and not llm and not browser and not postgres and not slow
+
 test: setup
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/rag ingest --index $(INDEX) --quiet
 	$(BIN)/rag eval run --index $(INDEX) --generator extractive --judge lexical --gate --quiet --out eval/reports/ci
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not llm and not slow"
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q -m "$(UNIT)"
 
 bench: setup
 	$(BIN)/python -m bench.run --out bench/results/latest.json
@@ -56,6 +62,7 @@ bench-web: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) models indexes/*/store .pytest_cache

@@ -23,9 +23,10 @@ from pathlib import Path
 import httpx
 
 from bench.run import NEWS_QUESTIONS, percentile
-from service.answer import AnswerService, build_messages
 from service.config import Settings
+from service.generation.messages import answer_messages
 from service.models import gguf_path
+from service.pipeline import Pipeline
 from tests.conftest import Server, free_port, rag_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,12 +121,12 @@ def bench_ttft(indexes: Path, work: Path, rounds: int) -> dict[str, object]:
                 raise RuntimeError("llama.cpp server did not start")
         server.wait_ready()
         # The exact prompt the service sends (same index copy, same retrieval).
-        answers = AnswerService(settings.model_copy(update={"generator": "extractive"}))
+        pipeline = Pipeline(settings.model_copy(update={"generator": "extractive"}))
         overheads, ours, direct = [], [], []
         for question in NEWS_QUESTIONS[:rounds]:
-            passages = answers.retriever("news").retrieve(question).passages
+            passages = pipeline.resources.retriever("news").retrieve(question).passages
             direct_body = {"model": "bench", "stream": True, "max_tokens": 320,
-                           "temperature": 0.0, "messages": build_messages(question, passages)}
+                           "temperature": 0.0, "messages": answer_messages(question, passages)}
             our_body = {"model": "news", "stream": True,
                         "messages": [{"role": "user", "content": question}]}
             # First call fills llama.cpp's prompt cache; then both sides are measured warm,

@@ -24,13 +24,14 @@ from pathlib import Path
 import httpx
 
 import service  # noqa: F401
-from service.answer import AnswerService
 from service.config import Settings
 from service.embed.minilm import MiniLMEmbedder
 from service.index.config import load_index_config
 from service.index.store import IndexStore
 from service.ingest.pipeline import EMBED_BATCH, ingest
 from service.models import gguf_path
+from service.pipeline import Pipeline
+from service.records import AskRequest
 from service.retrieval.retriever import Retriever
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,9 +141,10 @@ def bench_retrieval_20k() -> dict[str, float]:
 
 
 def answer_latencies(settings: Settings, generator: str, questions: list[str]) -> list[float]:
-    answers = AnswerService(settings)
-    answers.ask(questions[0], generator=generator)  # load models, warm up
-    return [answers.ask(q, generator=generator).timings_ms["total"] for q in questions]
+    pipeline = Pipeline(settings)
+    pipeline.ask(AskRequest(question=questions[0], generator=generator))  # load, warm up
+    return [pipeline.ask(AskRequest(question=q, generator=generator)).timings_ms["total"]
+            for q in questions]
 
 
 def _free_port() -> int:

@@ -13,7 +13,6 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-GeneratorName = Literal["local", "openai", "extractive"]
 LocalModelName = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
 
 
@@ -38,8 +37,9 @@ class Settings(BaseSettings):
     )
 
     # --- generation ----------------------------------------------------------------
-    generator: GeneratorName = Field(
-        default="local", description="local (bundled GGUF), openai or extractive (no LLM)."
+    generator: str = Field(
+        default="local", description="A registered generator (service/generation/backends.py): "
+        "local (bundled GGUF), openai (any OpenAI-compatible server) or extractive (no LLM)."
     )
     local_model: LocalModelName = Field(
         default="qwen2.5-coder-1.5b", description="Which bundled GGUF the local generator runs."
@@ -121,6 +121,9 @@ class Settings(BaseSettings):
         description="What happens to an answer sentence its citations do not support: "
         "mark it visibly, drop it, or re-ask the model once with feedback (then mark).",
     )
+    verifier: str = Field(
+        default="fast", description="A registered support judge (service/verify/backends.py) "
+        "that checks answers: fast (names, numbers, words, MiniLM), lexical or llm.")
     verify_threshold: float = Field(
         default=0.6, ge=0.0, le=1.0,
         description="Support score (fast checker) at which a sentence counts as supported.",

@@ -91,3 +91,9 @@ class NotFound(RagError):
 class Unauthorized(RagError):
     http_status = 401
     code = "invalid_api_key"
+
+
+class UnknownBackend(BadRequest):
+    """A generator, embedder or judge name that no registry knows."""
+
+    code = "unknown_backend"

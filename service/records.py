@@ -96,6 +96,21 @@ class Turn(BaseModel):
     content: str
 
 
+class AskRequest(BaseModel):
+    """One question as every surface hands it to the answering pipeline."""
+
+    model_config = {"extra": "forbid"}
+
+    question: str
+    history: list[Turn] = Field(default_factory=list,
+                                description="Earlier turns of the conversation, oldest first.")
+    filters: Filters | None = None
+    index: str | None = Field(default=None, description="Default: RAG_INDEX.")
+    generator: str | None = Field(default=None, description="Default: RAG_GENERATOR.")
+    perspectives: bool = Field(
+        default=False, description="Set out each source's account side by side.")
+
+
 class SentenceCheck(BaseModel):
     """One answer sentence as verified against its cited passages."""
 

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import service  # noqa: F401  (sets the offline tokenizer caches)
 from service.config import Settings
+from service.generation.chat import Completion
+from service.generation.generators import LLMGenerator
 from service.index.config import load_index_config
 from service.ingest.pipeline import ingest
+from service.pipeline import Pipeline
+from service.pipeline.resources import Resources
+from service.records import Answer, AskRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 NEWS_DOCS = ROOT / "indexes" / "news" / "docs"
@@ -30,6 +37,35 @@ overlap_tokens = {overlap_tokens}
 [embedder]
 name = "minilm"
 """
+
+
+#: Fixtures that start servers or subprocesses: a test using one (directly or through
+#: another fixture) is in the e2e tier.
+E2E_FIXTURES = frozenset({"run_rag", "server", "openai_server", "chroma_server",
+                          "llama_server", "slack_api"})
+#: Tiers that may start processes; everything else is a unit test.
+PROCESS_TIERS = ("e2e", "llm", "browser", "postgres", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_processes(request: pytest.FixtureRequest,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeps the tiers honest: `make test-fast` runs the unit tier, which must not start
+    servers or subprocesses. A test that does belongs in the e2e tier (mark it)."""
+    if any(request.node.get_closest_marker(tier) for tier in PROCESS_TIERS):
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"{request.node.nodeid} starts a process: mark it "
+                           "@pytest.mark.e2e (or llm/browser/postgres)")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 def make_settings(indexes_dir: Path, **overrides: object) -> Settings:
@@ -179,3 +215,50 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float
         except httpx.HTTPError:
             time.sleep(0.3)
     pytest.fail(f"{url} not ready after {seconds}s: {log.read_text()[-2000:]}")
+
+
+# --- answering-pipeline seams and stand-ins --------------------------------------------
+
+def ask(pipeline: Pipeline, question: str, **fields: Any) -> Answer:
+    """`pipeline.ask` with the request's fields as keywords."""
+    return pipeline.ask(AskRequest(question=question, **fields))
+
+
+def passage_number(messages: list[dict[str, str]], needle: str) -> int:
+    """The number of the first passage in a generator prompt that contains `needle`."""
+    blocks = re.findall(r"^\[(\d+)\] Source: .*\n(.*)$", messages[-1]["content"], re.M)
+    return next(int(n) for n, text in blocks if needle in text)
+
+
+class ScriptedLLM:
+    """A ChatLLM stand-in for an LLM whose reply matters to a test: `reply(messages)`
+    writes its first answer (it can read the passages it was given); later calls go to
+    `then` (a real model) when given, else to `reply` again."""
+
+    name = "scripted"
+
+    def __init__(self, reply: Callable[[list[dict[str, str]]], str],
+                 then: Any = None) -> None:
+        self._reply = reply
+        self._then = then
+        self.calls: list[list[dict[str, str]]] = []
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int) -> Completion:
+        self.calls.append(messages)
+        if self._then is not None and len(self.calls) > 1:
+            return self._then.complete(messages, max_tokens)
+        return Completion(self._reply(messages), prompt_tokens=100, completion_tokens=20)
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        yield self.complete(messages, max_tokens).text
+
+    def ping(self) -> str:
+        return self.name
+
+
+def pipeline_with_llm(settings: Settings, llm: Any, name: str = "openai",
+                      **overrides: Any) -> Pipeline:
+    """A pipeline whose generator `name` is an LLMGenerator over `llm`."""
+    settings = settings.model_copy(update={"generator": name, **overrides})
+    generator = LLMGenerator(name, llm, settings.llm_max_tokens)
+    return Pipeline(settings, Resources(settings, generators={name: generator}))

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from service.answer import AnswerService, is_abstention
 from service.errors import BadRequest, IndexNotBuilt, IndexNotFound, PayloadTooLarge
 from service.generation.prompts import prompt
+from service.generation.wording import is_abstention
 from service.index.config import load_index_config
 from service.index.store import IndexStore
+from service.pipeline import Pipeline
 from service.records import Answer, Filters, Turn
-from tests.conftest import ROOT, RunRag, make_settings, rag_env, write_index
+from tests.conftest import ROOT, RunRag, ask, make_settings, rag_env, write_index
 
 MEDINSKY_Q = "Who headed the Russian delegation at the Istanbul talks?"
 UNANSWERABLE = [
@@ -30,8 +31,8 @@ UNANSWERABLE = [
 
 
 @pytest.fixture(scope="module")
-def extractive(news_settings) -> AnswerService:  # type: ignore[no-untyped-def]
-    return AnswerService(news_settings)
+def extractive(news_settings) -> Pipeline:  # type: ignore[no-untyped-def]
+    return Pipeline(news_settings)
 
 
 def assert_citations_consistent(answer: Answer, settings) -> None:  # type: ignore[no-untyped-def]
@@ -46,8 +47,8 @@ def assert_citations_consistent(answer: Answer, settings) -> None:  # type: igno
 
 
 def test_extractive_answer_quotes_and_cites_the_medinsky_passage(
-        extractive: AnswerService, news_settings) -> None:  # type: ignore[no-untyped-def]
-    answer = extractive.ask(MEDINSKY_Q)
+        extractive: Pipeline, news_settings) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(extractive, MEDINSKY_Q)
     assert not answer.abstained and answer.generator == "extractive"
     assert "Medinsky" in answer.answer
     cited = [c for c in answer.citations if "Medinsky" in c.text]
@@ -56,55 +57,55 @@ def test_extractive_answer_quotes_and_cites_the_medinsky_passage(
     assert_citations_consistent(answer, news_settings)
 
 
-def test_extractive_answers_are_deterministic(extractive: AnswerService) -> None:
-    first, second = extractive.ask(MEDINSKY_Q), extractive.ask(MEDINSKY_Q)
+def test_extractive_answers_are_deterministic(extractive: Pipeline) -> None:
+    first, second = ask(extractive, MEDINSKY_Q), ask(extractive, MEDINSKY_Q)
     assert first.answer == second.answer and first.citations == second.citations
 
 
 @pytest.mark.parametrize("question", UNANSWERABLE)
 def test_questions_the_articles_do_not_answer_are_abstained_on(
-        extractive: AnswerService, question: str) -> None:
-    answer = extractive.ask(question)
+        extractive: Pipeline, question: str) -> None:
+    answer = ask(extractive, question)
     assert answer.abstained
     assert answer.citations == []
     assert answer.answer == prompt("abstain")
 
 
-def test_contested_claims_are_attributed_to_their_source(extractive: AnswerService) -> None:
-    answer = extractive.ask("Did Kiev violate the moratorium on strikes on energy infrastructure?")
+def test_contested_claims_are_attributed_to_their_source(extractive: Pipeline) -> None:
+    answer = ask(extractive, "Did Kiev violate the moratorium on strikes on energy infrastructure?")
     assert not answer.abstained
     for sentence in re.split(r"(?<=\])\s+", answer.answer):
         assert sentence.startswith("According to"), sentence
 
 
-def test_follow_up_uses_the_conversation(extractive: AnswerService) -> None:
+def test_follow_up_uses_the_conversation(extractive: Pipeline) -> None:
     history = [Turn(role="user", content=MEDINSKY_Q),
                Turn(role="assistant", content="Medinsky headed it [1].")]
-    answer = extractive.ask("and who headed the other delegation?", history=history)
+    answer = ask(extractive, "and who headed the other delegation?", history=history)
     assert MEDINSKY_Q in answer.standalone_question  # no LLM: the context is carried over
     assert "Umerov" in answer.answer
 
 
-def test_filters_reach_the_answer(extractive: AnswerService) -> None:
-    answer = extractive.ask(MEDINSKY_Q, filters=Filters(sources=["Izvestia"]))
+def test_filters_reach_the_answer(extractive: Pipeline) -> None:
+    answer = ask(extractive, MEDINSKY_Q, filters=Filters(sources=["Izvestia"]))
     assert all(c.source == "Izvestia" for c in answer.citations)
     assert "Medinsky" not in answer.answer
 
 
-def test_bad_questions_are_rejected_with_a_reason(extractive: AnswerService) -> None:
+def test_bad_questions_are_rejected_with_a_reason(extractive: Pipeline) -> None:
     with pytest.raises(BadRequest, match="empty"):
-        extractive.ask("   ")
+        ask(extractive, "   ")
     with pytest.raises(PayloadTooLarge, match="limit"):
-        extractive.ask("why " * 1000)
+        ask(extractive, "why " * 1000)
 
 
 def test_unknown_and_unbuilt_indexes_say_how_to_fix_it(indexes_dir: Path) -> None:
     write_index(indexes_dir, "empty", {"a.txt": "Some text here."})
-    service = AnswerService(make_settings(indexes_dir, generator="extractive"))
+    service = Pipeline(make_settings(indexes_dir, generator="extractive"))
     with pytest.raises(IndexNotFound, match="rag index create"):
-        service.ask("anything", index="missing")
+        ask(service, "anything", index="missing")
     with pytest.raises(IndexNotBuilt, match="rag ingest --index empty"):
-        service.ask("anything", index="empty")
+        ask(service, "anything", index="empty")
 
 
 def test_abstention_phrases_are_recognised() -> None:
@@ -151,7 +152,7 @@ def test_llm_down_gives_the_extractive_answer_labelled_as_fallback(news_settings
     settings = news_settings.model_copy(update={
         "generator": "openai", "openai_base_url": f"http://127.0.0.1:{_closed_port()}/v1",
         "llm_max_retries": 0, "llm_timeout_s": 5.0})
-    answer = AnswerService(settings).ask(MEDINSKY_Q)
+    answer = ask(Pipeline(settings), MEDINSKY_Q)
     assert answer.generator == "extractive"
     assert answer.fallback and "reach" in answer.fallback
     assert answer.answer.startswith(prompt("fallback_notice"))
@@ -162,7 +163,7 @@ def test_llm_timeout_gives_the_fallback_too(news_settings, silent_server: str) -
     settings = news_settings.model_copy(update={
         "generator": "openai", "openai_base_url": silent_server, "llm_max_retries": 0,
         "llm_timeout_s": 1.0})
-    answer = AnswerService(settings).ask(MEDINSKY_Q)
+    answer = ask(Pipeline(settings), MEDINSKY_Q)
     assert answer.generator == "extractive"
     assert answer.fallback and "timed out" in answer.fallback
     assert answer.timings_ms["generate"] < 5000

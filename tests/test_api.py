@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import Server, build_news_copy, free_port, rag_env, write_index
+from tests.conftest import ROOT, Server, build_news_copy, free_port, rag_env, write_index
 from tests.test_answer import MEDINSKY_Q
 
 CITATION_KEYS = {"marker", "doc_id", "title", "source", "url", "text", "start", "end"}
@@ -222,6 +225,7 @@ def test_unknown_job_is_a_404(server: Server) -> None:
     assert httpx.get(f"{server.url}/v1/jobs/job-nope").status_code == 404
 
 
+@pytest.mark.e2e
 def test_api_keys_guard_everything_but_health(news_dir: Path, tmp_path: Path) -> None:
     srv = Server(rag_env(news_dir, RAG_GENERATOR="extractive", RAG_API_KEYS="k-one, k-two"),
                  tmp_path / "auth.log").wait_ready()
@@ -240,6 +244,7 @@ def test_api_keys_guard_everything_but_health(news_dir: Path, tmp_path: Path) ->
         srv.stop()
 
 
+@pytest.mark.e2e
 def test_generator_down_gives_a_labelled_fallback(news_dir: Path, tmp_path: Path) -> None:
     env = rag_env(news_dir, RAG_GENERATOR="openai", RAG_LLM_MAX_RETRIES="0",
                   OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1", OPENAI_API_KEY="x")
@@ -260,14 +265,24 @@ def test_generator_down_gives_a_labelled_fallback(news_dir: Path, tmp_path: Path
         srv.stop()
 
 
-def test_unbuilt_index_is_a_503(tmp_path: Path) -> None:
+def test_asking_an_index_that_is_not_built_is_a_503(server: Server, news_dir: Path) -> None:
+    write_index(news_dir, "unbuilt", {"a.txt": "Some text about the talks."})
+    try:
+        response = httpx.post(f"{server.url}/v1/chat/completions", timeout=30, json={
+            "model": "unbuilt", "messages": [{"role": "user", "content": MEDINSKY_Q}]})
+        assert response.status_code == 503, response.text
+        error = response.json()["error"]
+        assert error["code"] == "index_not_built" and "rag ingest --index unbuilt" in (
+            error["message"])
+    finally:
+        shutil.rmtree(news_dir / "unbuilt")
+
+
+@pytest.mark.e2e
+def test_serve_refuses_to_start_on_an_unbuilt_default_index(tmp_path: Path) -> None:
     indexes = tmp_path / "indexes"
     write_index(indexes, "news", {"a.txt": "Some text."})
     env = rag_env(indexes, RAG_GENERATOR="extractive")
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
     result = subprocess.run([sys.executable, "-m", "service.cli.main", "serve", "--port",
                              str(free_port())], env=env, cwd=ROOT, capture_output=True,
                             text=True, timeout=60)

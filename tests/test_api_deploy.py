@@ -11,8 +11,9 @@ import httpx
 import openai
 import pytest
 
-from service.answer import AnswerService
 from service.generation.local_llm import LocalLLM
+from service.pipeline import Pipeline
+from service.records import AskRequest
 from tests.conftest import Server, bundled_gguf, make_settings, rag_env, run_rag  # noqa: F401
 from tests.test_answer import MEDINSKY_Q
 from tests.test_backends_remote import chroma_server  # noqa: F401  (fixture)
@@ -48,7 +49,9 @@ def test_a_document_uploaded_through_one_replica_is_answered_by_the_other(
             assert time.time() < deadline
             time.sleep(0.2)
         after = httpx.post(f"{b.url}/v1/ask", json=question, timeout=60).json()
-        assert "Pelham Quorndon" in after["answer"]
+        assert not after["abstained"] and "Pelham Quorndon" in after["answer"]
+        assert after["citations"], after
+        assert {c["doc_id"] for c in after["citations"]} == {"grain.txt"}
         assert not (indexes / "news" / "store" / "chroma").exists()
     finally:
         a.stop()
@@ -107,14 +110,16 @@ def test_client_disconnect_mid_stream_is_noticed(openai_server: Server) -> None:
 def test_closing_a_stream_stops_the_local_model(news_settings) -> None:  # type: ignore[no-untyped-def]
     bundled_gguf("qwen2.5-coder-1.5b")  # the 0.5B answers in three tokens: nothing to stop
     settings = news_settings.model_copy(update={"generator": "local", "llm_max_tokens": 2000})
-    service = AnswerService(settings)
-    events = service.ask_stream("Did Kiev violate the moratorium on strikes on energy "
-                                "infrastructure?")
+    pipeline = Pipeline(settings)
+    events = pipeline.stream(AskRequest(
+        question="Did Kiev violate the moratorium on strikes on energy infrastructure?"))
     first = next(events)
     assert isinstance(first, str) and first
-    llm = service.llm("local")
+    llm = pipeline.resources.generator("local").chat
     assert isinstance(llm, LocalLLM)
-    assert not llm._lock.acquire(blocking=False)  # generating: the model is busy
+    assert llm.busy()  # generating: the model is busy
     events.close()
-    assert llm._lock.acquire(timeout=5)  # closed: generation stopped, the model is free
-    llm._lock.release()
+    deadline = time.monotonic() + 5
+    while llm.busy() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not llm.busy()  # closed: generation stopped, the model is free

@@ -3,8 +3,10 @@ attribution added to claims."""
 
 from __future__ import annotations
 
-from service.generation.attribution import attribute_sentences
+from service.generation import markers, wording
+from service.generation.attribution import attribute_sentences, strip_attribution
 from service.generation.citations import resolve_citations
+from service.generation.markers import MarkerFilter
 from service.records import Passage
 
 
@@ -67,3 +69,33 @@ def test_narration_about_passages_is_removed_but_its_marker_kept() -> None:
                               "This information is found in passage [1].", PS)
     assert cited.text == "The call lasted two hours [1][2]."
     assert [c.doc_id for c in cited.citations] == ["d3", "d1"]
+
+
+def test_a_leading_narration_gives_its_marker_to_the_claim() -> None:
+    # Seen from the local model on unseen questions; it reached users as
+    # "according to the passage from, Trump said …".
+    cited = resolve_citations("According to the passage from [3], the call lasted two hours.",
+                              PS)
+    assert cited.text == "The call lasted two hours [1]."
+    assert [c.doc_id for c in cited.citations] == ["d3"]
+    attributed = attribute_sentences(cited.text, cited.citations)
+    assert attributed == "According to Izvestia, the call lasted two hours [1]."
+
+
+def test_the_streaming_filter_and_citation_repair_share_one_marker_grammar() -> None:
+    for group in ("[1, 2]", "[1 and 3]", "[Passage 2]", "[passages 1 and 2]", "[doc 3]",
+                  "[Sources 1; 2]", "[2]"):
+        expected = markers.normalise(group)
+        assert expected != group or group == "[2]"
+        assert MarkerFilter(3).feed(group) == expected, group
+
+
+def test_lead_ins_are_parsed_by_the_templates_that_write_them() -> None:
+    claim = "the call lasted two hours [3]."
+    cited = resolve_citations(claim, PS, renumber=False)
+    written = attribute_sentences(cited.text, cited.citations)
+    assert written.startswith(wording.lead_in(["Izvestia"]))
+    assert strip_attribution(written, ["Izvestia"]) == claim
+    for template in wording.ACCOUNT_TEMPLATES:
+        account = wording.account(template, "Izvestia", "The call lasted two hours.", 3)
+        assert strip_attribution(account, ["Izvestia"]).startswith("“The call lasted")

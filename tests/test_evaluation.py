@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from service.evaluation.dataset import GoldItem, load_dataset
-from service.evaluation.judges import LexicalJudge, numbers_agree
 from service.evaluation.metrics import (
     contains_reference,
     is_attributed,
@@ -18,6 +17,7 @@ from service.evaluation.metrics import (
 from service.evaluation.report import check_gate, compare
 from service.ingest.clean import clean_text
 from service.records import Answer, Citation
+from service.verify.judge import LexicalJudge, numbers_agree
 from tests.conftest import NEWS_DOCS, ROOT, RunRag, rag_env
 
 DATASET = ROOT / "eval" / "datasets" / "news.jsonl"
@@ -157,6 +157,7 @@ def test_halueval_benchmark_on_a_small_haystack(indexes_dir: Path) -> None:
                        generator="extractive", haystack=300, index_name="halutest",
                        show_progress=False)
     assert result["questions"] == 20 and result["haystack_passages"] <= 300
-    assert result["hit@1"] <= result["hit@5"] <= result["hit@10"]
-    assert result["hit@10"] >= 0.8  # each question's own passage is in a small haystack
-    assert 0.0 <= result["normalised_match"] <= 1.0
+    # In a 300-passage haystack each question's own passage ranks first (measured 20/20).
+    assert result["hit@1"] >= 0.9
+    # Extractive answers quote the right answer for some questions (measured 0.30).
+    assert result["normalised_match"] >= 0.2

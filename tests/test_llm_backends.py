@@ -11,12 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.answer import AnswerService
 from service.config import Settings
 from service.generation.condense import condense_question
 from service.generation.openai_llm import OpenAILLM
+from service.pipeline import Pipeline
 from service.records import Turn
-from tests.conftest import bundled_gguf, wait_http
+from tests.conftest import ask, bundled_gguf, wait_http
 from tests.test_answer import MEDINSKY_Q, assert_citations_consistent
 
 pytestmark = pytest.mark.llm
@@ -62,7 +62,7 @@ def openai_settings(news_settings: Settings, llama_server: str) -> Settings:
 
 def test_openai_generator_gives_a_cited_answer_from_the_real_server(
         openai_settings: Settings) -> None:
-    answer = AnswerService(openai_settings).ask(MEDINSKY_Q)
+    answer = ask(Pipeline(openai_settings), MEDINSKY_Q)
     assert answer.generator == "openai" and answer.fallback is None
     assert answer.usage["prompt_tokens"] > 100 and answer.usage["completion_tokens"] > 0
     assert not answer.abstained, answer.answer
@@ -73,10 +73,10 @@ def test_openai_generator_gives_a_cited_answer_from_the_real_server(
 
 def test_openai_generator_output_never_shows_a_dangling_marker(
         openai_settings: Settings) -> None:
-    service = AnswerService(openai_settings)
+    service = Pipeline(openai_settings)
     for question in ("How many drones did Russian air defense shoot down from May 20 to May 27?",
                      "What did Zelensky call the Russian memorandum?"):
-        answer = service.ask(question)
+        answer = ask(service, question)
         assert_citations_consistent(answer, openai_settings)
         for marker in re.findall(r"\[(\d+)\]", answer.answer):
             assert 1 <= int(marker) <= len(answer.citations)
@@ -95,7 +95,7 @@ def test_follow_up_is_rewritten_by_the_llm(openai_settings: Settings) -> None:
 def test_server_error_status_falls_back_to_extractive(openai_settings: Settings) -> None:
     settings = openai_settings.model_copy(update={
         "openai_base_url": openai_settings.openai_base_url.replace("/v1", "/nope")})
-    answer = AnswerService(settings).ask(MEDINSKY_Q)
+    answer = ask(Pipeline(settings), MEDINSKY_Q)
     assert answer.generator == "extractive" and answer.fallback
     assert "404" in answer.fallback
 
@@ -104,7 +104,7 @@ def test_local_generator_runs_the_bundled_model_in_process(news_settings: Settin
     bundled_gguf(TEST_MODEL)
     settings = news_settings.model_copy(update={
         "generator": "local", "local_model": TEST_MODEL, "llm_timeout_s": 120.0})
-    answer = AnswerService(settings).ask(MEDINSKY_Q)
+    answer = ask(Pipeline(settings), MEDINSKY_Q)
     assert answer.generator == "local" and answer.fallback is None
     assert answer.usage["completion_tokens"] > 0
     assert not answer.abstained, answer.answer
@@ -116,7 +116,7 @@ def test_default_local_model_answers_the_demo_question(news_settings: Settings) 
     """The 1.5B model `make run` uses: the answer names Medinsky and cites his passage."""
     bundled_gguf("qwen2.5-coder-1.5b")
     settings = news_settings.model_copy(update={"generator": "local", "llm_timeout_s": 180.0})
-    answer = AnswerService(settings).ask(MEDINSKY_Q)
+    answer = ask(Pipeline(settings), MEDINSKY_Q)
     assert answer.generator == "local" and not answer.abstained, answer.answer
     assert "Medinsky" in answer.answer
     medinsky = [c for c in answer.citations if "Medinsky" in c.text]
@@ -128,7 +128,7 @@ def test_default_local_model_answers_the_demo_question(news_settings: Settings) 
 def test_llm_judge_reads_p_yes_from_an_openai_compatible_endpoint(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     """logprobs need llama.cpp's logits_all, so this server gets a small context."""
-    from service.evaluation.judges import LLMJudge
+    from service.verify.llm_judge import LLMJudge
 
     port = _free_port()
     log_path = tmp_path_factory.mktemp("judge") / "server.log"

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,24 +15,31 @@ import httpx
 import openai
 import pytest
 
-from service.answer import AnswerService
 from service.config import Settings
-from service.evaluation.judges import make_judge
 from service.evaluation.metrics import answer_sentences, score_citations
 from service.generation.attribution import attribute_sentences, strip_attribution
+from service.generation.chat import Completion
 from service.generation.citations import claim_spans, resolve_citations
-from service.generation.llm import Completion
-from service.generation.perspectives import (
-    is_single_source_note,
-    keep_per_source,
-    source_groups,
-)
+from service.generation.perspectives import keep_per_source, source_groups
 from service.generation.prompts import prompt
+from service.generation.strategy import PerspectivesAnswer
+from service.generation.wording import is_single_source_note
 from service.ingest.chunk import split_sentences
+from service.pipeline import Pipeline
 from service.records import Answer, Filters, Passage
 from service.retrieval.diversify import by_source
+from service.verify.judge import LexicalJudge
 from service.verify.verifier import claim_of
-from tests.conftest import ROOT, RunRag, Server, build_news_copy, rag_env
+from tests.conftest import (
+    ROOT,
+    RunRag,
+    ScriptedLLM,
+    Server,
+    ask,
+    build_news_copy,
+    pipeline_with_llm,
+    rag_env,
+)
 
 #: A contested question of eval/datasets/news.jsonl (con51) that two outlets address.
 CONTESTED_Q = "Did Kiev violate the moratorium on strikes on energy infrastructure?"
@@ -155,13 +163,13 @@ def test_a_model_copying_out_one_source_is_cut_to_the_limit() -> None:
 
 
 @pytest.fixture(scope="module")
-def service(news_settings: Settings) -> AnswerService:
-    return AnswerService(news_settings)
+def service(news_settings: Settings) -> Pipeline:
+    return Pipeline(news_settings)
 
 
 def test_contested_question_sets_out_two_sources_side_by_side(
-        service: AnswerService) -> None:
-    answer = service.ask(CONTESTED_Q, perspectives=True)
+        service: Pipeline) -> None:
+    answer = ask(service, CONTESTED_Q, perspectives=True)
     assert not answer.abstained and answer.generator == "extractive"
     labels = labels_of(answer)
     assert len(labels) >= 2, answer.answer
@@ -184,18 +192,21 @@ def test_contested_question_sets_out_two_sources_side_by_side(
     assert "verify" in answer.timings_ms
 
 
-def test_perspectives_reach_more_sources_than_the_plain_answer(
-        service: AnswerService) -> None:
-    plain = service.ask(CONTESTED_Q)
-    side_by_side = service.ask(CONTESTED_Q, perspectives=True)
-    plain_sources = {p.label for p in plain.passages}
-    assert len({p.label for p in side_by_side.passages}) >= len(plain_sources)
-    assert len(labels_of(side_by_side)) >= len(labels_of(plain))
+def test_perspectives_give_no_source_more_than_its_share_of_passages(
+        service: Pipeline) -> None:
+    plain = ask(service, CONTESTED_Q)
+    side_by_side = ask(service, CONTESTED_Q, perspectives=True)
+    share = PerspectivesAnswer.PASSAGES_PER_SOURCE
+    # The premise: the plain top passages lean on one article.
+    assert max(Counter(p.label for p in plain.passages).values()) > share
+    per_source = Counter(p.label for p in side_by_side.passages)
+    assert len(per_source) >= 2 and max(per_source.values()) <= share
+    assert len(labels_of(side_by_side)) >= 2
 
 
 def test_a_single_source_is_named_and_said_to_be_the_only_one(
-        service: AnswerService) -> None:
-    answer = service.ask(CONTESTED_Q, perspectives=True, filters=Filters(sources=["Izvestia"]))
+        service: Pipeline) -> None:
+    answer = ask(service, CONTESTED_Q, perspectives=True, filters=Filters(sources=["Izvestia"]))
     assert not answer.abstained
     assert labels_of(answer) == ["Izvestia"]
     assert answer.answer.startswith(prompt("perspectives_single"))
@@ -203,26 +214,27 @@ def test_a_single_source_is_named_and_said_to_be_the_only_one(
     assert_every_claim_cited(answer)
 
 
-def test_the_eval_judges_the_accounts_not_the_note(service: AnswerService,
+def test_the_eval_judges_the_accounts_not_the_note(service: Pipeline,
                                                    news_settings: Settings) -> None:
-    answer = service.ask(CONTESTED_Q, perspectives=True, filters=Filters(sources=["Izvestia"]))
+    answer = ask(service, CONTESTED_Q, perspectives=True, filters=Filters(sources=["Izvestia"]))
     claims = answer_sentences(answer)
     assert claims and not any(is_single_source_note(c) for c, _ in claims)
     assert all(markers for _, markers in claims)
-    scores = score_citations(answer, make_judge("lexical", news_settings))
+    scores = score_citations(answer, LexicalJudge())
     assert scores.sentences == len(claims) == scores.supported
 
 
-def test_unanswerable_questions_still_abstain(service: AnswerService) -> None:
-    answer = service.ask("What is the capital of Australia?", perspectives=True)
+def test_unanswerable_questions_still_abstain(service: Pipeline) -> None:
+    answer = ask(service, "What is the capital of Australia?", perspectives=True)
     assert answer.abstained and answer.answer == prompt("abstain")
 
 
-def test_the_llm_is_given_the_passages_grouped_by_source(service: AnswerService) -> None:
-    turn = service._prepare(CONTESTED_Q, [], None, "news", "extractive", perspectives=True)
-    messages = service._messages(turn)
+def test_the_llm_is_given_the_passages_grouped_by_source(news_settings: Settings) -> None:
+    llm = ScriptedLLM(lambda messages: "NOT FOUND")
+    answer = ask(pipeline_with_llm(news_settings, llm), CONTESTED_Q, perspectives=True)
+    messages = llm.calls[0]
     user = messages[-1]["content"]
-    groups = source_groups(turn.retrieval.passages)
+    groups = source_groups(answer.passages)
     assert len(groups) >= 2
     for label, numbers in groups.items():
         assert f"- {label}: " + ", ".join(f"[{n}]" for n in numbers) in user
@@ -255,13 +267,14 @@ class InstructedLLM:
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         yield self.complete(messages, max_tokens).text
 
+    def ping(self) -> str:
+        return self.name
+
 
 def test_an_llm_answer_is_trimmed_to_one_account_per_source_and_verified(
         news_settings: Settings) -> None:
-    service = AnswerService(news_settings.model_copy(update={"generator": "openai"}))
     llm = InstructedLLM()
-    service._llms["openai"] = llm  # type: ignore[assignment]
-    answer = service.ask(CONTESTED_Q, perspectives=True)
+    answer = ask(pipeline_with_llm(news_settings, llm), CONTESTED_Q, perspectives=True)
     assert answer.generator == "openai" and not answer.fallback and not answer.abstained
     assert "Sources and their passages" in llm.messages[-1]["content"]
     assert "NOT FOUND" not in answer.answer
@@ -362,9 +375,9 @@ def test_the_local_model_writes_one_attributed_cited_account_per_source(
     from tests.conftest import bundled_gguf
 
     bundled_gguf("qwen2.5-coder-1.5b")
-    service = AnswerService(news_settings.model_copy(update={"generator": "local"}))
-    answer = service.ask("What did German Defense Minister Boris Pistorius say or announce?",
-                         perspectives=True)
+    service = Pipeline(news_settings.model_copy(update={"generator": "local"}))
+    answer = ask(service, "What did German Defense Minister Boris Pistorius say or announce?",
+                 perspectives=True)
     assert answer.generator == "local" and not answer.fallback
     assert not answer.abstained, answer.answer
     assert answer.usage["completion_tokens"] > 0 and answer.verification

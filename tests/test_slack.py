@@ -93,6 +93,15 @@ def block_texts(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
+def wait_log(server: Server, text: str, timeout: float = 30) -> None:
+    """Until the server's log has `text` (the bot logs what it decided not to do)."""
+    deadline = time.time() + timeout
+    while text not in server.log():
+        if time.time() > deadline:
+            pytest.fail(f"not in the server log after {timeout}s: {text!r}")
+        time.sleep(0.1)
+
+
 def answer_update(slack_api: SlackWebAPI, channel: str, count: int = 1) -> dict[str, Any]:
     return slack_api.wait_for("chat.update", channel, count)[count - 1]
 
@@ -153,7 +162,8 @@ def test_retried_event_is_answered_once(server: Server, slack_api: SlackWebAPI) 
         "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     assert retry.status_code == 200
     answer_update(slack_api, channel)
-    time.sleep(1.5)  # time for a second answer, if one were (wrongly) being produced
+    # The retry was seen and turned away (not merely not answered yet).
+    wait_log(server, "duplicate delivery of EvRETRY0001 ignored")
     assert len(slack_api.calls_to("chat.postMessage", channel)) == 1
     assert len(slack_api.calls_to("chat.update", channel)) == 1
 
@@ -190,7 +200,8 @@ def test_bots_ignore_their_own_and_other_bots_messages(
            "text": MEDINSKY_Q, "ts": slack_api.next_ts(), "channel": channel}
     for event in (other_bot, own):
         assert signed_post(server, event_body(event), "application/json").status_code == 200
-    time.sleep(1.5)
+    for event in (other_bot, own):  # each was handled, and turned away
+        wait_log(server, f"message {event['ts']} from a bot in {channel} ignored")
     assert slack_api.calls_to("chat.postMessage", channel) == []
 
 
@@ -308,7 +319,7 @@ def test_per_user_rate_limit_gets_a_polite_reply(server: Server,
         assert "Medinsky" in answer_update(slack_api, channel)["text"]
     refused = slack_api.wait_for("chat.postMessage", channels[-1])[0]
     assert "faster than I can" in refused["text"] and "try again in" in refused["text"]
-    time.sleep(1)
+    # The refusal is the handler's last word: no "searching…" message to update.
     assert slack_api.calls_to("chat.update", channels[-1]) == []
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.generation.streaming import MarkerFilter
+from service.generation.markers import MarkerFilter
 
 
 def stream_through(pieces: list[str], passages: int) -> tuple[str, list[str], int]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from service.answer import AnswerService, _Draft, _Turn
 from service.config import Settings
 from service.embed.minilm import MiniLMEmbedder
+from service.generation.wording import unverified_mark
+from service.pipeline import Pipeline
 from service.records import Passage
 from service.verify.checker import FastChecker, names_agree
-from service.verify.verifier import UNVERIFIED_MARK, verify_text
+from service.verify.verifier import verify_text
+from tests.conftest import ScriptedLLM, ask, passage_number, pipeline_with_llm
 from tests.test_answer import MEDINSKY_Q
+
+UNVERIFIED_MARK = unverified_mark()
 
 
 def passages(*texts: str) -> list[Passage]:
@@ -80,20 +82,23 @@ def test_uncited_claims_count_as_unsupported(checker: FastChecker) -> None:
 
 
 def test_every_answer_carries_its_verification(news_settings: Settings) -> None:
-    answer = AnswerService(news_settings).ask(MEDINSKY_Q)
+    answer = ask(Pipeline(news_settings), MEDINSKY_Q)
     assert answer.verification and all(c.supported for c in answer.verification)
     assert answer.faithfulness == 1.0
     assert "verify" in answer.timings_ms
 
 
+def hallucinated_name(messages: list[dict[str, str]]) -> str:
+    """What a model hallucinating would write: a wrong name, cited to the right passage."""
+    medinsky = passage_number(messages, "Medinsky")
+    return f"Umerov headed the Russian delegation at the Istanbul talks [{medinsky}]."
+
+
 def test_an_answer_whose_every_sentence_is_dropped_is_withheld_with_its_checks(
         news_settings: Settings) -> None:
-    service = AnswerService(news_settings.model_copy(update={"unsupported": "drop"}))
-    turn: _Turn = service._prepare(MEDINSKY_Q, [], None, "news", "extractive")
-    medinsky = next(i for i, p in enumerate(turn.retrieval.passages, 1) if "Medinsky" in p.text)
-    draft = _Draft(f"Umerov headed the Russian delegation at the Istanbul talks [{medinsky}].",
-                   abstained=False, generator="local")
-    answer = service._finish(turn, draft, renumber=True)
+    pipeline = pipeline_with_llm(news_settings, ScriptedLLM(hallucinated_name),
+                                 unsupported="drop")
+    answer = ask(pipeline, MEDINSKY_Q)
     assert answer.abstained and answer.citations == [] and answer.faithfulness is None
     assert [(c.action, c.supported) for c in answer.verification] == [("dropped", False)]
     assert "Umerov" not in answer.answer
@@ -102,25 +107,19 @@ def test_an_answer_whose_every_sentence_is_dropped_is_withheld_with_its_checks(
 @pytest.mark.llm
 def test_an_unsupported_sentence_is_regenerated_by_the_real_model(
         news_settings: Settings) -> None:
+    from service.generation.local_llm import LocalLLM
     from tests.conftest import bundled_gguf
 
     bundled_gguf("qwen2.5-coder-1.5b")
-    settings = news_settings.model_copy(update={"generator": "local",
-                                                "unsupported": "regenerate"})
-    service = AnswerService(settings)
-    turn: _Turn = service._prepare(MEDINSKY_Q, [], None, "news", "local")
-    medinsky = next(i for i, p in enumerate(turn.retrieval.passages, 1) if "Medinsky" in p.text)
-    # What a model hallucinating would have written: a wrong name on the right passage.
-    draft = _Draft(f"Umerov headed the Russian delegation at the Istanbul talks [{medinsky}].",
-                   abstained=False, generator="local")
-    before = turn.usage["completion_tokens"]
-    started = time.perf_counter()
-    answer = service._finish(turn, draft, renumber=True)
-    assert turn.usage["completion_tokens"] > before, "the model was asked again"
+    local = LocalLLM.shared(news_settings)
+    llm = ScriptedLLM(hallucinated_name, then=local)
+    answer = ask(pipeline_with_llm(news_settings, llm, name="local",
+                                   unsupported="regenerate"), MEDINSKY_Q)
+    assert len(llm.calls) == 2, "the model was asked again"
+    assert "not supported" in llm.calls[1][-1]["content"] and "Umerov" in str(llm.calls[1])
     assert "Umerov" not in answer.answer
     if answer.abstained:  # asked again, the model found nothing supported: abstain
         assert answer.faithfulness is None and answer.citations == []
     else:
         assert "Medinsky" in answer.answer
         assert answer.faithfulness == 0.0  # describes the first answer, as generated
-    assert time.perf_counter() - started < 120

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.api.schemas import AskRequest, ChatCompletionRequest, error_body
+from service.api.schemas import ChatCompletionRequest, error_body
 from service.errors import RagError
 from service.index.config import list_index_names, load_index_config
-from service.records import Answer, public_answer
+from service.records import Answer, AskRequest, public_answer
 
 router = APIRouter()
 _END = object()
@@ -45,9 +45,7 @@ def list_models(request: Request) -> dict[str, Any]:
 @router.post("/v1/ask")
 def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     state = request.app.state
-    answer = state.answers.ask(body.question, history=body.history, filters=body.filters,
-                               index=body.index, generator=body.generator,
-                               perspectives=body.perspectives)
+    answer = state.pipeline.ask(body)
     state.metrics.observe_answer(answer)
     return public_answer(answer)
 
@@ -59,10 +57,9 @@ async def chat_completions(body: ChatCompletionRequest,
     load_index_config(state.settings, body.model)  # unknown index: 404 before any work
     completion_id = f"chatcmpl-{request.state.request_id}"
     created = int(time.time())
+    ask = body.ask_request()
     if not body.stream:
-        answer: Answer = await run_in_threadpool(
-            state.answers.ask, body.question(), body.history(), body.filters, body.model,
-            None, body.perspectives)
+        answer: Answer = await run_in_threadpool(state.pipeline.ask, ask)
         state.metrics.observe_answer(answer)
         return {
             "id": completion_id, "object": "chat.completion", "created": created,
@@ -72,8 +69,7 @@ async def chat_completions(body: ChatCompletionRequest,
             "usage": _usage(answer), **_extensions(answer),
         }
     # With `perspectives` the answer is composed whole, then sent as one delta.
-    events = state.answers.ask_stream(body.question(), body.history(), body.filters,
-                                      body.model, perspectives=body.perspectives)
+    events = state.pipeline.stream(ask)
     # Fail before the 200 if the question or the index is bad: run up to the first event.
     first = await run_in_threadpool(next, events, _END)
     return StreamingResponse(

@@ -88,7 +88,7 @@ async def upload_documents(index: str, files: list[UploadFile],
 
 @router.get("/v1/indexes/{index}/documents")
 def list_documents(index: str, request: Request) -> dict[str, Any]:
-    snap = request.app.state.answers.retriever(index).snapshot()
+    snap = request.app.state.pipeline.resources.retriever(index).snapshot()
     counts: dict[str, int] = {}
     for chunk in snap.chunks:
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
@@ -98,7 +98,7 @@ def list_documents(index: str, request: Request) -> dict[str, Any]:
 
 
 def _find(request: Request, index: str, doc_id: str) -> tuple[Document, int]:
-    snap = request.app.state.answers.retriever(index).snapshot()
+    snap = request.app.state.pipeline.resources.retriever(index).snapshot()
     doc = snap.documents.get(doc_id)
     if doc is None:
         raise NotFound(f"index {index!r} has no document {doc_id!r}")

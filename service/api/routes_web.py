@@ -36,10 +36,6 @@ def favicon() -> FileResponse:
     return FileResponse(WEB_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
-def is_page_path(path: str) -> bool:
-    return path in PAGE_PATHS or path.startswith(ASSETS_PATH + "/")
-
-
 def mount_page(app: FastAPI) -> None:
     app.include_router(router)
     app.mount(ASSETS_PATH, StaticFiles(directory=WEB_DIR), name="web")

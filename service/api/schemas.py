@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from service.config import GeneratorName
-from service.records import Filters, Turn
+from service.records import AskRequest, Filters, Turn
 
 
 class ContentPart(BaseModel):
@@ -54,16 +53,11 @@ class ChatCompletionRequest(BaseModel):
         return [Turn(role=m.role, content=m.text()) for m in self.messages[:-1]
                 if m.role in ("user", "assistant") and m.text().strip()]
 
-
-class AskRequest(BaseModel):
-    model_config = {"extra": "forbid"}
-    question: str
-    index: str | None = None
-    filters: Filters | None = None
-    history: list[Turn] = Field(default_factory=list)
-    generator: GeneratorName | None = None
-    perspectives: bool = Field(default=False,
-                               description="Set out each source's account side by side.")
+    def ask_request(self) -> AskRequest:
+        """The question for the pipeline: `model` names the index; the server's generator."""
+        return AskRequest(question=self.question(), history=self.history(),
+                          filters=self.filters, index=self.model,
+                          perspectives=self.perspectives)
 
 
 def error_body(message: str, type_: str, code: str | None = None,

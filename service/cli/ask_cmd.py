@@ -11,15 +11,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from service.answer import AnswerService
 from service.config import Settings
 from service.errors import BadRequest, PayloadTooLarge
-from service.records import Answer, Filters, Turn, public_answer
+from service.generation.backends import GENERATORS
+from service.pipeline import Pipeline
+from service.records import Answer, AskRequest, Filters, Turn, public_answer
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", help="index to ask (default: RAG_INDEX, 'news')")
-    p.add_argument("--generator", choices=["local", "openai", "extractive"],
+    p.add_argument("--generator", choices=GENERATORS.names(),
                    help="answer with the bundled local LLM, an OpenAI-compatible endpoint, "
                    "or no LLM (quoted source sentences). Default: RAG_GENERATOR, 'local'")
     p.add_argument("--doc", action="append", dest="doc_ids", metavar="DOC_ID",
@@ -88,19 +89,21 @@ def render(answer: Answer, width: int = 100) -> str:
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
-    service = AnswerService(settings)
-    answer = service.ask(args.question, filters=_filters(args), index=args.index,
-                         generator=args.generator, perspectives=args.perspectives)
+    pipeline = Pipeline(settings)
+    answer = pipeline.ask(AskRequest(question=args.question, filters=_filters(args),
+                                     index=args.index, generator=args.generator,
+                                     perspectives=args.perspectives))
     print(answer_json(answer) if args.json else render(answer))
     return 0
 
 
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
-    service = AnswerService(settings)
+    pipeline = Pipeline(settings)
     index = args.index or settings.index
     filters = _filters(args)
     generator = args.generator or settings.generator
-    service.retriever(index).snapshot()  # unknown or unbuilt index: fail before the prompt
+    # An unknown or unbuilt index fails here, before the prompt.
+    pipeline.resources.retriever(index).snapshot()
     history: list[Turn] = []
     mode = ", each source's account side by side" if args.perspectives else ""
     print(f"Ask about the {index!r} collection (generator: {generator}{mode}). "
@@ -121,8 +124,9 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
             continue
         print("…", file=sys.stderr, flush=True)
         try:
-            answer = service.ask(question, history=history, filters=filters, index=index,
-                                 generator=generator, perspectives=args.perspectives)
+            answer = pipeline.ask(AskRequest(
+                question=question, history=history, filters=filters, index=index,
+                generator=generator, perspectives=args.perspectives))
         except (BadRequest, PayloadTooLarge) as exc:
             print(f"rag: {exc}")
             continue

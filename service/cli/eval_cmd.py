@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 from typing import Any, get_args
 
-from service.answer import AnswerService
 from service.config import Settings
 from service.evaluation.dataset import ItemType, load_dataset
-from service.evaluation.judges import make_judge
 from service.evaluation.report import check_gate, compare, load_report, write_report
 from service.evaluation.runner import run_eval
+from service.generation.backends import GENERATORS
+from service.pipeline import Pipeline
+from service.verify.backends import JUDGES
 
 CALIBRATION_DIR = Path("eval") / "calibration"
 
@@ -30,9 +31,9 @@ def register(sub: Any) -> None:
         "and attribution. Writes report.json, report.md, metrics.png and latency.png.")
     run.add_argument("--dataset", type=Path, default=Path("eval/datasets/news.jsonl"))
     run.add_argument("--index", help="index to ask (default: RAG_INDEX)")
-    run.add_argument("--generator", choices=["local", "openai", "extractive"],
+    run.add_argument("--generator", choices=GENERATORS.names(),
                      help="default: RAG_GENERATOR")
-    run.add_argument("--judge", choices=["lexical", "fast", "llm"], default="lexical")
+    run.add_argument("--judge", choices=JUDGES.names(), default="lexical")
     run.add_argument("--out", type=Path, help="report folder (default eval/reports/<time>)")
     run.add_argument("--limit", type=int, help="only the first N questions")
     run.add_argument("--type", action="append", dest="types", choices=get_args(ItemType),
@@ -50,7 +51,7 @@ def register(sub: Any) -> None:
         description="Scores N (passage, answer) pairs from HaluEval QA — half right answers "
         "(supported), half hallucinated (not) — and reports accuracy, balanced accuracy and "
         "AUROC. Saved to eval/calibration/<judge>.json; every later report quotes it.")
-    cal.add_argument("--judge", choices=["lexical", "fast", "llm"], default="lexical")
+    cal.add_argument("--judge", choices=JUDGES.names(), default="lexical")
     cal.add_argument("--n", type=int, default=500, help="pairs (default 500)")
     cal.add_argument("--quiet", action="store_true")
     cal.set_defaults(handler=run_calibrate)
@@ -62,7 +63,7 @@ def register(sub: Any) -> None:
         "against each question's own passage, answer correctness against the right answer "
         "(normalised match, token F1), latency and tokens.")
     hal.add_argument("--n", type=int, default=500)
-    hal.add_argument("--generator", choices=["local", "openai", "extractive"],
+    hal.add_argument("--generator", choices=GENERATORS.names(),
                      default="extractive")
     hal.add_argument("--out", type=Path, help="also write the JSON result here")
     hal.add_argument("--quiet", action="store_true")
@@ -79,9 +80,8 @@ def run_run(args: argparse.Namespace, settings: Settings) -> int:
              if not args.types or item.type in args.types][: args.limit or None]
     index = args.index or settings.index
     generator = args.generator or settings.generator
-    judge = make_judge(args.judge, settings.model_copy(update={"generator": generator}))
-    service = AnswerService(settings)
-    run = run_eval(items, service, index, generator, judge, show_progress=not args.quiet,
+    judge = JUDGES.get(args.judge)(settings.model_copy(update={"generator": generator}))
+    run = run_eval(items, Pipeline(settings), index, generator, judge, show_progress=not args.quiet,
                    perspectives=args.perspectives)
     calibration_file = CALIBRATION_DIR / f"{args.judge}.json"
     run["config"] = {
@@ -127,7 +127,7 @@ def run_compare(args: argparse.Namespace, settings: Settings) -> int:
 def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     from service.evaluation.halueval import calibrate
 
-    result = calibrate(make_judge(args.judge, settings), args.n, show_progress=not args.quiet)
+    result = calibrate(JUDGES.get(args.judge)(settings), args.n, show_progress=not args.quiet)
     CALIBRATION_DIR.mkdir(parents=True, exist_ok=True)
     (CALIBRATION_DIR / f"{args.judge}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

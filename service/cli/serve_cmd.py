@@ -47,6 +47,6 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.slack_http_enabled():
         print(f"rag: Slack bot answering at http://{args.host}:{args.port}/slack/events "
               "(events, /ask, interactivity)", flush=True)
-    uvicorn.run("service.api.app:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run("service.server:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, access_log=False)
     return 0

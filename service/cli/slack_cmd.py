@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
 def run_slack(args: argparse.Namespace, settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from service.answer import AnswerService
+    from service.pipeline import Pipeline
     from service.slack.bot import SlackBot, web_client
 
     if not settings.slack_app_token:
@@ -34,9 +34,9 @@ def run_slack(args: argparse.Namespace, settings: Settings) -> int:
                           "with the connections:write scope; see docs/slack.md")
     if args.index:
         settings = settings.model_copy(update={"slack_index": args.index})
-    answers = AnswerService(settings)
-    bot = SlackBot(settings, answers)
-    answers.retriever(bot.index).snapshot()  # fail now on an unknown or unbuilt index
+    pipeline = Pipeline(settings)
+    bot = SlackBot(settings, pipeline)
+    pipeline.resources.retriever(bot.index).snapshot()  # fail now on an unknown or unbuilt index
     print(f"rag: Slack bot on index {bot.index!r} over Socket Mode; Ctrl-C stops it",
           flush=True)
     handler = SocketModeHandler(bot.app, settings.slack_app_token,

@@ -1,13 +1,11 @@
-"""Embedders behind one interface, chosen by name (an index's `embedder` setting)."""
+"""Embedders behind one interface; backends.py registers them by name (an index's
+`embedder` setting)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 import numpy as np
-
-from service.config import Settings
-from service.errors import ConfigError
 
 
 class Embedder(Protocol):
@@ -20,15 +18,3 @@ class Embedder(Protocol):
     max_input_tokens: int
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
-
-
-def make_embedder(name: str, settings: Settings) -> Embedder:
-    if name == "minilm":
-        from service.embed.minilm import MiniLMEmbedder
-
-        return MiniLMEmbedder.shared(batch_size=settings.embed_batch_size)
-    if name == "openai":
-        from service.embed.openai_embed import OpenAIEmbedder
-
-        return OpenAIEmbedder.from_settings(settings)
-    raise ConfigError(f"unknown embedder {name!r}: use 'minilm' (bundled) or 'openai'")

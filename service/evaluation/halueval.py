@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.answer import AnswerService
 from service.config import Settings
 from service.errors import ConfigError
-from service.evaluation.judges import Judge
 from service.evaluation.metrics import contains_reference, mean, percentile, token_f1
 from service.index.config import load_index_config
 from service.ingest.pipeline import ingest
+from service.pipeline import Pipeline
+from service.records import AskRequest
 from service.retrieval.retriever import Retriever
+from service.verify.judge import Judge
 
 HALUEVAL_FILE = "eval_suite/benchs/halueval/dataset_halueval_qa.jsonl"
 
@@ -142,7 +143,7 @@ def benchmark(settings: Settings, n: int, generator: str, seed: int = 7,
     build_s = time.perf_counter() - t0
     items = random.Random(seed).sample(records, min(n, len(records)))
     retriever = Retriever(load_index_config(settings, index), settings)
-    service = AnswerService(settings)
+    pipeline = Pipeline(settings)
     hits = {1: [], 5: [], 10: []}  # type: dict[int, list[float]]
     match, f1, latency, tokens, abstained = [], [], [], [], []
     started = time.perf_counter()
@@ -152,7 +153,8 @@ def benchmark(settings: Settings, n: int, generator: str, seed: int = 7,
         ranked = [p.doc_id for p in retriever.retrieve(item.question, top_k=10).passages]
         for k in hits:
             hits[k].append(float(gold in ranked[:k]))
-        answer = service.ask(item.question, index=index, generator=generator)  # type: ignore[arg-type]
+        answer = pipeline.ask(AskRequest(question=item.question, index=index,
+                                         generator=generator))
         abstained.append(float(answer.abstained))
         match.append(float(contains_reference(answer.answer, item.right_answer)))
         f1.append(0.0 if answer.abstained else token_f1(answer.answer, item.right_answer))

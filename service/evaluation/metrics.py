@@ -9,12 +9,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 from service.evaluation.dataset import GoldItem
-from service.evaluation.judges import Judge
+from service.generation import markers, wording
 from service.generation.attribution import label_of
 from service.generation.citations import claim_spans
-from service.generation.perspectives import is_single_source_note
-from service.generation.prompts import prompt
 from service.records import Answer, Document
+from service.verify.judge import Judge
 from service.verify.verifier import claim_of
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -49,12 +48,11 @@ def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
     labels = [label_of(c.source, c.title) for c in answer.citations]
     for start, end in claim_spans(answer.answer):
         sentence = answer.answer[start:end]
-        if is_single_source_note(sentence) or sentence.strip() == prompt("fallback_notice"):
+        if wording.is_single_source_note(sentence) or wording.is_fallback_notice(sentence):
             continue  # the service's notes about the search, not claims from the sources
-        markers = [int(m) for m in re.findall(r"\[(\d+)\]", sentence)]
         plain = claim_of(sentence, labels)
         if plain:
-            out.append((plain, markers))
+            out.append((plain, markers.numbers(sentence)))
     return out
 
 
@@ -77,8 +75,8 @@ def score_citations(answer: Answer, judge: Judge) -> CitationScores:
             cache[key] = judge.score(claim, evidence) >= judge.threshold
         return cache[key]
 
-    for claim, markers in answer_sentences(answer):
-        cited = [by_marker[m] for m in markers if m in by_marker]
+    for claim, numbers in answer_sentences(answer):
+        cited = [by_marker[m] for m in numbers if m in by_marker]
         sentences += 1
         if cited and supports(claim, "\n".join(cited)):
             supported += 1

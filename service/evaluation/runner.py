@@ -6,9 +6,7 @@ import sys
 import time
 from typing import Any
 
-from service.answer import AnswerService
 from service.evaluation.dataset import GoldItem
-from service.evaluation.judges import Judge
 from service.evaluation.metrics import (
     answer_sentences,
     contains_reference,
@@ -19,7 +17,9 @@ from service.evaluation.metrics import (
     score_citations,
     token_f1,
 )
-from service.records import public_answer
+from service.pipeline import Pipeline
+from service.records import AskRequest, public_answer
+from service.verify.judge import Judge
 
 KS = (1, 3, 5)
 
@@ -114,19 +114,20 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in m.items()}
 
 
-def run_eval(items: list[GoldItem], service: AnswerService, index: str, generator: str,
+def run_eval(items: list[GoldItem], pipeline: Pipeline, index: str, generator: str,
              judge: Judge, show_progress: bool = True,
              perspectives: bool = False) -> dict[str, Any]:
     from tqdm import tqdm
 
-    documents = service.retriever(index).snapshot().documents
-    checker = service.checker() if judge.name != "fast" else None
+    documents = pipeline.resources.retriever(index).snapshot().documents
+    checker = pipeline.resources.judge()
+    checker = checker if checker.name != judge.name else None
     rows = []
     started = time.perf_counter()
     for item in tqdm(items, desc="evaluating", unit="q", file=sys.stderr,
                      disable=not show_progress):
-        answer = service.ask(item.question, index=index, generator=generator,  # type: ignore[arg-type]
-                             perspectives=perspectives)
+        answer = pipeline.ask(AskRequest(question=item.question, index=index,
+                                         generator=generator, perspectives=perspectives))
         rows.append(score_item(item, answer, documents, judge, checker))
     return {"metrics": aggregate(rows), "rows": rows,
             "seconds": round(time.perf_counter() - started, 1)}

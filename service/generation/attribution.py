@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from service.generation import markers, wording
 from service.generation.citations import map_sentences
 from service.records import Citation
 
-_MARKER = re.compile(r"\[(\d+)\]")
 _ATTRIBUTED = re.compile(r"\b(according to|reports?|reported|said|says|writes|wrote|claims?|"
                          r"told|states?|stated|argues?|notes?|noted)\b", re.I)
 # First words that are not names, so they can be lower-cased after "According to X,".
@@ -30,10 +30,6 @@ _COMMON_OPENERS = frozenset(
         "some", "most", "many", "several", "no", "yes", "and", "but",
     }
 )
-# A lead-in whose source is not one of the known labels (a model's own wording).
-# A mark the verifier put in front of a sentence, "(unverified) ...": it stays in front.
-_LEADING_MARK = re.compile(r"^\([a-z]+\)\s+")
-_GENERIC_LEAD = re.compile(r"^According to [^,:]{1,160}?[”\"]?[,:] (?=\S)")
 
 
 def label_of(source: str | None, title: str) -> str:
@@ -43,11 +39,6 @@ def label_of(source: str | None, title: str) -> str:
 
 def _label(citation: Citation) -> str:
     return label_of(citation.source, citation.title)
-
-
-def join_labels(labels: list[str]) -> str:
-    """"A", "A and B", "A, B and C"."""
-    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
 
 
 def _attribution_patterns(
@@ -62,8 +53,7 @@ def _attribution_patterns(
     # A title may come quoted, and a model may put the comma inside: “Title,” ...
     one = "[“\"]?(?:" + "|".join(re.escape(n) for n in names) + ")[”\"]?"
     many = rf"{one}(?:(?:, | and ){one})*"
-    lead = re.compile(rf"^(?:According to {many}[,:]+[”\"]?|"
-                      rf"{many} (?:also )?reports(?: instead)?[,:]) (?=\S)", re.I)
+    lead = re.compile(wording.lead_in_pattern(many), re.I)
     trail = re.compile(rf",?\s+(?:according to|as reported by) {many}[,]?(?=\s*[.!?]?\s*$)",
                        re.I)
     return lead, trail
@@ -73,40 +63,42 @@ def strip_attribution(sentence: str, labels: Iterable[str] = ()) -> str:
     """The sentence without a leading "According to <source>," (or "<source> reports
     instead:"), or a trailing ", according to <source>" — who makes the claim, not the
     claim."""
+    generic = re.compile(wording.generic_lead_in_pattern())
     patterns = _attribution_patterns(labels)
     if patterns is None:
-        return _GENERIC_LEAD.sub("", sentence)
+        return generic.sub("", sentence)
     lead, trail = patterns
     if match := lead.match(sentence):
         return sentence[match.end():]
     stripped = trail.sub("", sentence)
-    return stripped if stripped != sentence else _GENERIC_LEAD.sub("", sentence)
+    return stripped if stripped != sentence else generic.sub("", sentence)
 
 
 def attribute_sentences(text: str, citations: list[Citation]) -> str:
     by_marker = {c.marker: c for c in citations}
 
+    mark = wording.unverified_mark()
+
     def attribute(sentence: str) -> str:
-        if mark := _LEADING_MARK.match(sentence):
-            return mark.group(0) + attribute(sentence[mark.end():])
+        if sentence.startswith(f"{mark} "):  # the verifier's mark stays in front
+            return wording.mark_unverified(attribute(sentence[len(mark) + 1:]))
         labels = list(dict.fromkeys(
-            _label(by_marker[int(m)]) for m in _MARKER.findall(sentence) if int(m) in by_marker
-        ))
+            _label(by_marker[n]) for n in markers.numbers(sentence) if n in by_marker))
         if not labels:
             return sentence
         lowered = sentence.lower()
         named = [label for label in labels if label.strip("“”").lower() in lowered]
         claim = strip_attribution(sentence, labels)
         if named and claim != sentence and len(named) < len(labels) and (
-                sentence.startswith("According to")):
+                sentence.startswith(wording.lead_in_prefix())):
             # "According to A, ... [1][3]" where [3] is B's: name both.
-            return f"According to {join_labels(labels)}, {claim}"
+            return f"{wording.lead_in(labels)} {claim}"
         if named or _ATTRIBUTED.search(sentence):
             return sentence
         first, _, rest = sentence.partition(" ")
         if first.lower() in _COMMON_OPENERS:
             first = first.lower()
         trail = sentence[len(sentence.rstrip()):]
-        return f"According to {join_labels(labels)}, {first} {rest}".rstrip() + trail
+        return f"{wording.lead_in(labels)} {first} {rest}".rstrip() + trail
 
     return map_sentences(text, attribute)

@@ -8,15 +8,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from service.generation import markers
 from service.ingest.chunk import split_sentences
 from service.records import Citation, Passage
 from service.retrieval.terms import content_terms
 
-_GROUP = re.compile(r"\[\s*(?:passages?|sources?|doc(?:ument)?s?)?\s*"
-                    r"(\d+(?:\s*(?:,|;|and)\s*(?:passages?|sources?)?\s*\d+)*)\s*\]", re.I)
-_SINGLE = re.compile(r"\[(\d+)\]")
-_LEADING_MARKERS = re.compile(r"\s*[”\"’)]*\s*(\[\d+\]\s*)+[.!?]?")
-_MARKERS_AFTER_STOP = re.compile(r"(?<=\w)([.!?])[ \t]*((?:\[\d+\])+)")
+_LEADING_MARKERS = re.compile(rf"\s*[”\"’)]*\s*(?:{markers.MARKER.pattern}\s*)+[.!?]?")
+_MARKERS_AFTER_STOP = re.compile(rf"(?<=\w)([.!?])[ \t]*({markers.MARKER_RUN})")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 #: An uncited sentence gets a marker when this share of its content words is in one passage.
 AUTO_CITE_MIN_SUPPORT = 0.6
@@ -33,17 +31,12 @@ class CitedText:
 
 def has_words(text: str) -> bool:
     """Whether text says anything besides citation markers and punctuation."""
-    return bool(content_terms(_SINGLE.sub("", _normalise_groups(text))))
-
-
-def cited_numbers(text: str) -> list[int]:
-    """Passage numbers the text cites, in order of first use."""
-    return list(dict.fromkeys(int(n) for n in _SINGLE.findall(_normalise_groups(text))))
+    return bool(content_terms(markers.strip(text)))
 
 
 def lexical_support(sentence: str, passage_text: str) -> float:
     """Share of the sentence's distinct content words that occur in the passage (0..1)."""
-    claim = set(content_terms(_SINGLE.sub("", sentence)))
+    claim = set(content_terms(markers.strip(sentence)))
     if not claim:
         return 0.0
     return len(claim & set(content_terms(passage_text))) / len(claim)
@@ -75,25 +68,38 @@ def map_sentences(text: str, rewrite: Callable[[str], str]) -> str:
     return "".join(pieces)
 
 
-def _normalise_groups(text: str) -> str:
-    def expand(match: re.Match[str]) -> str:
-        return "".join(f"[{n}]" for n in re.findall(r"\d+", match.group(1)))
-
-    return _GROUP.sub(expand, text)
-
-
 # Small models narrate their sources: "…, according to passage [1]." / "This information is
-# found in passage [2]." The marker is kept; the narration is not a claim and goes.
+# found in passage [2]." / "According to the passage from [1], Trump said …". The marker is
+# kept; the narration is not a claim and goes.
+_SOURCE_WORDS = (r"(?:the\s+)?(?:(?:given|provided|above)\s+)?"
+                 r"(?:passages?|sources?|texts?|documents?)")
+_SOURCE_REF = rf"{_SOURCE_WORDS}(?:\s+(?:from|in|of|number|no\.))?\s*({markers.MARKER_RUN})"
+_NARRATED_LEAD = re.compile(rf"^(\s*)(?:according to|as (?:stated|mentioned|reported) in|"
+                            rf"as per|based on|in)\s+{_SOURCE_REF}\s*,?\s*", re.I)
 _NARRATED_MARKER = re.compile(
-    r",?\s*\b(?:according to|as (?:stated|mentioned|reported) in|as per|see)\s+"
-    r"(?:the\s+)?(?:passages?|sources?)\s*(\[\d+\])", re.I)
+    rf",?\s*\b(?:according to|as (?:stated|mentioned|reported) in|as per|see)\s+{_SOURCE_REF}",
+    re.I)
 _NARRATION_SENTENCE = re.compile(
     r"^\s*(?:this|the|that|these)\s+(?:information|statement|claim|fact|answer|detail)s?\s+"
     r"(?:is|are|was|can be|could be)\s+(?:found|mentioned|stated|supported|given|provided)"
-    r"\s+in\s+(?:passages?|sources?)?\s*((?:\[\d+\])+)\s*\.?\s*$", re.I)
+    rf"\s+in\s+(?:passages?|sources?)?\s*({markers.MARKER_RUN})\s*\.?\s*$", re.I)
+
+
+def _move_lead_marker(sentence: str) -> str:
+    """"According to the passage from [1], Trump said X." -> "Trump said X [1]."."""
+    lead = _NARRATED_LEAD.match(sentence)
+    if not lead:
+        return sentence
+    rest = sentence[lead.end():]
+    if not rest.strip():
+        return sentence
+    rest = rest[0].upper() + rest[1:]
+    cited = markers.numbers(lead.group(2)) + markers.numbers(rest)
+    return lead.group(1) + markers.place(rest, cited) + sentence[len(sentence.rstrip()):]
 
 
 def drop_narration(text: str) -> str:
+    text = map_sentences(text, _move_lead_marker)
     text = _NARRATED_MARKER.sub(r" \1", text)
     kept: list[str] = []
     for start, end in claim_spans(text):
@@ -111,18 +117,17 @@ def drop_narration(text: str) -> str:
 
 def resolve_citations(text: str, passages: list[Passage], renumber: bool = True) -> CitedText:
     """`renumber=False` keeps passage numbers as markers (text already streamed)."""
-    text = drop_narration(_normalise_groups(text))
+    text = drop_narration(markers.normalise(text))
     removed = 0
 
-    def keep_valid(match: re.Match[str]) -> str:
+    def keep_valid(number: int) -> str:
         nonlocal removed
-        if 1 <= int(match.group(1)) <= len(passages):
-            return match.group(0)
+        if 1 <= number <= len(passages):
+            return markers.marker(number)
         removed += 1
         return ""
 
-    text = _SINGLE.sub(keep_valid, text)
-    text = re.sub(r"(\[\d+\])(\1)+", r"\1", text)  # [1][1] -> [1]
+    text = markers.collapse_repeats(markers.renumber(text, keep_valid))
 
     # Attach a marker to uncited claim sentences that one passage clearly supports.
     auto = 0
@@ -130,7 +135,7 @@ def resolve_citations(text: str, passages: list[Passage], renumber: bool = True)
     def cite_if_supported(sentence: str) -> str:
         nonlocal auto
         words = len(set(content_terms(sentence)))
-        if _SINGLE.search(sentence) or not words:
+        if markers.has_marker(sentence) or not words:
             return sentence
         scores = [lexical_support(sentence, p.text) for p in passages]
         # A bare answer ("Medinsky.") is cited only where every word of it occurs.
@@ -138,19 +143,15 @@ def resolve_citations(text: str, passages: list[Passage], renumber: bool = True)
         if not scores or max(scores) < needed:
             return sentence
         auto += 1
-        marker = f" [{scores.index(max(scores)) + 1}]"
-        stripped = sentence.rstrip()
-        if stripped and stripped[-1] in ".!?":
-            return stripped[:-1] + marker + stripped[-1]
-        return stripped + marker
+        return markers.place(sentence.rstrip(), [scores.index(max(scores)) + 1])
 
     text = map_sentences(text, cite_if_supported)
 
     # Renumber in order of first use.
     order: dict[int, int] = {}
-    for n in (int(m) for m in _SINGLE.findall(text)):
+    for n in markers.numbers(text):
         order.setdefault(n, len(order) + 1 if renumber else n)
-    text = _SINGLE.sub(lambda m: f"[{order[int(m.group(1))]}]", text)
+    text = markers.renumber(text, lambda n: markers.marker(order[n]))
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
     text = re.sub(r"([^\s\]])\[", r"\1 [", text)
     # "…talks. [1]" -> "…talks [1]." so a marker sits inside the sentence it supports.

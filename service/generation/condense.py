@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from service.errors import LLMUnavailable
-from service.generation.llm import ChatLLM
+from service.generation import markers
+from service.generation.chat import ChatLLM
 from service.generation.prompts import prompt
 from service.records import Turn
 
@@ -32,7 +33,7 @@ def condense_question(question: str, history: list[Turn], llm: ChatLLM | None,
         return question, 0
     if llm is None:
         return heuristic_standalone(question, turns), 0
-    transcript = "\n".join(f"{t.role}: {_strip_markers(t.content)}" for t in turns)
+    transcript = "\n".join(f"{t.role}: {markers.strip(t.content)}" for t in turns)
     messages = [
         {"role": "system", "content": prompt("condense_system")},
         {"role": "user", "content": prompt("condense_user", history=transcript,
@@ -56,7 +57,3 @@ def _keeps_names(question: str, rewritten: str) -> bool:
     """Every capitalised word after the first of the follow-up survives the rewrite."""
     names = re.findall(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w’'-]+", question.strip())
     return all(name.lower() in rewritten.lower() for name in names)
-
-
-def _strip_markers(text: str) -> str:
-    return re.sub(r"\s*\[\d+\]", "", text)

@@ -7,19 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from service.generation.prompts import prompt
+from service.generation import wording
 from service.ingest.chunk import split_sentences
 from service.records import Passage
 from service.retrieval.terms import content_terms
 from service.retrieval.windows import match_score, weighted_overlap
-
-
-@dataclass
-class ExtractiveDraft:
-    """Answer text with passage-numbered markers, or None when nothing qualifies."""
-
-    text: str | None
-    best_coverage: float
 
 
 @dataclass
@@ -34,9 +26,9 @@ class Quote:
 
 def best_sentences(question: str, passages: list[Passage], idf: Callable[[str], float],
                    max_sentences: int, min_coverage: float, only: set[int] | None = None,
-                   ratio: float = 0.6) -> tuple[list[Quote], float]:
-    """The best-matching sentences (each holding at least `min_coverage` of the question's
-    weighted words, and scoring at least `ratio` x the best), and the best coverage seen."""
+                   ratio: float = 0.6) -> list[Quote]:
+    """The best-matching sentences, each holding at least `min_coverage` of the question's
+    weighted words and scoring at least `ratio` x the best."""
     query = content_terms(question)
     candidates: list[Quote] = []
     for number, passage in enumerate(passages, start=1):
@@ -50,7 +42,6 @@ def best_sentences(question: str, passages: list[Passage], idf: Callable[[str], 
             score = match_score(query, sentence, idf) - 0.01 * passage.rank
             candidates.append(Quote(score, coverage, number, sentence))
     candidates.sort(key=lambda c: c.score, reverse=True)
-    best_coverage = max((c.coverage for c in candidates), default=0.0)
     chosen: list[Quote] = []
     for cand in candidates:
         if len(chosen) >= max_sentences:
@@ -60,20 +51,20 @@ def best_sentences(question: str, passages: list[Passage], idf: Callable[[str], 
         if any(cand.sentence == c.sentence for c in chosen):
             continue
         chosen.append(cand)
-    return chosen, best_coverage
+    return chosen
 
 
 def extractive_answer(question: str, passages: list[Passage], idf: Callable[[str], float],
                       max_sentences: int, min_coverage: float,
-                      only: set[int] | None = None) -> ExtractiveDraft:
-    """Markers are numbers in `passages`; `only` limits quoting to those passage numbers."""
-    chosen, best_coverage = best_sentences(question, passages, idf, max_sentences,
-                                           min_coverage, only)
+                      only: set[int] | None = None) -> str | None:
+    """Answer text with passage-numbered markers, or None when no sentence qualifies;
+    `only` limits quoting to those passage numbers."""
+    chosen = best_sentences(question, passages, idf, max_sentences, min_coverage, only)
     if not chosen:
-        return ExtractiveDraft(text=None, best_coverage=best_coverage)
+        return None
     lines = [
-        prompt("extractive_sentence", label=passages[q.number - 1].label, sentence=q.sentence,
-               marker=q.number)
+        wording.account("extractive_sentence", passages[q.number - 1].label, q.sentence,
+                        q.number)
         for q in chosen
     ]
-    return ExtractiveDraft(text=" ".join(lines), best_coverage=best_coverage)
+    return " ".join(lines)

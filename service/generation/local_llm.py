@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from service.config import Settings
 from service.errors import LLMUnavailable, ModelNotInstalled
-from service.generation.llm import Completion, Message
+from service.generation.chat import Completion, Message
 from service.models import require_gguf
 
 
@@ -79,3 +79,37 @@ class LocalLLM:
         completion_tokens = len(self._model.tokenize(text.encode(), add_bos=False))
         return Completion(text=text, prompt_tokens=prompt_tokens,
                           completion_tokens=completion_tokens)
+
+    def first_token_probabilities(self, messages: list[Message],
+                                  answers: dict[str, tuple[str, ...]]) -> dict[str, float]:
+        """P(the reply starts with one of its spellings) for each answer, e.g.
+        {"yes": ("Yes", " yes"), ...}, read from the logits llama.cpp hands a logits
+        processor (asking it for `logprobs` would need logits for every position, n_ctx x
+        vocabulary floats)."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        captured: list[np.ndarray] = []
+
+        def grab(_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+            if not captured:
+                captured.append(np.array(scores, dtype=np.float64))
+            return scores
+
+        with self._lock:
+            self._model.create_chat_completion(
+                messages=messages, max_tokens=1, temperature=0.0,
+                logits_processor=LogitsProcessorList([grab]))
+        logits = captured[0]
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        first = {name: {self._model.tokenize(w.encode(), add_bos=False)[0] for w in spellings}
+                 for name, spellings in answers.items()}
+        return {name: float(sum(probs[i] for i in ids)) for name, ids in first.items()}
+
+    def ping(self) -> str:
+        return self.name  # loaded in process: it answers whenever the lock is free
+
+    def busy(self) -> bool:
+        """Whether a generation holds the model right now."""
+        return self._lock.locked()

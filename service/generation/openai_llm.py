@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from service.config import Settings
 from service.errors import ConfigError, LLMUnavailable
-from service.generation.llm import Completion, Message
+from service.generation.chat import Completion, Message
 
 
 class OpenAILLM:
@@ -54,6 +54,19 @@ class OpenAILLM:
                         yield chunk.choices[0].delta.content
             finally:
                 chunks.close()  # closes the HTTP response: the server stops generating
+
+
+    def ping(self) -> str:
+        import openai
+
+        try:
+            self._client.with_options(timeout=3, max_retries=0).models.list()
+        except openai.APIStatusError as exc:
+            if exc.status_code >= 500:
+                raise LLMUnavailable(f"LLM endpoint answered {exc.status_code}") from exc
+        except openai.OpenAIError as exc:
+            raise LLMUnavailable(f"cannot reach the LLM endpoint: {exc}") from exc
+        return self.name
 
 
 @contextmanager

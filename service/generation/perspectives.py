@@ -14,15 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from service.generation import markers, wording
 from service.generation.attribution import label_of
-from service.generation.citations import (
-    AUTO_CITE_MIN_SUPPORT,
-    cited_numbers,
-    lexical_support,
-    map_sentences,
-)
+from service.generation.chat import Message
+from service.generation.citations import AUTO_CITE_MIN_SUPPORT, lexical_support, map_sentences
 from service.generation.extractive import best_sentences
-from service.generation.llm import Message
+from service.generation.messages import passage_blocks
 from service.generation.prompts import prompt
 from service.records import Citation, Passage
 
@@ -43,7 +40,7 @@ def extractive_perspectives(question: str, passages: list[Passage],
     accounts: list[tuple[str, int, str]] = []
     for label, numbers in source_groups(passages).items():
         allowed = set(numbers) & only if only is not None else set(numbers)
-        quotes, _ = best_sentences(question, passages, idf, 1, min_coverage, allowed)
+        quotes = best_sentences(question, passages, idf, 1, min_coverage, allowed)
         if quotes:
             accounts.append((label, quotes[0].number, quotes[0].sentence))
     if not accounts:
@@ -57,24 +54,20 @@ def extractive_perspectives(question: str, passages: list[Passage],
             template = "perspective_also"
         else:
             template = "perspective_instead"
-        lines.append(prompt(template, label=label, sentence=sentence, marker=number))
+        lines.append(wording.account(template, label, sentence, number))
     return " ".join(lines)
 
 
-def perspective_messages(question: str, passages: list[Passage],
-                         abstain_token: str) -> list[Message]:
+def perspective_messages(question: str, passages: list[Passage]) -> list[Message]:
     """The LLM prompt: passages listed source by source, one sentence asked per source."""
-    blocks = "\n\n".join(
-        prompt("passage", marker=i, label=p.label, text=p.text)
-        for i, p in enumerate(passages, start=1)
-    )
+    blocks = passage_blocks(passages)
     groups = source_groups(passages)
     sources = "\n".join(
         prompt("perspectives_source", label=label, markers=", ".join(f"[{n}]" for n in numbers))
         for label, numbers in groups.items())
     return [
         {"role": "system", "content": prompt("perspectives_system",
-                                             abstain_token=abstain_token)},
+                                             abstain_token=wording.ABSTAIN_TOKEN)},
         {"role": "user", "content": prompt("perspectives_user", passages=blocks,
                                            sources=sources, question=question,
                                            first_source=next(iter(groups), ""))},
@@ -89,7 +82,7 @@ def keep_per_source(text: str, passages: list[Passage], limit: int) -> str:
     per_source: dict[str, int] = {}
 
     def keep(sentence: str) -> str:
-        labels = {passages[n - 1].label for n in cited_numbers(sentence)
+        labels = {passages[n - 1].label for n in markers.numbers(sentence)
                   if 1 <= n <= len(passages)}
         key = sentence.strip()
         if key in seen or (labels and all(per_source.get(lb, 0) >= limit for lb in labels)):
@@ -102,16 +95,11 @@ def keep_per_source(text: str, passages: list[Passage], limit: int) -> str:
     return re.sub(r"[ \t]{2,}", " ", map_sentences(text, keep)).strip()
 
 
-def is_single_source_note(sentence: str) -> bool:
-    return sentence.strip().startswith(prompt("perspectives_single").rstrip("."))
-
-
 def single_source_note(text: str, citations: list[Citation]) -> str | None:
     """"Only one of the sources found addresses this." when every citation of `text` comes
     from one source; the note names it unless the text already does."""
     labels = list(dict.fromkeys(label_of(c.source, c.title) for c in citations))
     if len(labels) != 1:
         return None
-    if labels[0].strip("“”").lower() in text.lower():
-        return prompt("perspectives_single")
-    return prompt("perspectives_single_named", label=labels[0])
+    named = labels[0].strip("“”").lower() in text.lower()
+    return wording.single_source_note(None if named else labels[0])

@@ -218,11 +218,6 @@ class IndexStore:
                 zip(got["ids"][0], got["distances"][0], strict=True) if cid in live]
         return hits[:k]
 
-    def chunk_ids_matching(self, generation: int, filters: Filters) -> set[str]:
-        where = _where(_live_at(generation) + filter_clauses(filters))
-        return {cid for cid, _, _ in self._get_all(self._chunks, where, [])}
-
-    # ---- writing (only inside an ingest run that holds the index lock) ---------------
     def collect_garbage(self, generation: int) -> int:
         """Remove what a crashed run left and what is retired for more than a generation."""
         removed = 0
@@ -288,9 +283,6 @@ class IndexStore:
         """The single write that makes a generation visible."""
         self._manifest.upsert(ids=[_MANIFEST_ID], embeddings=[[1.0]],
                               documents=[manifest.model_dump_json()])
-
-    def count_records(self) -> dict[str, int]:
-        return {"chunks": self._chunks.count(), "docs": self._docs.count()}
 
     def drop(self) -> None:
         for name in ("chunks", "docs", "manifest"):

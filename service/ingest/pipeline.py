@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from service.config import Settings
-from service.embed import Embedder, make_embedder
+from service.embed import Embedder
+from service.embed.backends import make_embedder
 from service.errors import BadDocument, BadRequest, EmbedderMismatch
 from service.index.config import IndexConfig
 from service.index.lock import index_write_lock
@@ -44,7 +45,6 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     chunks_embedded: int = 0
     seconds: float = 0.0
-    embed_seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
@@ -132,6 +132,28 @@ def _embed_all(embedder: Embedder, texts: list[str], show_progress: bool) -> np.
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
 
 
+def _changed_documents(found: list[_Found], versions: dict[str, DocVersion],
+                       config: IndexConfig, embedder_id: str,
+                       report: IngestReport) -> list[tuple[Document, list[Chunk]]]:
+    """The new and changed documents, prepared (cleaned, chunked); unchanged ones are
+    counted, unusable ones reported as skipped."""
+    pending: list[tuple[Document, list[Chunk]]] = []
+    for item in found:
+        known = versions.get(item.doc_id)
+        try:
+            prepared = prepare_document(item, config, embedder_id,
+                                        known.sha256 if known else None)
+        except BadDocument as exc:
+            report.skipped.append((exc.path, exc.reason))
+            continue
+        if prepared is None:
+            report.unchanged += 1
+        else:
+            pending.append(prepared)
+            (report.updated if known else report.added).append(item.doc_id)
+    return pending
+
+
 def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = None,
            show_progress: bool = True, embedder: Embedder | None = None) -> IngestReport:
     started = time.perf_counter()
@@ -151,22 +173,7 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
         report = IngestReport(index=config.name, generation=current)
         versions = store.live_versions(current)
         found, full_roots = discover(config, paths or config.source_paths())
-
-        pending: list[tuple[Document, list[Chunk]]] = []
-        for item in found:
-            known = versions.get(item.doc_id)
-            try:
-                prepared = prepare_document(item, config, embedder.model_id,
-                                            known.sha256 if known else None)
-            except BadDocument as exc:
-                report.skipped.append((exc.path, exc.reason))
-                continue
-            if prepared is None:
-                report.unchanged += 1
-            else:
-                pending.append(prepared)
-                (report.updated if known else report.added).append(item.doc_id)
-
+        pending = _changed_documents(found, versions, config, embedder.model_id, report)
         seen = {item.doc_id for item in found}
         gone: list[DocVersion] = [v for v in versions.values()
                                   if v.root in full_roots and v.doc_id not in seen]
@@ -176,9 +183,7 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
             return report
 
         texts = [c.text for _, chunks in pending for c in chunks]
-        embed_started = time.perf_counter()
         vectors = _embed_all(embedder, texts, show_progress)
-        report.embed_seconds = time.perf_counter() - embed_started
         report.chunks_embedded = len(texts)
 
         store.add_documents(pending, vectors, target)

@@ -9,12 +9,12 @@ Usage:
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.config import Settings
-from service.embed import Embedder, make_embedder
+from service.embed import Embedder
+from service.embed.backends import make_embedder
 from service.errors import EmbedderMismatch
 from service.index.config import IndexConfig
 from service.index.store import IndexStore
@@ -31,7 +31,6 @@ class RetrievalResult:
     passages: list[Passage]
     #: Best share of the question's (IDF-weighted) content words found in one passage.
     coverage: float
-    timings_ms: dict[str, float]
     #: Inverse document frequency over the index, for scoring words downstream.
     idf: Callable[[str], float]
 
@@ -61,36 +60,39 @@ class Retriever:
 
     def retrieve(self, query: str, filters: Filters | None = None,
                  top_k: int | None = None) -> RetrievalResult:
-        s = self.settings
-        top_k = top_k or s.top_k
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
         snap = self.snapshot()
-        timings["snapshot"] = _ms(t0)
+        fused = self._fused_candidates(snap, query, filters)
+        query_terms = content_terms(query)
+        windows = self._focused_windows(snap, fused, query_terms)
+        passages, coverage = self._passages(snap, windows, fused, top_k or self.settings.top_k)
+        return RetrievalResult(passages=passages, coverage=coverage, idf=snap.bm25.idf)
 
-        t0 = time.perf_counter()
+    def _fused_candidates(self, snap: Snapshot, query: str,
+                          filters: Filters | None) -> _Candidates:
+        """Dense and BM25 hits fused by reciprocal rank."""
+        s = self.settings
         vector = self.embedder.embed([query])[0]
         dense = self.store.query_dense(vector, min(s.candidate_k, max(len(snap.chunks), 1)),
                                        snap.generation, filters, live=snap.position)
         dense_ids = [cid for cid, _ in dense if cid in snap.position]
-        timings["dense"] = _ms(t0)
-
-        t0 = time.perf_counter()
         lexical = snap.bm25.search(query, s.candidate_k, snap.mask(filters))
         bm25_ids = [snap.chunks[i].chunk_id for i, _ in lexical]
-        timings["bm25"] = _ms(t0)
-
-        t0 = time.perf_counter()
         fused = reciprocal_rank_fusion([dense_ids, bm25_ids], k=s.rrf_k)[: s.candidate_k]
-        query_terms = content_terms(query)
+        return _Candidates(fused=fused,
+                           dense_rank={cid: r for r, cid in enumerate(dense_ids, start=1)},
+                           bm25_rank={cid: r for r, cid in enumerate(bm25_ids, start=1)})
+
+    def _focused_windows(self, snap: Snapshot, candidates: _Candidates,
+                         query_terms: list[str]) -> dict[str, _Window]:
+        """Every candidate focused on its best sentences, then reranked: half the fused
+        rank score, half how well the focused window matches the question word for word
+        and phrase for phrase. No cross-encoder exists offline; this sentence-level signal
+        favours passages that state the answer over ones merely on topic."""
+        s = self.settings
         count = token_counter()
-        # Focus every candidate on its best sentences, then rerank: half the fused rank
-        # score, half how well the focused window matches the question word for word
-        # and phrase for phrase. No cross-encoder exists offline; this sentence-level
-        # signal favours passages that state the answer over ones merely on topic.
-        best_fused = fused[0][1] if fused else 1.0
-        windows: dict[str, tuple[int, int, float, float]] = {}
-        for cid, fused_score in fused:
+        best_fused = candidates.fused[0][1] if candidates.fused else 1.0
+        windows: dict[str, _Window] = {}
+        for cid, fused_score in candidates.fused:
             chunk = snap.chunks[snap.position[cid]]
             doc = snap.documents[chunk.doc_id]
             lo, hi = snap.sentences_in(doc, chunk.start, chunk.end)
@@ -99,36 +101,47 @@ class Retriever:
             text = doc.text[start:end]
             score = (1 - s.rerank_weight) * fused_score / best_fused + s.rerank_weight * (
                 match_score(query_terms, text, snap.bm25.idf))
-            windows[cid] = (start, end, score,
-                            weighted_overlap(set(query_terms), text, snap.bm25.idf))
-        final = sorted(((cid, w[2]) for cid, w in windows.items()), key=lambda x: x[1],
-                       reverse=True)
-        dense_rank = {cid: r for r, cid in enumerate(dense_ids, start=1)}
-        bm25_rank = {cid: r for r, cid in enumerate(bm25_ids, start=1)}
+            windows[cid] = _Window(doc.doc_id, start, end, score,
+                                   weighted_overlap(set(query_terms), text, snap.bm25.idf))
+        return windows
+
+    def _passages(self, snap: Snapshot, windows: dict[str, _Window],
+                  candidates: _Candidates, top_k: int) -> tuple[list[Passage], float]:
+        """The best `top_k` windows as passages, no two overlapping in one document, and
+        the best coverage of the question among them."""
         passages: list[Passage] = []
         taken: dict[str, list[tuple[int, int]]] = {}
         coverage = 0.0
-        for cid, score in final:
+        for cid, w in sorted(windows.items(), key=lambda kv: kv[1].score, reverse=True):
             if len(passages) >= top_k:
                 break
-            if cid not in windows:
-                continue
-            start, end, _, overlap = windows[cid]
-            doc = snap.documents[snap.chunks[snap.position[cid]].doc_id]
-            if any(start < e and b < end for b, e in taken.get(doc.doc_id, [])):
+            if any(w.start < e and b < w.end for b, e in taken.get(w.doc_id, [])):
                 continue  # an overlapping window of this document is already in
-            taken.setdefault(doc.doc_id, []).append((start, end))
-            coverage = max(coverage, overlap)
+            taken.setdefault(w.doc_id, []).append((w.start, w.end))
+            coverage = max(coverage, w.coverage)
+            doc = snap.documents[w.doc_id]
             passages.append(Passage(
                 chunk_id=cid, doc_id=doc.doc_id, title=doc.meta.title, source=doc.meta.source,
-                url=doc.meta.url, date=doc.meta.date, text=doc.text[start:end], start=start,
-                end=end, score=score, rank=len(passages) + 1, dense_rank=dense_rank.get(cid),
-                bm25_rank=bm25_rank.get(cid),
+                url=doc.meta.url, date=doc.meta.date, text=doc.text[w.start:w.end],
+                start=w.start, end=w.end, score=w.score, rank=len(passages) + 1,
+                dense_rank=candidates.dense_rank.get(cid),
+                bm25_rank=candidates.bm25_rank.get(cid),
             ))
-        timings["fuse"] = _ms(t0)
-        return RetrievalResult(passages=passages, coverage=coverage, timings_ms=timings,
-                               idf=snap.bm25.idf)
+        return passages, coverage
 
 
-def _ms(t0: float) -> float:
-    return round((time.perf_counter() - t0) * 1000, 2)
+@dataclass
+class _Candidates:
+    fused: list[tuple[str, float]]
+    dense_rank: dict[str, int]
+    bm25_rank: dict[str, int]
+
+
+@dataclass
+class _Window:
+    doc_id: str
+    start: int
+    end: int
+    score: float
+    #: Share of the question's IDF-weighted words in the window.
+    coverage: float

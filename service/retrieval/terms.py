@@ -27,7 +27,3 @@ def stopwords() -> frozenset[str]:
 def content_terms(text: str) -> list[str]:
     words = [w for w in _WORD.findall(text.lower()) if w not in stopwords()]
     return _stemmer().stemWords(words)
-
-
-def stem_tokenizer(text: str) -> list[str]:
-    return content_terms(text)

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from service.generation import wording
 from service.records import Answer, Citation
-from service.verify.verifier import UNVERIFIED_MARK
 
 SECTION_MAX_CHARS = 3000
 MESSAGE_MAX_BLOCKS = 50
@@ -66,7 +66,7 @@ def _context(text: str) -> Block:
 
 def _answer_mrkdwn(answer: Answer) -> str:
     text = escape(answer.answer)
-    return text.replace(escape(UNVERIFIED_MARK), ":warning: _unverified:_")
+    return text.replace(escape(wording.unverified_mark()), ":warning: _unverified:_")
 
 
 def _citation_block(citation: Citation) -> Block:

@@ -1,4 +1,4 @@
-"""The Slack bot: a slack-bolt App over the one AnswerService.
+"""The Slack bot: a slack-bolt App over the one answering pipeline.
 
 - `app_mention` in a channel and a direct message: answered in the thread of the question.
   A "searching…" message goes out at once and is replaced (`chat.update`) by the answer.
@@ -29,10 +29,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from service.answer import AnswerService
 from service.config import Settings
 from service.errors import ConfigError, RagError
-from service.records import Turn
+from service.pipeline import Pipeline
+from service.records import AskRequest, Turn
 from service.slack.blocks import (
     ACTION_DOWN,
     ACTION_UP,
@@ -81,13 +81,13 @@ def question_text(text: str) -> str:
 
 
 class SlackBot:
-    def __init__(self, settings: Settings, answers: AnswerService,
+    def __init__(self, settings: Settings, pipeline: Pipeline,
                  signing_secret: str | None = None) -> None:
         if not settings.slack_bot_token:
             raise ConfigError("the Slack bot needs SLACK_BOT_TOKEN (the app's xoxb- bot "
                               "token); see docs/slack.md")
         self.settings = settings
-        self.answers = answers
+        self.pipeline = pipeline
         self.index = settings.slack_index or settings.index
         self.store = SlackStore(settings.slack_db)
         self.limiter = RateLimiter(settings.slack_user_rate, settings.slack_channel_rate)
@@ -118,6 +118,7 @@ class SlackBot:
     def on_mention(self, event: dict[str, Any], body: dict[str, Any],
                    context: dict[str, Any]) -> None:
         if _from_a_bot(event):
+            log.info("message %s from a bot in %s ignored", event.get("ts"), event.get("channel"))
             return
         self._on_question(event, body, context)
 
@@ -125,6 +126,7 @@ class SlackBot:
                    context: dict[str, Any]) -> None:
         # Channel messages arrive as app_mention; here only plain direct messages.
         if event.get("channel_type") != "im" or event.get("subtype") or _from_a_bot(event):
+            log.info("message %s from a bot in %s ignored", event.get("ts"), event.get("channel"))
             return
         self._on_question(event, body, context)
 
@@ -228,8 +230,8 @@ class SlackBot:
                 thread_ts: str | None, team: str | None, asked_by: str | None,
                 perspectives: bool) -> list[SlackMessage]:
         try:
-            answer = self.answers.ask(question, history=history, index=self.index,
-                                      perspectives=perspectives)
+            answer = self.pipeline.ask(AskRequest(question=question, history=history,
+                                                  index=self.index, perspectives=perspectives))
         except RagError as exc:
             log.warning("question from %s in %s failed: %s", user, channel, exc)
             return [notice_message(f"Sorry, I could not answer that: {exc}")]

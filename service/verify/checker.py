@@ -16,10 +16,10 @@ import re
 import numpy as np
 
 from service.embed import Embedder
-from service.evaluation.judges import numbers_agree
 from service.generation.citations import lexical_support
 from service.ingest.chunk import split_sentences
 from service.retrieval.terms import content_terms, stopwords
+from service.verify.judge import numbers_agree
 
 _NAME = re.compile(r"\b([A-Z][a-z]+(?:[-’'][A-Za-z]+)?)\b")
 # Capitalised words that are not names (sentence openers, pronouns, answers).

@@ -16,14 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from service.evaluation.judges import Judge
+from service.generation import markers, wording
 from service.generation.attribution import strip_attribution
 from service.generation.citations import claim_spans
 from service.records import Passage, SentenceCheck
 from service.retrieval.terms import content_terms
-
-UNVERIFIED_MARK = "(unverified)"
-_MARKER = re.compile(r"\[(\d+)\]")
+from service.verify.judge import Judge
 
 
 @dataclass
@@ -47,7 +45,7 @@ class Verified:
 def claim_of(sentence: str, labels: Iterable[str] = ()) -> str:
     """The claim itself: no markers, no "According to <source>," attribution (`labels`: the
     passages' source labels, so titles holding a colon are recognised), no quotes."""
-    plain = re.sub(r"\s*\[\d+\]", "", sentence).replace(UNVERIFIED_MARK, "").strip()
+    plain = wording.strip_unverified(markers.strip(sentence))
     return strip_attribution(plain, labels).strip(" “”\"")
 
 
@@ -56,13 +54,6 @@ def evidence_of(passage: Passage) -> str:
     is context the passage leaves implicit ("the talks" of an article titled "... the
     first Istanbul talks"), and a claim restating it is supported."""
     return f"{passage.title}.\n{passage.text}"
-
-
-def _with_markers(sentence: str, markers: list[int]) -> str:
-    body = _MARKER.sub("", sentence).rstrip()
-    stop = body[-1] if body and body[-1] in ".!?" else ""
-    body = re.sub(r"\s+([.!?])$", r"\1", body[: len(body) - len(stop)].rstrip())
-    return body + "".join(f" [{m}]" if i == 0 else f"[{m}]" for i, m in enumerate(markers)) + stop
 
 
 def verify_text(text: str, passages: list[Passage], checker: Judge,
@@ -79,8 +70,7 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
         if not content_terms(claim):
             pieces.append(sentence)
             continue
-        cited = [int(m) for m in _MARKER.findall(sentence) if 1 <= int(m) <= len(passages)]
-        cited = list(dict.fromkeys(cited))
+        cited = [n for n in markers.numbers(sentence) if 1 <= n <= len(passages)]
 
         def support(numbers: list[int], claim: str = claim) -> float:
             if not numbers:
@@ -111,9 +101,9 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
                                     score=round(score, 4), action=action))
         if action == "dropped":
             continue
-        rebuilt = _with_markers(sentence, cited)
+        rebuilt = markers.place(sentence, cited)
         if action == "marked":
-            rebuilt = f"{UNVERIFIED_MARK} {rebuilt}"
+            rebuilt = wording.mark_unverified(rebuilt)
         pieces.append(rebuilt + sentence[len(sentence.rstrip()):])  # keep the gap after it
     pieces.append(text[cursor:])
     return Verified(text=re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip(), checks=checks)

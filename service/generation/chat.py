@@ -1,13 +1,14 @@
-"""Chat LLM backends behind one interface, chosen by name (`RAG_GENERATOR`)."""
+"""What every chat LLM backend speaks: messages in, a completion or text deltas out.
+
+Shared by the backends (local_llm.py, openai_llm.py), the generators that use them and
+the LLM judge, so none of those import each other.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
-
-from service.config import Settings
-from service.errors import ConfigError
 
 Message = dict[str, str]
 
@@ -31,14 +32,7 @@ class ChatLLM(Protocol):
         Raises LLMUnavailable like `complete`."""
         ...
 
-
-def make_llm(generator: str, settings: Settings) -> ChatLLM:
-    if generator == "local":
-        from service.generation.local_llm import LocalLLM
-
-        return LocalLLM.shared(settings)
-    if generator == "openai":
-        from service.generation.openai_llm import OpenAILLM
-
-        return OpenAILLM(settings)
-    raise ConfigError(f"generator {generator!r} has no LLM; use 'local' or 'openai'")
+    def ping(self) -> str:
+        """A short description of the backend if it can answer now; raises
+        LLMUnavailable (saying why) if not. For readiness checks."""
+        ...

@@ -1,0 +1,32 @@
+"""The prompts a generator sends, built from prompts/ templates: the numbered passages,
+the answer request, and the follow-up asking the model to fix unsupported sentences."""
+
+from __future__ import annotations
+
+from service.generation.chat import Message
+from service.generation.prompts import prompt
+from service.generation.wording import ABSTAIN_TOKEN
+from service.records import Passage
+
+
+def passage_blocks(passages: list[Passage]) -> str:
+    """The passages as the model reads them, numbered 1..n (the markers it cites)."""
+    return "\n\n".join(prompt("passage", marker=i, label=p.label, text=p.text)
+                       for i, p in enumerate(passages, start=1))
+
+
+def answer_messages(question: str, passages: list[Passage]) -> list[Message]:
+    return [
+        {"role": "system", "content": prompt("answer_system", abstain_token=ABSTAIN_TOKEN)},
+        {"role": "user", "content": prompt("answer_user", passages=passage_blocks(passages),
+                                           question=question)},
+    ]
+
+
+def revision_messages(asked: list[Message], answer: str,
+                      unsupported: list[str]) -> list[Message]:
+    """The first exchange, then: these sentences are not supported, answer again."""
+    feedback = "\n".join(f"- {sentence}" for sentence in unsupported)
+    return [*asked, {"role": "assistant", "content": answer},
+            {"role": "user", "content": prompt("regenerate", sentences=feedback,
+                                               abstain_token=ABSTAIN_TOKEN)}]

@@ -1,0 +1,141 @@
+"""The answering pipeline: `ask(AskRequest) -> Answer`, the one thing every surface calls.
+
+    condense ─▶ retrieve ─▶ generate ─▶ verify ─▶ compose
+    (condense.py) (retrieve.py) (service/generation) (verify.py) (compose.py)
+
+Built once at the edge (CLI command, API app, Slack bot, eval run) and handed to the
+surface. `stream` runs the same stages and passes the generator's deltas through;
+whole answers and streams share every decision. Which kind of answer (plain or each
+source's account side by side) is a strategy chosen here, once per question.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from service.config import Settings
+from service.errors import BadRequest, PayloadTooLarge
+from service.generation.backends import GENERATORS
+from service.generation.generators import Draft, GenerationInput, Generator
+from service.generation.strategy import AnswerStrategy, PerspectivesAnswer, PlainAnswer
+from service.pipeline.compose import ComposeStage
+from service.pipeline.condense import CondenseStage
+from service.pipeline.resources import Resources
+from service.pipeline.retrieve import RetrieveStage
+from service.pipeline.trace import Trace
+from service.pipeline.verify import VerifyStage
+from service.records import Answer, AskRequest
+from service.retrieval.retriever import RetrievalResult
+from service.verify.backends import JUDGES
+
+
+@dataclass
+class InFlight:
+    """One question on its way through the stages."""
+
+    request: AskRequest
+    question: str
+    index: str
+    generator: Generator
+    strategy: AnswerStrategy
+    standalone: str
+    retrieval: RetrievalResult
+    job: GenerationInput
+    trace: Trace
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, resources: Resources | None = None) -> None:
+        GENERATORS.get(settings.generator)  # a misconfigured server fails at start-up
+        JUDGES.get(settings.verifier)
+        self.settings = settings
+        self.resources = resources or Resources(settings)
+        self.condense = CondenseStage(settings.history_turns)
+        self.retrieve = RetrieveStage(settings.min_support)
+        self.verify = VerifyStage(self.resources.judge, settings.unsupported, settings.verify)
+        self.compose = ComposeStage()
+        self._plain = PlainAnswer(settings.extractive_sentences)
+        self._perspectives = PerspectivesAnswer(settings.top_k, settings.candidate_k,
+                                                settings.min_support)
+
+    def ask(self, request: AskRequest) -> Answer:
+        flight = self._prepare(request)
+        with flight.trace.stage("generate"):
+            draft = self._early_draft(flight) or flight.generator.generate(flight.job)
+        return self._finish(flight, draft)
+
+    def stream(self, request: AskRequest) -> Iterator[str | Answer]:
+        """Text deltas as the generator writes them (invalid markers removed on the fly),
+        then the final Answer, whose markers are the passage numbers the deltas used. A
+        draft that was not streamed (extractive, perspectives, fallback) is sent whole,
+        composed, as one delta. Closing the iterator early stops the LLM."""
+        flight = self._prepare(request)
+        t0 = time.perf_counter()
+        early = self._early_draft(flight)
+        items = iter([early]) if early else flight.generator.stream(flight.job)
+        draft: Draft | None = None
+        for item in items:
+            if isinstance(item, Draft):
+                draft = item
+            elif item:
+                flight.trace.mark("generate_first_token", t0)
+                yield item
+        flight.trace.mark("generate", t0)
+        assert draft is not None, "a generator's stream ends with its Draft"
+        answer = self._finish(flight, draft)
+        if not draft.streamed:
+            yield answer.answer
+        yield answer
+
+    def _prepare(self, request: AskRequest) -> InFlight:
+        trace = Trace()
+        question = self._check_question(request.question)
+        index = request.index or self.settings.index
+        retriever = self.resources.retriever(index)
+        retriever.snapshot()  # fail fast (unknown or unbuilt index) before any LLM call
+        generator = self.resources.generator(request.generator or self.settings.generator)
+        strategy = self._perspectives if request.perspectives else self._plain
+        with trace.stage("condense"):
+            condensed = self.condense.run(question, request.history, generator.chat)
+        trace.usage.prompt_tokens += condensed.tokens
+        with trace.stage("retrieve"):
+            retrieval = self.retrieve.run(retriever, condensed.query, request.filters, strategy)
+        job = GenerationInput(condensed.standalone, retrieval.passages, retrieval.idf,
+                              strategy, trace.usage)
+        return InFlight(request, question, index, generator, strategy, condensed.standalone,
+                        retrieval, job, trace)
+
+    def _early_draft(self, flight: InFlight) -> Draft | None:
+        """Abstain without a generator when the passages hold too little of the question."""
+        if self.retrieve.answerable(flight.retrieval):
+            return None
+        return Draft("", abstained=True, generator=flight.generator.name)
+
+    def _finish(self, flight: InFlight, draft: Draft) -> Answer:
+        verified = None
+        if not draft.abstained:
+            with flight.trace.stage("verify"):
+                verified = self.verify.run(flight.job, draft, flight.generator)
+        passages = flight.retrieval.passages
+        composed = self.compose.text(draft, verified, passages, flight.strategy)
+        flight.trace.finish()
+        return self.compose.answer(composed, draft, verified, question=flight.question,
+                                   standalone=flight.standalone, index=flight.index,
+                                   passages=passages, trace=flight.trace)
+
+    def _check_question(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise BadRequest("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise PayloadTooLarge(
+                f"the question has {len(question)} characters; the limit is "
+                f"{self.settings.max_question_chars} (RAG_MAX_QUESTION_CHARS)")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise BadRequest("the question is not valid Unicode text (a lone surrogate "
+                             f"at character {exc.start})") from None
+        return question

@@ -1,0 +1,64 @@
+"""What answering loads once and keeps: retrievers per index, generators and the support
+judge by name. Built once at the edge with the pipeline; the one place with a cache and
+a lock."""
+
+from __future__ import annotations
+
+import threading
+
+from service.config import Settings
+from service.errors import LLMUnavailable, ModelNotInstalled
+from service.generation.backends import BACKUP, GENERATORS
+from service.generation.generators import FallbackGenerator, Generator
+from service.index.config import load_index_config
+from service.retrieval.retriever import Retriever
+from service.verify.backends import JUDGES
+from service.verify.judge import Judge
+
+
+class Resources:
+    """`generators`: ready-made generators to use under these names instead of building
+    them from the registry (a model loaded elsewhere, a stand-in in tests)."""
+
+    def __init__(self, settings: Settings,
+                 generators: dict[str, Generator] | None = None) -> None:
+        self.settings = settings
+        self._retrievers: dict[str, Retriever] = {}
+        backup = GENERATORS.get(BACKUP)(settings)
+        self._generators: dict[str, Generator] = {
+            name: FallbackGenerator(generator, backup)
+            for name, generator in (generators or {}).items()}
+        self._judge: Judge | None = None
+        self._lock = threading.Lock()
+
+    def retriever(self, index: str) -> Retriever:
+        with self._lock:
+            if index not in self._retrievers:
+                config = load_index_config(self.settings, index)
+                self._retrievers[index] = Retriever(config, self.settings)
+            return self._retrievers[index]
+
+    def generator(self, name: str) -> Generator:
+        """The named generator with the extractive backup behind it. One that cannot be
+        loaded (model not installed, no endpoint configured) is not cached: the backup
+        answers, labelled, and the next question tries again."""
+        with self._lock:
+            if name in self._generators:
+                return self._generators[name]
+        factory = GENERATORS.get(name)  # an unknown name fails here, before any work
+        backup = GENERATORS.get(BACKUP)(self.settings)
+        if name == BACKUP:
+            generator: Generator = backup
+        else:
+            try:
+                generator = FallbackGenerator(factory(self.settings), backup)
+            except (LLMUnavailable, ModelNotInstalled) as exc:
+                return FallbackGenerator(None, backup, reason=str(exc))
+        with self._lock:
+            return self._generators.setdefault(name, generator)
+
+    def judge(self) -> Judge:
+        with self._lock:
+            if self._judge is None:
+                self._judge = JUDGES.get(self.settings.verifier)(self.settings)
+            return self._judge

@@ -1,0 +1,1 @@
+"""The Slack surface: a slack-bolt app over the answering pipeline (docs/slack.md)."""
