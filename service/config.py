@@ -220,8 +220,9 @@ class Settings(BaseSettings):
         default=4, ge=1, description="Threads answering Slack questions after the ack.")
     slack_db: Path = Field(
         default=Path("var/slack.sqlite3"),
-        description="SQLite file of the Slack bot: feedback (👍/👎 with question, answer and "
-        "citations) and the event ids already answered (retry dedupe).")
+        description="SQLite file of the feedback of every surface (👍/👎 from Slack and the "
+        "web page, with question, answer and citations) and of the Slack event ids already "
+        "answered (retry dedupe).")
 
     @field_validator("openai_base_url", "chroma_url", "embed_base_url")
     @classmethod

@@ -49,9 +49,14 @@ class BodyTooLarge(HTTPException):
 class EdgePolicy:
     keys: frozenset[str]
     public_paths: frozenset[str]
+    public_prefixes: tuple[str, ...]
     max_body_bytes: int
     max_upload_request_bytes: int
     log_json: bool
+
+    def is_public(self, path: str) -> bool:
+        """Needs no API key: `public_paths` exactly, or a path under `public_prefixes`."""
+        return path in self.public_paths or path.startswith(self.public_prefixes)
 
     def body_limit(self, method: str, path: str) -> tuple[int, str]:
         if method == "POST" and path.startswith("/v1/indexes/") and path.endswith(
@@ -90,9 +95,11 @@ async def _no_body() -> Message:
 
 
 def install_request_context(app: FastAPI, settings: Settings, metrics: Metrics,
-                            public_paths: frozenset[str]) -> None:
+                            public_paths: frozenset[str],
+                            public_prefixes: tuple[str, ...] = ()) -> None:
     app.add_middleware(EdgeMiddleware, metrics=metrics, policy=EdgePolicy(
         keys=settings.api_key_set(), public_paths=public_paths,
+        public_prefixes=public_prefixes,
         max_body_bytes=settings.max_body_bytes,
         max_upload_request_bytes=settings.max_upload_request_bytes,
         log_json=settings.log_json))
@@ -118,7 +125,7 @@ class EdgeMiddleware:
 
     async def _handle(self, exchange: _Exchange, receive: Receive) -> None:
         scope, policy = exchange.scope, self.policy
-        if policy.keys and scope["path"] not in policy.public_paths and not _authorised(
+        if policy.keys and not policy.is_public(scope["path"]) and not _authorised(
                 exchange.headers, policy.keys):
             self.metrics.errors.labels("invalid_api_key").inc()
             await exchange.reply(

@@ -15,9 +15,10 @@ from service.index.store import IndexStore
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
-        "serve", help="run the HTTP API (OpenAI-compatible chat, documents, metrics)",
-        description="Serve the OpenAI-compatible chat endpoint (/v1/chat/completions, "
-        "model = index name), /v1/ask, the documents API, /healthz, /readyz and /metrics. "
+        "serve", help="run the web page and the HTTP API (OpenAI chat, documents, metrics)",
+        description="Serve the web page (/), the OpenAI-compatible chat endpoint "
+        "(/v1/chat/completions, model = index name), /v1/ask, the documents API, /healthz, "
+        "/readyz and /metrics. "
         "Set RAG_API_KEYS to require bearer tokens. With --workers > 1 use a Chroma "
         "server (RAG_CHROMA_URL): the embedded store is single-process.",
     )
@@ -50,9 +51,11 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     config = load_index_config(settings, settings.index)
     IndexStore(config, settings).require_manifest()  # fail now, not at the first request
     logging.getLogger("service").setLevel(args.log_level.upper())
+    base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
     print(f"rag: serving index {settings.index!r} with generator {settings.generator!r} on "
-          f"http://{args.host}:{args.port}  (OpenAI base_url: http://{args.host}:{args.port}/v1)",
-          flush=True)
+          f"http://{args.host}:{args.port}  (OpenAI base_url: {base}/v1)", flush=True)
+    print(f"rag: web page: {base}/" + ("  (asks for one of RAG_API_KEYS)"
+                                       if settings.api_key_set() else ""), flush=True)
     if settings.slack_http_enabled():
         print(f"rag: Slack bot answering at http://{args.host}:{args.port}/slack/events "
               "(events, /ask, interactivity)", flush=True)

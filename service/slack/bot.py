@@ -106,6 +106,9 @@ class SlackBot:
             # A plain function: Bolt passes arguments by the names it finds (`self` too).
             authorize=lambda: self.identity.authorize(),
             request_verification_enabled=signing_secret is not None,
+            # Our listeners turn away every bot's messages, our own included, and log it;
+            # Bolt's own filter would drop ours silently.
+            ignoring_self_events_enabled=False,
             listener_executor=ThreadPoolExecutor(settings.slack_workers,
                                                  thread_name_prefix="slack"),
             name="rag-slack", logger=bolt_log)
