@@ -89,7 +89,7 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
                 policy: Literal["mark", "drop", "regenerate"]) -> Verified:
     checks: list[SentenceCheck] = []
     pieces: list[str] = []
-    labels = list(dict.fromkeys(p.label for p in passages))
+    labels = list(dict.fromkeys(wording.passage_label(p) for p in passages))
     spans = [(start, end, claim_of(text[start:end], labels))
              for start, end in claim_spans(text)]
     claims = [(claim, markers.numbers(text[start:end])) for start, end, claim in spans
