@@ -29,7 +29,7 @@ PAIRS = [
 def test_calibrate_data_json(tmp_path: Path, run_rag: RunRag) -> None:
     data = tmp_path / "pairs.jsonl"
     data.write_text("".join(json.dumps(p) + "\n" for p in PAIRS))
-    env = rag_env(tmp_path / "indexes")
+    env = rag_env(tmp_path / "indexes", RAG_VERIFIER="support")
     done = run_rag("eval", "calibrate", "--data", str(data), "--json", env=env)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)  # one JSON object, nothing else on stdout

@@ -76,8 +76,9 @@ def _register_calibrate(esub: Any) -> None:
         "later report quotes. With --data, scores your own labelled pairs instead (JSONL, "
         'one {"claim", "evidence", "label": 0|1} a line; a claim of several sentences is '
         "scored by its least-supported sentence) and saves nothing.")
-    cal.add_argument("--judge", choices=JUDGES.names(), default="support",
-                     help="support: the trained answer-time verifier (default)")
+    cal.add_argument("--judge", choices=JUDGES.names(),
+                     help="default: the answer-time verifier (RAG_VERIFIER); support is the "
+                     "trained support model (docs/verifier.md)")
     cal.add_argument("--n", type=int, default=500, help="HaluEval pairs (default 500)")
     cal.add_argument("--data", type=Path, metavar="FILE.jsonl",
                      help="your own labelled pairs instead of HaluEval")
@@ -141,6 +142,7 @@ def run_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     from service.evaluation.halueval import calibrate
 
     show = not (args.quiet or args.json)
+    args.judge = args.judge or settings.verifier
     if args.data:
         pairs = load_pairs(args.data)
         result = calibrate_pairs(JUDGES.get(args.judge)(settings), pairs, show_progress=show)
