@@ -31,6 +31,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.exc import OperationalError
 
 from service.config import Settings
 
@@ -74,6 +75,18 @@ document_provenance = Table(
 )
 
 
+def _create_schema(engine: Engine, attempts: int = 5) -> None:
+    """Create missing tables. Replicas starting together race between checking for a
+    table and creating it; the loser sees "already exists" and checks again."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == attempts - 1:
+                raise
+
+
 def state_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
@@ -106,7 +119,7 @@ class StateStore:
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        _create_schema(self.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StateStore:
