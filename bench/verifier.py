@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools" / "train_verifier"))
 import perturb  # noqa: E402
 
+from bench.run import emit  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.evaluation.dataset import load_dataset  # noqa: E402
 from service.evaluation.halueval import auroc, balanced  # noqa: E402
@@ -248,9 +249,7 @@ def main() -> int:
         make_drafts(settings, args.dataset, args.out, args.generator, args.limit)
         return 0
     result = run(args, settings)
-    print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    emit(result, args.out, indent=2)
     return 0
 
 

@@ -10,7 +10,6 @@ copy of the news index. Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import signal
 import statistics
@@ -25,7 +24,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from bench.api import build_news, first_token_ms
-from bench.run import NEWS_QUESTIONS
+from bench.run import NEWS_QUESTIONS, emit
 from tests.browser import chromium, wait
 from tests.conftest import Server, rag_env
 
@@ -113,11 +112,7 @@ def main() -> None:
                               "machine": f"{platform.machine()}, 2 cores", "runs": [
                                   measure(g, args.rounds)
                                   for g in args.generator or ["extractive"]]}
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(result, args.out, indent=2)
 
 
 if __name__ == "__main__":
