@@ -201,8 +201,8 @@ class Settings(BaseSettings):
         "(the single-machine default). Turn off when `rag worker` processes run them.")
     worker_job_delay_s: float = Field(
         default=0.0, ge=0.0,
-        description="Testing aid: a worker waits this long after claiming each ingestion "
-        "job, so a test can kill it mid-job. Leave 0 in production.")
+        description="Testing aid: a worker waits this long in each ingestion job (files "
+        "laid out, before indexing), so a test can kill it mid-job. Leave 0 in production.")
 
     # --- Slack bot (docs/slack.md) -----------------------------------------------------
     slack_bot_token: str | None = Field(

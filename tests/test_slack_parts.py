@@ -4,7 +4,6 @@ limits and dedupe in the state store (both backends: `state_store`), question te
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 

@@ -143,8 +143,6 @@ class IngestWorker:
 
     def _execute(self, job: JobRecord) -> IngestReport:
         config = load_index_config(self._settings, job.index)
-        if self._settings.worker_job_delay_s:  # a testing aid (docs/configuration.md)
-            time.sleep(self._settings.worker_job_delay_s)
         if job.kind == "upload":
             self._keep(job)
         elif job.kind == "delete" and job.target:
@@ -152,6 +150,8 @@ class IngestWorker:
             path.with_name(path.name + SIDECAR_SUFFIX).unlink(missing_ok=True)
             self.provenance.forget(job.index, job.target)
         self.provenance.sync_folder(job.index, upload_dir(config), write_file_atomically)
+        if self._settings.worker_job_delay_s:  # a testing aid (docs/configuration.md)
+            time.sleep(self._settings.worker_job_delay_s)
         return ingest(config, self._settings, show_progress=False, parser=self._parser,
                       provenance=self.provenance.for_index(job.index),
                       lock=self._state.index_lock)
