@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
-from service.errors import DocumentConflict, NotFound
+from service.errors import DocumentConflict, IndexBusy, NotFound
+from service.index.config import load_index_config
 from service.ingest.guard import check_upload_label, check_upload_name, protected_labels
 from service.records import Document, DocumentMeta, Provenance
 from service.state.db import StateStore
 from service.state.jobs import MAX_ATTEMPTS, JobStore
 from service.state.provenance import ProvenanceStore
 from service.state.schema import ingest_jobs, metadata
+from tests.conftest import make_settings, write_index
 
 HEAD = "0002"
 
@@ -210,3 +212,16 @@ def test_a_store_made_before_migrations_is_adopted_and_upgraded(tmp_path: Path) 
     assert JobStore(state).get("job-old").status == "queued"
     assert inspect(state.engine).has_table("rate_hits")
     state.close()
+
+
+def test_one_writer_per_index_across_processes_sharing_the_store(
+        state: StateStore, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "indexes")
+    write_index(settings.indexes_dir, "news", {"a.txt": "A\n\nText."})
+    config = load_index_config(settings, "news")
+    other_host = StateStore(state.url)
+    with state.index_lock(config), pytest.raises(IndexBusy, match="being ingested"):
+        other_host.index_lock(config).__enter__()
+    with other_host.index_lock(config):  # released: the other one may write now
+        pass
+    other_host.close()
