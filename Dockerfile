@@ -1,6 +1,9 @@
 # Production image: the HTTP API with the bundled models and the `news` index built in.
 #   docker build -t rag-service .
-#   docker run -p 8000:8000 rag-service        # then: OpenAI base_url http://localhost:8000/v1
+#   docker run -p 8000:8000 -e RAG_API_KEYS=change-me rag-service   # clients send `Authorization: Bearer change-me`
+# Without RAG_API_KEYS the server refuses to start on 0.0.0.0: anyone reaching the port
+# could upload and delete documents. For a demo on your own machine only:
+#   docker run -p 127.0.0.1:8000:8000 -e RAG_INSECURE=1 rag-service
 # Configuration by RAG_* variables (docs/configuration.md); see docs/deploy.md.
 
 FROM python:3.11-slim AS build

@@ -6,15 +6,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast bench bench-api lint clean help
+.PHONY: setup run chat test test-fast fuzz bench bench-api bench-web lint clean help
 
 help:
-	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the HTTP API on $(HOST):$(PORT)"
+	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the web page and HTTP API on $(HOST):$(PORT)"
 	@echo "make chat   the same set-up, then the terminal chat instead"
 	@echo "make test   set up, then run the test suite"
 	@echo "make setup  create .venv, install everything incl. bundled models (idempotent)"
+	@echo "make fuzz   the long fuzz run: Schemathesis against a real rag serve (FUZZ_EXAMPLES, FUZZ_MAX_TIME, FUZZ_SEED)"
 	@echo "make bench  run the benchmarks, print one JSON object (docs/benchmarks.md)"
 	@echo "make bench-api  HTTP throughput at concurrency 1/8/32 and streaming overhead"
+	@echo "make bench-web  web page: Enter to first streamed word vs the API's, page size"
 	@echo "make lint   ruff"
 
 $(STAMP): pyproject.toml requirements-models.txt requirements-data.txt scripts/install.sh
@@ -50,11 +52,21 @@ test-fast: setup
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -m "$(UNIT)"
 
+# The long fuzz run (tests/test_fuzz.py; `make test` runs a bounded one): a fresh seed,
+# 200 examples per operation, up to 20 minutes. The seed is printed to reproduce a find.
+FUZZ_EXAMPLES ?= 200
+FUZZ_MAX_TIME ?= 1200
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) $(BIN)/python -m pytest -q -s tests/test_fuzz.py
+
 bench: setup
 	$(BIN)/python -m bench.run --out bench/results/latest.json
 
 bench-api: setup
 	$(BIN)/python -m bench.api --out bench/results/api.json
+
+bench-web: setup
+	$(BIN)/python -m bench.web --out bench/results/web.json
 
 lint: setup
 	$(BIN)/ruff check .

@@ -81,7 +81,7 @@ def bench_load(indexes: Path, work: Path, seconds: float) -> dict[str, object]:
         server.stop()
 
 
-def _first_token_ms(url: str, body: dict[str, object]) -> float:
+def first_token_ms(url: str, body: dict[str, object]) -> float:
     t0 = time.perf_counter()
     with httpx.stream("POST", url, json=body, timeout=300) as response:
         for line in response.iter_lines():
@@ -131,10 +131,10 @@ def bench_ttft(indexes: Path, work: Path, rounds: int) -> dict[str, object]:
                         "messages": [{"role": "user", "content": question}]}
             # First call fills llama.cpp's prompt cache; then both sides are measured warm,
             # so the difference is the service's own work (retrieval, HTTP hop, framing).
-            _first_token_ms(f"{llama_url}/chat/completions", direct_body)
+            first_token_ms(f"{llama_url}/chat/completions", direct_body)
             for _ in range(2):
-                d = _first_token_ms(f"{llama_url}/chat/completions", direct_body)
-                o = _first_token_ms(f"{server.url}/v1/chat/completions", our_body)
+                d = first_token_ms(f"{llama_url}/chat/completions", direct_body)
+                o = first_token_ms(f"{server.url}/v1/chat/completions", our_body)
                 direct.append(d)
                 ours.append(o)
                 overheads.append(o - d)

@@ -158,7 +158,55 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(default=20_000_000, ge=1,
                                   description="Largest document accepted by the upload API.")
+    max_upload_request_bytes: int = Field(
+        default=100_000_000, ge=1,
+        description="Largest whole upload request (all files of one multipart body); "
+        "bigger ones get 413 before they are read.")
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024,
+        description="Largest body of any other request (chat, ask, Slack events); bigger "
+        "ones get 413 before they are read.")
+    client_generators: str | None = Field(
+        default=None,
+        description="Comma-separated generators a client may ask for per request "
+        "(`generator` in /v1/ask); others get 400. Default: the server's own generator "
+        "and extractive. 'openai' is offered only when an OpenAI endpoint is configured.")
+    insecure: bool = Field(
+        default=False,
+        description="Allow `rag serve` on a non-loopback address without RAG_API_KEYS "
+        "(anyone who reaches the port can then upload and delete documents). Same as "
+        "`rag serve --insecure`.")
     log_json: bool = Field(default=True, description="One JSON log line per HTTP request.")
+
+    # --- ingestion of uploads (docs/security.md: Documents and ingestion) -------------------
+    parse_budget_s: float = Field(
+        default=60.0, gt=0,
+        description="Time one document may take to be read and cleaned (in a worker "
+        "process); past it the upload gets 422 and an ingest run skips the file.")
+    parse_workers: int = Field(
+        default=1, ge=1, description="Worker processes reading and cleaning documents.")
+    parse_memory_mb: int = Field(
+        default=2048, ge=128,
+        description="Address-space limit of each parsing worker process (a document that "
+        "needs more is rejected as unreadable).")
+    uploads_may_claim_sources: bool = Field(
+        default=False,
+        description="Let an uploaded document take the title or outlet name of a source "
+        "already in the index (off: such an upload gets 409).")
+    job_lease_s: float = Field(
+        default=30.0, gt=1,
+        description="Lease of a running ingestion job, renewed while it runs; a job whose "
+        "worker died is taken up again once its lease runs out.")
+
+    # --- state store -----------------------------------------------------------------------
+    state_db: Path | None = Field(
+        default=None,
+        description="SQLite file of the state store (ingestion jobs with their uploaded "
+        "files, document provenance). Default: var/state.sqlite3 beside RAG_INDEXES_DIR.")
+    database_url: str | None = Field(
+        default=None, repr=False,
+        description="SQLAlchemy URL of the state store instead of the SQLite file "
+        "(PostgreSQL: issue 15; only SQLite is tested).")
 
     # --- Slack bot (docs/slack.md) -----------------------------------------------------
     slack_bot_token: str | None = Field(
@@ -193,8 +241,9 @@ class Settings(BaseSettings):
         default=4, ge=1, description="Threads answering Slack questions after the ack.")
     slack_db: Path = Field(
         default=Path("var/slack.sqlite3"),
-        description="SQLite file of the Slack bot: feedback (👍/👎 with question, answer and "
-        "citations) and the event ids already answered (retry dedupe).")
+        description="SQLite file of the feedback of every surface (👍/👎 from Slack and the "
+        "web page, with question, answer and citations) and of the Slack event ids already "
+        "answered (retry dedupe).")
 
     @field_validator("openai_base_url", "chroma_url", "embed_base_url")
     @classmethod
@@ -210,7 +259,22 @@ class Settings(BaseSettings):
         return bool(self.slack_bot_token and self.slack_signing_secret)
 
     def api_key_set(self) -> frozenset[str]:
-        return frozenset(k.strip() for k in (self.api_keys or "").split(",") if k.strip())
+        return frozenset(_split(self.api_keys))
+
+    def openai_configured(self) -> bool:
+        return bool(self.openai_base_url or self.openai_api_key)
+
+    def client_generator_names(self) -> frozenset[str]:
+        """The generators the operator opened to clients (the HTTP edge checks them
+        against the registry): RAG_CLIENT_GENERATORS, else the server's own and
+        extractive."""
+        return frozenset(_split(self.client_generators)) or frozenset(
+            {self.generator, "extractive"})
 
     def index_dir(self, name: str) -> Path:
         return self.indexes_dir / name
+
+
+def _split(value: str | None) -> list[str]:
+    """A comma-separated setting as its non-empty, stripped items."""
+    return [item.strip() for item in (value or "").split(",") if item.strip()]

@@ -9,6 +9,11 @@ class RagError(Exception):
     http_status: int = 500
     code: str = "internal_error"
 
+    def public_message(self) -> str:
+        """The message for a remote client: like str(self), minus server-side details
+        (file paths, other names) that only the operator should see."""
+        return str(self)
+
 
 class ConfigError(RagError):
     http_status = 500
@@ -16,8 +21,17 @@ class ConfigError(RagError):
 
 
 class IndexNotFound(RagError):
+    """A well-formed index name with no index behind it."""
+
     http_status = 404
     code = "index_not_found"
+
+    def __init__(self, name: str, detail: str = "") -> None:
+        super().__init__(f"index {name!r} not found" + (f": {detail}" if detail else ""))
+        self.name = name
+
+    def public_message(self) -> str:
+        return f"index {self.name!r} not found; GET /v1/models lists the indexes"
 
 
 class IndexNotBuilt(RagError):
@@ -47,9 +61,35 @@ class BadDocument(RagError):
         self.reason = reason
 
 
+class ParseBudgetExceeded(BadDocument):
+    """Reading and cleaning one document took longer than RAG_PARSE_BUDGET_S."""
+
+    code = "parse_budget_exceeded"
+
+
+class DocumentConflict(RagError):
+    """An upload would replace a bundled document or take the name of an existing source."""
+
+    http_status = 409
+    code = "document_conflict"
+
+
 class BadRequest(RagError):
     http_status = 400
     code = "invalid_request"
+
+
+class InvalidIndexName(BadRequest):
+    """An index name that breaks the naming rule (it could never name a folder)."""
+
+    code = "invalid_index_name"
+
+
+class GeneratorNotAllowed(BadRequest):
+    """A client asked for a generator the operator did not open to clients
+    (RAG_CLIENT_GENERATORS)."""
+
+    code = "generator_not_allowed"
 
 
 class ModelNotInstalled(RagError):
@@ -79,6 +119,13 @@ class PayloadTooLarge(RagError):
 class UnsupportedMediaType(RagError):
     http_status = 415
     code = "unsupported_media_type"
+
+
+class InvalidSlackSignature(RagError):
+    """A request to the Slack endpoint without a valid, fresh Slack signature."""
+
+    http_status = 401
+    code = "invalid_slack_signature"
 
 
 class NotFound(RagError):

@@ -18,6 +18,29 @@ class DocumentMeta(BaseModel):
     author: str | None = None
 
 
+Origin = Literal["bundled", "uploaded"]
+
+
+class Provenance(BaseModel):
+    """Who added a document: the operator (a file in the index folder) or an API client."""
+
+    origin: Origin = Field(default="bundled", description="bundled: found in the index's "
+                           "folder; uploaded: sent through the documents API.")
+    api_key: str | None = Field(default=None, description="Short fingerprint of the API key "
+                                "that uploaded it (never the key); None without API keys.")
+    job_id: str | None = Field(default=None, description="The ingestion job of the upload.")
+    added_at: str | None = Field(default=None, description="When it was uploaded (UTC, ISO).")
+
+
+class Flag(BaseModel):
+    """Text taken out of a document at ingest because it could steer or mislead a model."""
+
+    kind: Literal["instruction", "forged-header"] = Field(
+        description="instruction: reads like an order to a model (never indexed); "
+        "forged-header: mimics the passage header of the answer prompt (never indexed).")
+    text: str
+
+
 class Document(BaseModel):
     doc_id: str
     path: str
@@ -26,6 +49,9 @@ class Document(BaseModel):
     meta: DocumentMeta
     text: str = Field(description="The cleaned text; chunk offsets point into it.")
     sentences: list[tuple[int, int]] = Field(description="Sentence spans in `text`.")
+    provenance: Provenance = Field(default_factory=Provenance)
+    flags: list[Flag] = Field(default_factory=list,
+                              description="Sentences removed at ingest, with why.")
 
 
 class Chunk(BaseModel):
@@ -73,10 +99,13 @@ class Passage(BaseModel):
     rank: int
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    provenance: Origin = Field(default="bundled", description="Who added its document.")
 
     @property
     def label(self) -> str:
-        """How answers attribute this passage: the outlet when known, else the title."""
+        """The outlet when known, else the title in quotes: how passages are grouped by
+        source. Answers name a passage with wording.passage_label, which also says when
+        its document was uploaded."""
         return self.source or f"“{self.title}”"
 
 
@@ -89,6 +118,9 @@ class Citation(BaseModel):
     text: str
     start: int
     end: int
+    provenance: Origin = Field(default="bundled", description="bundled (the operator's "
+                               "index folder) or uploaded (through the documents API).")
+
 
 
 class Turn(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from service.api.app import create_app as create_api
+from service.api.guards import check_client_generator_setting
 from service.config import Settings
 from service.pipeline import Pipeline
 from service.slack.bot import SlackBot
@@ -15,6 +16,7 @@ from service.slack.http import SLACK_PATHS, slack_router
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    check_client_generator_setting(settings)
     pipeline = Pipeline(settings)
     routers: list[APIRouter] = []
     bot = None

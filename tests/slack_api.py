@@ -25,7 +25,7 @@ APP_TOKEN = "xapp-test-token"
 
 
 class SlackWebAPI:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self._failures: dict[str, list[tuple[int, int]]] = {}
@@ -35,7 +35,7 @@ class SlackWebAPI:
         self.responses: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._clock = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_port}/api/"
         self.hook_url = f"http://127.0.0.1:{self._server.server_port}/hooks/response"
         #: What apps.connections.open hands out (a Socket Mode stand-in's URL).

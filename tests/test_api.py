@@ -18,7 +18,8 @@ import pytest
 from tests.conftest import ROOT, Server, build_news_copy, free_port, rag_env, write_index
 from tests.test_answer import MEDINSKY_Q
 
-CITATION_KEYS = {"marker", "doc_id", "title", "source", "url", "text", "start", "end"}
+CITATION_KEYS = {"marker", "doc_id", "title", "source", "url", "text", "start", "end",
+                 "provenance"}
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ form posts, block_actions interactivity payloads)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import re
@@ -19,7 +21,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from service.slack.blocks import ACTION_UP
-from tests.conftest import RunRag, Server, build_news_copy, rag_env
+from tests.conftest import RunRag, Server, build_news_copy, free_port, rag_env
 from tests.slack_api import BOT_USER, TEAM_ID, TOKEN, SlackWebAPI
 from tests.test_answer import MEDINSKY_Q
 
@@ -53,11 +55,16 @@ def fresh(prefix: str) -> str:
     return f"{prefix}{next(_ids):04d}"
 
 
-def signed_post(server: Server, body: str, content_type: str, secret: str = SECRET,
+def signed_post(server: Server, body: str | bytes, content_type: str, secret: str = SECRET,
                 timestamp: int | None = None, **headers: str) -> httpx.Response:
     ts = str(timestamp if timestamp is not None else int(time.time()))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    return httpx.post(f"{server.url}/slack/events", content=body.encode(), timeout=10,
+    if isinstance(body, bytes):  # slack_sdk's signer takes UTF-8 text only: by the recipe
+        base = b"v0:" + ts.encode() + b":" + body
+        signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    else:
+        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    content = body.encode() if isinstance(body, str) else body
+    return httpx.post(f"{server.url}/slack/events", content=content, timeout=10,
                       headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
                                "X-Slack-Signature": signature, **headers})
 
@@ -382,3 +389,77 @@ def test_socket_mode_without_an_app_token_says_what_is_missing(run_rag: RunRag,
     result = run_rag("slack", env=rag_env(tmp_path, SLACK_BOT_TOKEN=TOKEN))
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN" in result.stderr and "docs/slack.md" in result.stderr
+
+
+# --- hostile and careless requests (issue 12) -------------------------------------------
+MALFORMED = [("{", "application/json"), ("null", "application/json"), ("[]", "application/json"),
+             ("payload=%7Bbad", "application/x-www-form-urlencoded"),
+             ('{"type": "event_callback", "event": "not an object"}', "application/json"),
+             (b'{"type": "url_verification", "challenge": "\xff"}', "application/json"),
+             ("", "application/json")]
+
+
+@pytest.mark.parametrize("body, content_type", MALFORMED,
+                         ids=["brace", "null", "array", "bad-payload", "event-string",
+                              "not-utf8", "empty"])
+def test_malformed_bodies_get_400_when_signed_and_401_when_not(
+        server: Server, body: str | bytes, content_type: str) -> None:
+    signed = signed_post(server, body, content_type)
+    assert signed.status_code == 400, signed.text
+    assert signed.json()["error"]["message"] and signed.headers["x-request-id"]
+    content = body.encode() if isinstance(body, str) else body
+    unsigned = httpx.post(f"{server.url}/slack/events", content=content,
+                          headers={"Content-Type": content_type})
+    assert unsigned.status_code == 401 and "unsigned" in unsigned.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "-5", "1e9", "", "9" * 40])
+def test_a_bad_timestamp_header_is_a_401(server: Server, timestamp: str) -> None:
+    body = json.dumps({"token": "x", "challenge": "c-1", "type": "url_verification"})
+    response = httpx.post(f"{server.url}/slack/events", content=body, headers={
+        "Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": "v0=" + "0" * 64})
+    assert response.status_code == 401, response.text
+
+
+def test_a_body_over_the_cap_is_a_413_before_the_signature_is_read(server: Server) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "c" * 1_100_000})
+    response = signed_post(server, body, "application/json")
+    assert response.status_code == 413 and "RAG_MAX_BODY_BYTES" in response.text
+
+
+@pytest.mark.e2e
+def test_while_slacks_api_is_down_requests_are_acked_then_answered_when_it_is_back(
+        tmp_path: Path) -> None:
+    port = free_port()
+    env = rag_env(build_news_copy(tmp_path), RAG_GENERATOR="extractive",
+                  SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET,
+                  SLACK_API_URL=f"http://127.0.0.1:{port}/api/",
+                  RAG_SLACK_DB=str(tmp_path / "slack.sqlite3"), RAG_SLACK_API_RETRIES="5")
+    server = Server(env, tmp_path / "server.log").wait_ready()
+    try:
+        channel, user = fresh("C"), fresh("U")
+        event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER}> {MEDINSKY_Q}",
+                 "ts": "1700000000.000100", "channel": channel,
+                 "event_ts": "1700000000.000100"}
+        started = time.time()
+        acked = signed_post(server, event_body(event), "application/json")
+        assert acked.status_code == 200 and time.time() - started < 3
+        command = signed_post(server, command_body(fresh("C"), fresh("U"), MEDINSKY_Q),
+                              "application/x-www-form-urlencoded")
+        assert command.status_code == 200
+        assert "Slack's Web API is unreachable: request acked" in server.log()
+        with SlackWebAPI(port=port) as slack_api:  # Slack comes back
+            update = slack_api.wait_for("chat.update", channel, timeout=60)[0]
+            assert "Medinsky" in update["text"]
+    finally:
+        server.stop()
+
+
+def test_a_signature_header_with_non_ascii_bytes_is_a_401(server: Server) -> None:
+    body = json.dumps({"token": "x", "challenge": "c-2", "type": "url_verification"})
+    response = httpx.post(f"{server.url}/slack/events", content=body, headers={
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": str(int(time.time())),
+        "X-Slack-Signature": b"v0=\xe9\xff"})
+    assert response.status_code == 401, response.text

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from service.api import routes_chat, routes_documents, routes_ops
+from service.api import routes_chat, routes_documents, routes_feedback, routes_ops, routes_web
 from service.api.error_handlers import install_error_handlers
 from service.api.jobs import JobRunner
 from service.api.metrics import Metrics
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     pipeline = pipeline or Pipeline(settings)
     metrics = Metrics()
     jobs = JobRunner(settings)
-    public_paths = PUBLIC_PATHS | unauthenticated
+    public_paths = PUBLIC_PATHS | unauthenticated | routes_web.PAGE_PATHS
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,11 +54,14 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.state.metrics = metrics
     app.state.jobs = jobs
 
-    install_request_context(app, settings, metrics, public_paths)
+    install_request_context(app, settings, metrics, public_paths,
+                            public_prefixes=(routes_web.ASSETS_PATH + "/",))
     install_error_handlers(app, metrics)
     app.include_router(routes_ops.router)
     app.include_router(routes_chat.router)
     app.include_router(routes_documents.router)
+    app.include_router(routes_feedback.router)
+    routes_web.mount_page(app)
     for router in routers:
         app.include_router(router)
     return app

@@ -7,14 +7,15 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.api.schemas import ChatCompletionRequest, error_body
+from service.api.guards import check_client_generator, require_json
+from service.api.schemas import AskBody, ChatCompletionRequest, error_body
 from service.errors import RagError
 from service.index.config import list_index_names, load_index_config
-from service.records import Answer, AskRequest, public_answer
+from service.records import Answer, public_answer
 
 router = APIRouter()
 _END = object()
@@ -42,15 +43,17 @@ def list_models(request: Request) -> dict[str, Any]:
         for name in list_index_names(settings)]}
 
 
-@router.post("/v1/ask")
-def ask(body: AskRequest, request: Request) -> dict[str, Any]:
+@router.post("/v1/ask", dependencies=[Depends(require_json)])
+def ask(body: AskBody, request: Request) -> dict[str, Any]:
     state = request.app.state
+    check_client_generator(state.settings, body.generator)
     answer = state.pipeline.ask(body)
     state.metrics.observe_answer(answer)
     return public_answer(answer)
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post("/v1/chat/completions", response_model=None,
+             dependencies=[Depends(require_json)])
 async def chat_completions(body: ChatCompletionRequest,
                            request: Request) -> dict[str, Any] | StreamingResponse:
     state = request.app.state

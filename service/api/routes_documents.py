@@ -1,28 +1,41 @@
 """Documents of an index over HTTP: upload (ingested in the background), list, fetch,
 delete; and the status of ingestion jobs. Queries keep answering from the committed
-generation while a job runs."""
+generation while a job runs.
+
+An upload is checked before anything is stored: name, type and size, then a full read
+and clean in a parse worker process within RAG_PARSE_BUDGET_S (the event loop never
+parses), then the guards of service/ingest/guard.py. Accepted files are committed with
+their job to the state store before the 202, so a crash after it loses nothing."""
 
 from __future__ import annotations
 
-import os
+import hashlib
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from service.api.schemas import IndexName
 from service.errors import (
-    BadDocument,
     BadRequest,
+    IndexNotBuilt,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
 from service.index.config import IndexConfig, load_index_config
-from service.ingest.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
+from service.ingest.guard import (
+    check_upload_label,
+    check_upload_name,
+    protected_labels,
+    upload_title,
+)
+from service.ingest.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
 from service.records import Document
+from service.state.ingest_worker import upload_dir
 
 router = APIRouter()
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,150}$")
@@ -31,15 +44,18 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,150}$")
 def _doc_summary(doc: Document, chunks: int) -> dict[str, Any]:
     return {"id": doc.doc_id, "object": "document", "title": doc.meta.title,
             "source": doc.meta.source, "date": doc.meta.date.isoformat() if doc.meta.date
-            else None, "url": doc.meta.url, "chars": len(doc.text), "chunks": chunks}
+            else None, "url": doc.meta.url, "chars": len(doc.text), "chunks": chunks,
+            "provenance": doc.provenance.model_dump(),
+            "flags": [flag.model_dump() for flag in doc.flags]}
 
 
-def _upload_dir(config: IndexConfig) -> Path:
-    roots = [p for p in config.source_paths() if not p.suffix]
-    if not roots:
-        raise BadRequest(f"index {config.name!r} has no source folder to upload into")
-    roots[0].mkdir(parents=True, exist_ok=True)
-    return roots[0]
+def key_fingerprint(request: Request) -> str | None:
+    """A short, stable tag of the API key that made the request (never the key itself);
+    None when the server runs without keys."""
+    if not request.app.state.settings.api_key_set():
+        return None
+    _, _, token = request.headers.get("authorization", "").partition(" ")
+    return "key-" + hashlib.sha256(token.strip().encode()).hexdigest()[:12]
 
 
 async def _read_limited(upload: UploadFile, limit: int) -> bytes:
@@ -52,43 +68,64 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
     return bytes(data)
 
 
+async def _receive(upload: UploadFile, limit: int) -> tuple[str, bytes]:
+    name = upload.filename or ""
+    if not _SAFE_NAME.match(name) or name.endswith(SIDECAR_SUFFIX) or ".." in name:
+        raise BadRequest(f"invalid file name {upload.filename!r}: use letters, digits, "
+                         "'.', '_', '-' and spaces")
+    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise UnsupportedMediaType(
+            f"{name}: unsupported type; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    return name, await _read_limited(upload, limit)
+
+
+def _snapshot(request: Request, index: str) -> Any:
+    return request.app.state.pipeline.resources.retriever(index).snapshot()
+
+
+def _current_documents(request: Request, index: str) -> list[Document]:
+    try:
+        return list(_snapshot(request, index).documents.values())
+    except IndexNotBuilt:
+        return []
+
+
+def _check_uploads(request: Request, config: IndexConfig,
+                   received: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+    """Read each file in a parse worker and apply the guards; blocking (a worker thread)."""
+    state = request.app.state
+    labels = protected_labels(_current_documents(request, config.name))
+    uploaded = set(state.jobs.provenance.for_index(config.name))
+    target = upload_dir(config)
+    checked = []
+    for name, data in received:
+        check_upload_name(name, (target / name).exists(), name in uploaded)
+        parsed = state.jobs.parser.parse(Path(name), data, config.sources.encoding)
+        title = upload_title(name, parsed)
+        if not state.settings.uploads_may_claim_sources:
+            check_upload_label(name, title, labels)
+        checked.append({"id": name, "title": title,
+                        "flags": [flag.model_dump() for flag in parsed.flags]})
+    return checked
+
+
 @router.post("/v1/indexes/{index}/documents", status_code=202)
-async def upload_documents(index: str, files: list[UploadFile],
+async def upload_documents(index: IndexName, files: list[UploadFile],
                            request: Request) -> dict[str, Any]:
     state = request.app.state
     config = load_index_config(state.settings, index)
-    target = _upload_dir(config)
-    checked: list[tuple[str, bytes]] = []
-    for upload in files:
-        name = upload.filename or ""
-        if not _SAFE_NAME.match(name) or name.endswith(SIDECAR_SUFFIX) or ".." in name:
-            raise BadRequest(f"invalid file name {upload.filename!r}: use letters, digits, "
-                             "'.', '_', '-' and spaces")
-        if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-            raise UnsupportedMediaType(
-                f"{name}: unsupported type; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-        data = await _read_limited(upload, state.settings.max_upload_bytes)
-        try:  # reject unusable files now, with the reason, before anything is written
-            load_document(Path(name), data, config.sources.encoding)
-        except BadDocument as exc:
-            raise BadDocument(name, exc.reason) from exc
-        checked.append((name, data))
-    if not checked:
+    received = [await _receive(upload, state.settings.max_upload_bytes) for upload in files]
+    if not received:
         raise BadRequest("no files in the request (multipart field `files`)")
-    for name, data in checked:
-        # Write beside the target under a hidden name, then rename: an ingest running
-        # now never reads a half-written file.
-        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=target)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target / name)
-    job = state.jobs.submit(index, reason=f"upload of {len(checked)} file(s)")
-    return {"job": job.public(), "documents": [name for name, _ in checked]}
+    checked = await run_in_threadpool(_check_uploads, request, config, received)
+    job = await run_in_threadpool(state.jobs.submit_upload, index, received,
+                                  key_fingerprint(request))
+    return {"job": job.public(), "documents": [c["id"] for c in checked], "checked": checked}
 
 
 @router.get("/v1/indexes/{index}/documents")
-def list_documents(index: str, request: Request) -> dict[str, Any]:
-    snap = request.app.state.pipeline.resources.retriever(index).snapshot()
+def list_documents(index: IndexName, request: Request) -> dict[str, Any]:
+    snap = _snapshot(request, index)
     counts: dict[str, int] = {}
     for chunk in snap.chunks:
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
@@ -98,7 +135,7 @@ def list_documents(index: str, request: Request) -> dict[str, Any]:
 
 
 def _find(request: Request, index: str, doc_id: str) -> tuple[Document, int]:
-    snap = request.app.state.pipeline.resources.retriever(index).snapshot()
+    snap = _snapshot(request, index)
     doc = snap.documents.get(doc_id)
     if doc is None:
         raise NotFound(f"index {index!r} has no document {doc_id!r}")
@@ -106,13 +143,13 @@ def _find(request: Request, index: str, doc_id: str) -> tuple[Document, int]:
 
 
 @router.get("/v1/indexes/{index}/documents/{doc_id:path}")
-def get_document(index: str, doc_id: str, request: Request) -> dict[str, Any]:
+def get_document(index: IndexName, doc_id: str, request: Request) -> dict[str, Any]:
     doc, chunks = _find(request, index, doc_id)
     return {**_doc_summary(doc, chunks), "text": doc.text}
 
 
 @router.delete("/v1/indexes/{index}/documents/{doc_id:path}", status_code=202)
-def delete_document(index: str, doc_id: str, request: Request) -> dict[str, Any]:
+def delete_document(index: IndexName, doc_id: str, request: Request) -> dict[str, Any]:
     state = request.app.state
     config = load_index_config(state.settings, index)
     doc, _ = _find(request, index, doc_id)
@@ -122,7 +159,7 @@ def delete_document(index: str, doc_id: str, request: Request) -> dict[str, Any]
                          "remove it there and run `rag ingest`")
     path.unlink(missing_ok=True)
     path.with_name(path.name + SIDECAR_SUFFIX).unlink(missing_ok=True)
-    job = state.jobs.submit(index, reason=f"delete of {doc_id}")
+    job = state.jobs.submit_delete(index, doc_id, key_fingerprint(request))
     return {"job": job.public(), "deleted": doc_id}
 
 

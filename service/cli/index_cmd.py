@@ -12,6 +12,7 @@ from service.config import Settings
 from service.index.config import create_index, list_index_names, load_index_config
 from service.index.store import IndexStore
 from service.ingest.pipeline import IngestReport, ingest, rebuild
+from service.state.provenance import provenance_for_index
 
 
 def register(sub: Any) -> None:
@@ -62,14 +63,16 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     config = load_index_config(settings, args.index or settings.index)
     show = not args.quiet
+    uploaded = provenance_for_index(settings, config.name)  # uploads stay marked uploaded
     if args.rebuild:
         if args.paths:
             print("rag: --rebuild ingests the index's own sources; drop the PATHs",
                   file=sys.stderr)
             return 2
-        report = rebuild(config, settings, show_progress=show)
+        report = rebuild(config, settings, show_progress=show, provenance=uploaded)
     else:
-        report = ingest(config, settings, paths=args.paths or None, show_progress=show)
+        report = ingest(config, settings, paths=args.paths or None, show_progress=show,
+                        provenance=uploaded)
     _print_report(report, args.json)
     return 1 if report.skipped else 0
 

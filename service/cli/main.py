@@ -9,7 +9,15 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from service.cli import ask_cmd, eval_cmd, index_cmd, models_cmd, serve_cmd, slack_cmd
+from service.cli import (
+    ask_cmd,
+    eval_cmd,
+    feedback_cmd,
+    index_cmd,
+    models_cmd,
+    serve_cmd,
+    slack_cmd,
+)
 from service.config import Settings
 from service.errors import (
     BadDocument,
@@ -52,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.register(sub)
     eval_cmd.register(sub)
     slack_cmd.register(sub)
+    feedback_cmd.register(sub)
     return parser
 
 

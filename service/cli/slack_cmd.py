@@ -1,10 +1,8 @@
-"""`rag slack` (the bot over Socket Mode) and `rag feedback export` (👍/👎 as JSONL)."""
+"""`rag slack`: the bot over Socket Mode."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
 from service.config import Settings
@@ -23,16 +21,6 @@ def register(sub: Any) -> None:
     p.add_argument("--index", help="index to answer from (default: RAG_SLACK_INDEX, else "
                    "RAG_INDEX)")
     p.set_defaults(handler=run_slack)
-
-    fb = sub.add_parser("feedback", help="the Slack bot's 👍/👎 feedback")
-    fsub = fb.add_subparsers(dest="feedback_command", required=True, metavar="ACTION")
-    ex = fsub.add_parser(
-        "export", help="write the feedback as JSONL",
-        description="One JSON object per verdict: question, answer, citations, index, "
-        "generator, faithfulness, user, verdict (up|down), time, channel, thread_ts. Read "
-        "from RAG_SLACK_DB.")
-    ex.add_argument("--out", type=Path, help="file to write (default: standard output)")
-    ex.set_defaults(handler=run_export)
 
 
 def run_slack(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,22 +42,4 @@ def run_slack(args: argparse.Namespace, settings: Settings) -> int:
     handler = SocketModeHandler(bot.app, settings.slack_app_token,
                                 web_client=web_client(settings, settings.slack_app_token))
     handler.start()
-    return 0
-
-
-def run_export(args: argparse.Namespace, settings: Settings) -> int:
-    from service.slack.store import SlackStore
-
-    if not settings.slack_db.is_file():
-        raise ConfigError(f"no feedback store at {settings.slack_db} (RAG_SLACK_DB): the bot "
-                          "has not recorded anything yet")
-    store = SlackStore(settings.slack_db)
-    lines = [record.model_dump_json() + "\n" for record in store.feedback()]
-    if args.out:
-        tmp = args.out.with_name(args.out.name + ".tmp")
-        tmp.write_text("".join(lines), encoding="utf-8")
-        tmp.replace(args.out)
-        print(f"rag: wrote {len(lines)} feedback records to {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write("".join(lines))
     return 0

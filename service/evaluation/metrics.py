@@ -45,7 +45,7 @@ def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
     """(sentence without markers, its marker numbers) for every claim in the answer."""
     out = []
     # "According to <source>, " names who claims it; the claim to check is what follows.
-    labels = [label_of(c.source, c.title) for c in answer.citations]
+    labels = [label_of(c.source, c.title, c.provenance) for c in answer.citations]
     for start, end in claim_spans(answer.answer):
         sentence = answer.answer[start:end]
         if wording.is_single_source_note(sentence) or wording.is_fallback_notice(sentence):

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from service.generation import markers, wording
 from service.generation.citations import map_sentences
-from service.records import Citation
+from service.records import Citation, Origin
 
 _ATTRIBUTED = re.compile(r"\b(according to|reports?|reported|said|says|writes|wrote|claims?|"
                          r"told|states?|stated|argues?|notes?|noted)\b", re.I)
@@ -32,13 +32,30 @@ _COMMON_OPENERS = frozenset(
 )
 
 
-def label_of(source: str | None, title: str) -> str:
-    """How answers name a document: the outlet when known, else the title in quotes."""
-    return source or f"“{title}”"
+def label_of(source: str | None, title: str, provenance: Origin = "bundled") -> str:
+    """How answers name a document (wording.source_label): the outlet when known, else the
+    title in quotes; '(uploaded)' after an uploaded document's."""
+    return wording.source_label(source, title, provenance)
 
 
 def _label(citation: Citation) -> str:
-    return label_of(citation.source, citation.title)
+    return label_of(citation.source, citation.title, citation.provenance)
+
+
+def _force_uploaded_label(sentence: str, cited: list[Citation]) -> str | None:
+    """A sentence citing an uploaded document must name it as uploaded, whatever lead-in
+    the model wrote ("According to “X”, …" becomes "According to “X” (uploaded), …")."""
+    labels = list(dict.fromkeys(_label(c) for c in cited))
+    missing = [c for c in cited if c.provenance == "uploaded"
+               and _label(c).lower() not in sentence.lower()]
+    if not missing:
+        return None
+    bare = [label_of(c.source, c.title) for c in cited]
+    claim = strip_attribution(sentence, labels + bare)
+    first, _, rest = claim.partition(" ")
+    if first.lower() in _COMMON_OPENERS:
+        first = first.lower()
+    return f"{wording.lead_in(labels)} {first} {rest}".rstrip()
 
 
 def _attribution_patterns(
@@ -82,10 +99,12 @@ def attribute_sentences(text: str, citations: list[Citation]) -> str:
     def attribute(sentence: str) -> str:
         if sentence.startswith(f"{mark} "):  # the verifier's mark stays in front
             return wording.mark_unverified(attribute(sentence[len(mark) + 1:]))
-        labels = list(dict.fromkeys(
-            _label(by_marker[n]) for n in markers.numbers(sentence) if n in by_marker))
+        cited = [by_marker[n] for n in markers.numbers(sentence) if n in by_marker]
+        labels = list(dict.fromkeys(_label(c) for c in cited))
         if not labels:
             return sentence
+        if (forced := _force_uploaded_label(sentence, cited)) is not None:
+            return forced
         lowered = sentence.lower()
         named = [label for label in labels if label.strip("“”").lower() in lowered]
         claim = strip_attribution(sentence, labels)

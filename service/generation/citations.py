@@ -158,7 +158,7 @@ def resolve_citations(text: str, passages: list[Passage], renumber: bool = True)
     text = _MARKERS_AFTER_STOP.sub(r" \2\1", text)
     citations = [
         Citation(marker=new, doc_id=p.doc_id, title=p.title, source=p.source, url=p.url,
-                 text=p.text, start=p.start, end=p.end)
+                 text=p.text, start=p.start, end=p.end, provenance=p.provenance)
         for old, new in sorted(order.items(), key=lambda kv: kv[1])
         for p in [passages[old - 1]]
     ]

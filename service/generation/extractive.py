@@ -63,8 +63,8 @@ def extractive_answer(question: str, passages: list[Passage], idf: Callable[[str
     if not chosen:
         return None
     lines = [
-        wording.account("extractive_sentence", passages[q.number - 1].label, q.sentence,
-                        q.number)
+        wording.account("extractive_sentence", wording.passage_label(passages[q.number - 1]),
+                        q.sentence, q.number)
         for q in chosen
     ]
     return " ".join(lines)

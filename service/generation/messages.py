@@ -3,6 +3,7 @@ the answer request, and the follow-up asking the model to fix unsupported senten
 
 from __future__ import annotations
 
+from service.generation import wording
 from service.generation.chat import Message
 from service.generation.prompts import prompt
 from service.generation.wording import ABSTAIN_TOKEN
@@ -11,7 +12,7 @@ from service.records import Passage
 
 def passage_blocks(passages: list[Passage]) -> str:
     """The passages as the model reads them, numbered 1..n (the markers it cites)."""
-    return "\n\n".join(prompt("passage", marker=i, label=p.label, text=p.text)
+    return "\n\n".join(prompt("passage", marker=i, label=wording.passage_label(p), text=p.text)
                        for i, p in enumerate(passages, start=1))
 
 

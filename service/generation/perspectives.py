@@ -28,7 +28,7 @@ def source_groups(passages: list[Passage]) -> dict[str, list[int]]:
     """Source label -> its passages' 1-based numbers, sources in order of first passage."""
     groups: dict[str, list[int]] = {}
     for number, passage in enumerate(passages, start=1):
-        groups.setdefault(passage.label, []).append(number)
+        groups.setdefault(wording.passage_label(passage), []).append(number)
     return groups
 
 
@@ -82,7 +82,7 @@ def keep_per_source(text: str, passages: list[Passage], limit: int) -> str:
     per_source: dict[str, int] = {}
 
     def keep(sentence: str) -> str:
-        labels = {passages[n - 1].label for n in markers.numbers(sentence)
+        labels = {wording.passage_label(passages[n - 1]) for n in markers.numbers(sentence)
                   if 1 <= n <= len(passages)}
         key = sentence.strip()
         if key in seen or (labels and all(per_source.get(lb, 0) >= limit for lb in labels)):
@@ -98,7 +98,7 @@ def keep_per_source(text: str, passages: list[Passage], limit: int) -> str:
 def single_source_note(text: str, citations: list[Citation]) -> str | None:
     """"Only one of the sources found addresses this." when every citation of `text` comes
     from one source; the note names it unless the text already does."""
-    labels = list(dict.fromkeys(label_of(c.source, c.title) for c in citations))
+    labels = list(dict.fromkeys(label_of(c.source, c.title, c.provenance) for c in citations))
     if len(labels) != 1:
         return None
     named = labels[0].strip("“”").lower() in text.lower()

@@ -15,6 +15,7 @@ import re
 
 from service.generation import markers
 from service.generation.prompts import prompt
+from service.records import Origin, Passage
 
 #: What the model is told to write when the passages do not answer the question.
 ABSTAIN_TOKEN = "NOT FOUND"
@@ -70,6 +71,18 @@ def mark_unverified(sentence: str) -> str:
 
 def strip_unverified(text: str) -> str:
     return text.replace(unverified_mark(), "").strip()
+
+
+def source_label(source: str | None, title: str, provenance: Origin = "bundled") -> str:
+    """How answers name a document: the outlet when known, else the title in quotes; an
+    uploaded document's name says so ('“X” (uploaded)', prompts/provenance_uploaded.md)."""
+    label = source or f"“{title}”"
+    return prompt("provenance_uploaded", label=label) if provenance == "uploaded" else label
+
+
+def passage_label(passage: Passage) -> str:
+    """How answers (and the passage headers of the prompt) name a passage's document."""
+    return source_label(passage.source, passage.title, passage.provenance)
 
 
 def join_labels(labels: list[str]) -> str:

@@ -9,9 +9,11 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from service.config import Settings
-from service.errors import ConfigError, IndexNotFound
+from service.errors import ConfigError, IndexNotFound, InvalidIndexName
 
 INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,40}[a-z0-9]$")
+INDEX_NAME_RULE = "3-42 lowercase letters, digits, '-' or '_', starting and ending with a " \
+    "letter or digit"
 
 
 class SourcesConfig(BaseModel):
@@ -54,11 +56,18 @@ class IndexConfig(BaseModel):
         return [(self.directory / p).resolve() for p in self.sources.paths]
 
 
+def index_name_problem(name: str) -> str | None:
+    """Why `name` cannot name an index, or None. Index names arrive from clients (chat
+    `model`, `index`, URL paths), so this is input validation, not configuration."""
+    if INDEX_NAME.fullmatch(name):
+        return None
+    shown = repr(name) if len(name) <= 60 else repr(name[:57]) + "..."
+    return f"invalid index name {shown}: use {INDEX_NAME_RULE}"
+
+
 def validate_index_name(name: str) -> str:
-    if not INDEX_NAME.match(name):
-        raise ConfigError(
-            f"invalid index name {name!r}: use 3-42 lowercase letters, digits, '-' or '_'"
-        )
+    if problem := index_name_problem(name):
+        raise InvalidIndexName(problem)
     return name
 
 
@@ -68,10 +77,8 @@ def load_index_config(settings: Settings, name: str) -> IndexConfig:
     path = directory / "index.toml"
     if not path.is_file():
         known = ", ".join(list_index_names(settings)) or "none"
-        raise IndexNotFound(
-            f"index {name!r} not found: no {path} (known indexes: {known}; "
-            "create one with `rag index create NAME`)"
-        )
+        raise IndexNotFound(name, f"no {path} (known indexes: {known}; create one with "
+                            "`rag index create NAME`)")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         return IndexConfig.model_validate({**raw, "name": name, "directory": directory.resolve()})

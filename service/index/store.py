@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from service.config import Settings
 from service.errors import ConfigError, IndexNotBuilt
 from service.index.config import IndexConfig
-from service.records import Chunk, Document, DocumentMeta, Filters
+from service.records import Chunk, Document, DocumentMeta, Filters, Flag, Provenance
 
 LIVE = 2**31 - 1
 _PAGE = 5000
@@ -189,7 +189,10 @@ class IndexStore:
         return [
             Document(doc_id=m["doc_id"], path=m["path"], root=m["root"], sha256=m["sha256"],
                      meta=DocumentMeta.model_validate_json(m["meta_json"]), text=text or "",
-                     sentences=[tuple(s) for s in json.loads(m["sentences_json"])])
+                     sentences=[tuple(s) for s in json.loads(m["sentences_json"])],
+                     provenance=Provenance.model_validate_json(m.get("provenance_json") or "{}"),
+                     flags=[Flag.model_validate(f) for f in json.loads(m.get("flags_json")
+                                                                       or "[]")])
             for _, m, text in rows
         ]
 
@@ -258,6 +261,8 @@ class IndexStore:
             doc_meta.append({**base, "path": doc.path, "root": doc.root, "sha256": doc.sha256,
                              "meta_json": doc.meta.model_dump_json(),
                              "sentences_json": json.dumps(doc.sentences),
+                             "provenance_json": doc.provenance.model_dump_json(),
+                             "flags_json": json.dumps([f.model_dump() for f in doc.flags]),
                              "gen_from": generation, "gen_to": LIVE})
         if len(chunk_ids) != len(embeddings):
             raise ValueError(f"{len(chunk_ids)} chunks but {len(embeddings)} embeddings")

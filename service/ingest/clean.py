@@ -32,7 +32,6 @@ _PATTERNS = [
         r"required fields are marked",
         r"^(photo|image|picture|video|credit)s?\s*:\s",
         r"^translated by\b",
-        r"\bcookies?\b.*\b(accept|consent|policy|settings)\b",
         r"^(follow us|share on|click here|sign up for)\b",
         r"^all rights reserved",
         r"^©",
@@ -40,6 +39,15 @@ _PATTERNS = [
 ]
 _READ_TIME = _PATTERNS[0]
 _CREDIT = _PATTERNS[3]
+# A cookie banner: a cookie word, then a consent word. Two searches rather than one
+# `cookie.*accept` pattern, whose backtracking is quadratic on a long line of "cookie"s.
+_COOKIE = re.compile(r"\bcookies?\b", re.I)
+_CONSENT = re.compile(r"\b(accept|consent|policy|settings)\b", re.I)
+# Letters are counted by deleting them with a regex (C speed; a Python loop over every
+# character was most of the cleaning time). `[^\W\d_]` is "alphabetic" as str.isalpha.
+_ANY_LETTER = re.compile(r"[^\W\d_]")
+_LATIN_LETTER = re.compile("[" + "".join(re.escape(chr(c)) for c in range(0x250)
+                                         if chr(c).isalpha()) + "]")
 _SENTENCE_END = tuple('.!?"”»)\'’:;…')
 _LEAD_NAV_MAX = 40
 _FOOTER_MAX = 100
@@ -52,9 +60,17 @@ class CleanResult:
 
 
 def _letters_by_script(text: str) -> tuple[int, int]:
-    latin = sum(1 for ch in text if ch.isalpha() and ch < "\u0250")
-    other = sum(1 for ch in text if ch.isalpha() and ch >= "\u0250")
-    return latin, other
+    """(letters below U+0250, i.e. Latin; other letters)."""
+    letters = len(text) - len(_ANY_LETTER.sub("", text))
+    latin = len(text) - len(_LATIN_LETTER.sub("", text))
+    return latin, letters - latin
+
+
+def _is_boilerplate_pattern(line: str) -> bool:
+    if any(p.search(line) for p in _PATTERNS):
+        return True
+    cookie = _COOKIE.search(line)
+    return bool(cookie and _CONSENT.search(line, cookie.end()))
 
 
 def _in_other_script(line: str, latin_doc: bool) -> bool:
@@ -88,7 +104,7 @@ def clean_text(raw: str) -> CleanResult:
             continue
         if line.lower() in _EXACT:
             drop(i, "boilerplate")
-        elif any(p.search(line) for p in _PATTERNS):
+        elif _is_boilerplate_pattern(line):
             drop(i, "boilerplate-pattern")
         elif _in_other_script(line, latin_doc):
             drop(i, "other-script")

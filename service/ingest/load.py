@@ -46,7 +46,7 @@ def load_document(path: Path, data: bytes, encoding: str = "utf-8") -> RawDocume
     else:
         text = _decode(path, data, encoding)
         if suffix in (".html", ".htm"):
-            raw = _load_html(text)
+            raw = _load_html(path, text)
         elif suffix in (".md", ".markdown"):
             raw = _load_markdown(text)
         else:
@@ -90,30 +90,14 @@ def _load_pdf(path: Path, data: bytes) -> RawDocument:
     return RawDocument(text=text, title_hint=title or None)
 
 
-_DROP_HTML_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form",
-                   "iframe", "svg", "figure", "figcaption", "button")
-_BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "br", "tr", "blockquote",
-               "section", "article", "pre")
+def _load_html(path: Path, text: str) -> RawDocument:
+    from service.ingest.html_text import HtmlError, parse_html
 
-
-def _load_html(text: str) -> RawDocument:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(text, "html.parser")
-    title = None
-    if soup.title and soup.title.string:
-        title = soup.title.string.strip()
-    h1 = soup.find("h1")
-    if h1 and h1.get_text(strip=True):
-        title = h1.get_text(" ", strip=True)
-    for tag in soup(list(_DROP_HTML_TAGS)):
-        tag.decompose()
-    body = soup.find("article") or soup.find("main") or soup.body or soup
-    for tag in body.find_all(list(_BLOCK_TAGS)):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    lines = [re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in body.get_text().split("\n")]
-    return RawDocument(text="\n".join(line for line in lines if line), title_hint=title)
+    try:
+        body, title = parse_html(text)
+    except HtmlError as exc:
+        raise BadDocument(str(path), f"unreadable HTML: {exc}") from exc
+    return RawDocument(text=body, title_hint=title)
 
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,13 +25,17 @@ from service.index.config import IndexConfig
 from service.index.lock import index_write_lock
 from service.index.store import DocVersion, IndexStore, Manifest, now_iso, version_id
 from service.ingest.chunk import chunk_document, split_sentences
-from service.ingest.clean import clean_text
-from service.ingest.load import is_document, load_document, read_bytes
+from service.ingest.load import is_document, read_bytes
 from service.ingest.metadata import build_meta, read_sidecar
-from service.records import Chunk, Document
+from service.ingest.parse import ParsedDocument, parse_document
+from service.records import Chunk, Document, Provenance
+
+#: Reads one file's bytes into indexable text: `parse_document` in process, or
+#: `DocumentParser.parse` (a worker process with a time budget) in the server.
+Parser = Callable[[Path, bytes, str], ParsedDocument]
 
 # Bump when cleaning or chunking logic changes, so every document is rebuilt once.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: lxml HTML reader, hidden HTML, screening, provenance
 EMBED_BATCH = 64
 
 
@@ -88,32 +93,36 @@ def discover(config: IndexConfig, paths: list[Path]) -> tuple[list[_Found], set[
     return list(found.values()), full_roots
 
 
-def _fingerprint(data: bytes, sidecar: bytes, config: IndexConfig, embedder_id: str) -> str:
+def _fingerprint(data: bytes, sidecar: bytes, config: IndexConfig, embedder_id: str,
+                 provenance: Provenance) -> str:
     h = hashlib.sha256()
     for part in (data, sidecar, config.chunking.model_dump_json().encode(),
                  config.sources.encoding.encode(), embedder_id.encode(),
-                 PIPELINE_VERSION.encode()):
+                 PIPELINE_VERSION.encode(),
+                 f"{provenance.origin}:{provenance.api_key}".encode()):
         h.update(hashlib.sha256(part).digest())
     return h.hexdigest()
 
 
 def prepare_document(found: _Found, config: IndexConfig, embedder_id: str,
-                     known_sha: str | None) -> tuple[Document, list[Chunk]] | None:
+                     known_sha: str | None, parser: Parser = parse_document,
+                     provenance: Provenance | None = None,
+                     ) -> tuple[Document, list[Chunk]] | None:
     """The document and its chunks, or None when it is unchanged since the last run."""
+    provenance = provenance or Provenance()
     data = read_bytes(found.path)
     fields, sidecar = read_sidecar(found.path)
-    sha = _fingerprint(data, sidecar, config, embedder_id)
+    sha = _fingerprint(data, sidecar, config, embedder_id, provenance)
     if sha == known_sha:
         return None
-    raw = load_document(found.path, data, config.sources.encoding)
-    cleaned = clean_text(raw.text).text
-    if not cleaned:
-        raise BadDocument(str(found.path), "nothing left after removing boilerplate")
+    parsed = parser(found.path, data, config.sources.encoding)
+    cleaned = parsed.text
     first_line = cleaned.split("\n", 1)[0]
-    meta = build_meta(found.path, fields, raw.title_hint, first_line)
+    meta = build_meta(found.path, fields, parsed.title_hint, first_line)
     sentences = split_sentences(cleaned)
     doc = Document(doc_id=found.doc_id, path=str(found.path), root=found.root_key, sha256=sha,
-                   meta=meta, text=cleaned, sentences=sentences)
+                   meta=meta, text=cleaned, sentences=sentences, provenance=provenance,
+                   flags=parsed.flags)
     chunks = chunk_document(version_id(doc.doc_id, sha), cleaned, sentences,
                             config.chunking.chunk_tokens, config.chunking.overlap_tokens)
     return doc, [c.model_copy(update={"doc_id": doc.doc_id}) for c in chunks]
@@ -132,17 +141,19 @@ def _embed_all(embedder: Embedder, texts: list[str], show_progress: bool) -> np.
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
 
 
-def _changed_documents(found: list[_Found], versions: dict[str, DocVersion],
-                       config: IndexConfig, embedder_id: str,
-                       report: IngestReport) -> list[tuple[Document, list[Chunk]]]:
-    """The new and changed documents, prepared (cleaned, chunked); unchanged ones are
-    counted, unusable ones reported as skipped."""
+def _changed_documents(found: list[_Found], versions: Mapping[str, DocVersion],
+                       config: IndexConfig, embedder_id: str, report: IngestReport,
+                       parser: Parser, provenance: Mapping[str, Provenance],
+                       ) -> list[tuple[Document, list[Chunk]]]:
+    """The new and changed documents, prepared (read, cleaned, screened, chunked);
+    unchanged ones are counted, unusable ones reported as skipped."""
     pending: list[tuple[Document, list[Chunk]]] = []
     for item in found:
         known = versions.get(item.doc_id)
         try:
             prepared = prepare_document(item, config, embedder_id,
-                                        known.sha256 if known else None)
+                                        known.sha256 if known else None, parser,
+                                        provenance.get(item.doc_id))
         except BadDocument as exc:
             report.skipped.append((exc.path, exc.reason))
             continue
@@ -155,8 +166,13 @@ def _changed_documents(found: list[_Found], versions: dict[str, DocVersion],
 
 
 def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = None,
-           show_progress: bool = True, embedder: Embedder | None = None) -> IngestReport:
+           show_progress: bool = True, embedder: Embedder | None = None,
+           parser: Parser = parse_document,
+           provenance: Mapping[str, Provenance] | None = None) -> IngestReport:
+    """Bring the index up to date with its files. `provenance` maps the doc ids of uploaded
+    documents to who uploaded them (service/state/provenance.py); others are bundled."""
     started = time.perf_counter()
+    provenance = provenance or {}
     embedder = embedder or make_embedder(config.embedder.name, settings)
     with index_write_lock(config.store_dir, config.name):
         store = IndexStore(config, settings)
@@ -173,7 +189,8 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
         report = IngestReport(index=config.name, generation=current)
         versions = store.live_versions(current)
         found, full_roots = discover(config, paths or config.source_paths())
-        pending = _changed_documents(found, versions, config, embedder.model_id, report)
+        pending = _changed_documents(found, versions, config, embedder.model_id, report,
+                                     parser, provenance)
         seen = {item.doc_id for item in found}
         gone: list[DocVersion] = [v for v in versions.values()
                                   if v.root in full_roots and v.doc_id not in seen]
@@ -203,8 +220,9 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
         return report
 
 
-def rebuild(config: IndexConfig, settings: Settings, show_progress: bool = True) -> IngestReport:
+def rebuild(config: IndexConfig, settings: Settings, show_progress: bool = True,
+            provenance: Mapping[str, Provenance] | None = None) -> IngestReport:
     """Drop the store and ingest from scratch (after changing the embedder)."""
     with index_write_lock(config.store_dir, config.name):
         IndexStore(config, settings).drop()
-    return ingest(config, settings, show_progress=show_progress)
+    return ingest(config, settings, show_progress=show_progress, provenance=provenance)

@@ -125,7 +125,7 @@ class Retriever:
                 url=doc.meta.url, date=doc.meta.date, text=doc.text[w.start:w.end],
                 start=w.start, end=w.end, score=w.score, rank=len(passages) + 1,
                 dense_rank=candidates.dense_rank.get(cid),
-                bm25_rank=candidates.bm25_rank.get(cid),
+                bm25_rank=candidates.bm25_rank.get(cid), provenance=doc.provenance.origin,
             ))
         return passages, coverage
 

@@ -41,6 +41,7 @@ from service.slack.blocks import (
     render_answer,
     searching_message,
 )
+from service.slack.identity import BotIdentity
 from service.slack.limits import RateLimiter
 from service.slack.store import SlackStore, Verdict
 
@@ -95,12 +96,19 @@ class SlackBot:
         bolt_log = logging.getLogger("service.slack.bolt")
         # Bolt also reads SLACK_BOT_TOKEN itself and warns that `client` wins; it does.
         bolt_log.addFilter(_not_token_skipped)
+        # auth.test runs at the first request instead of at start-up, so the API server
+        # starts even while Slack is unreachable; quick and without retries, so the HTTP
+        # edge can tell "Slack is down" before dispatching (service/slack/identity.py).
+        self.identity = BotIdentity(WebClient(token=settings.slack_bot_token,
+                                              base_url=settings.slack_api_url, timeout=3))
         self.app = App(
             client=self.client, signing_secret=signing_secret or "",
-            # auth.test runs at the first request instead of at start-up, so the API
-            # server starts even while Slack is unreachable.
-            token_verification_enabled=False,
+            # A plain function: Bolt passes arguments by the names it finds (`self` too).
+            authorize=lambda: self.identity.authorize(),
             request_verification_enabled=signing_secret is not None,
+            # Our listeners turn away every bot's messages, our own included, and log it;
+            # Bolt's own filter would drop ours silently.
+            ignoring_self_events_enabled=False,
             listener_executor=ThreadPoolExecutor(settings.slack_workers,
                                                  thread_name_prefix="slack"),
             name="rag-slack", logger=bolt_log)

@@ -60,7 +60,7 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
                 policy: Literal["mark", "drop", "regenerate"]) -> Verified:
     checks: list[SentenceCheck] = []
     pieces: list[str] = []
-    labels = list(dict.fromkeys(p.label for p in passages))
+    labels = list(dict.fromkeys(wording.passage_label(p) for p in passages))
     cursor = 0
     for start, end in claim_spans(text):
         pieces.append(text[cursor:start])
