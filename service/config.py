@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         "the retrieved windows' best sentences for the question, with neighbours, up to it. "
         "0 = whole windows (the configuration before issue 16).")
     openai_prompt_tokens: int = Field(
-        default=800, ge=0, description="Evidence budget of the openai generator, in tokens "
+        default=500, ge=0, description="Evidence budget of the openai generator, in tokens "
         "(a hosted model reads faster); 0 = whole windows.")
     llm_model: str = Field(
         default="qwen2.5-coder-1.5b-instruct",
