@@ -257,8 +257,9 @@ class ScriptedLLM:
 
 
 def pipeline_with_llm(settings: Settings, llm: Any, name: str = "openai",
-                      **overrides: Any) -> Pipeline:
-    """A pipeline whose generator `name` is an LLMGenerator over `llm`."""
+                      prompt_budget: int = 0, **overrides: Any) -> Pipeline:
+    """A pipeline whose generator `name` is an LLMGenerator over `llm` (reading whole
+    passages unless given a `prompt_budget`)."""
     settings = settings.model_copy(update={"generator": name, **overrides})
-    generator = LLMGenerator(name, llm, settings.llm_max_tokens)
+    generator = LLMGenerator(name, llm, settings.llm_max_tokens, prompt_budget)
     return Pipeline(settings, Resources(settings, generators={name: generator}))
