@@ -249,8 +249,11 @@ class ScriptedLLM:
             return self._then.complete(messages, max_tokens)
         return Completion(self._reply(messages), prompt_tokens=100, completion_tokens=20)
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        yield self.complete(messages, max_tokens).text
+    def stream(self, messages: list[dict[str, str]],
+               max_tokens: int) -> Iterator[str | Completion]:
+        completion = self.complete(messages, max_tokens)
+        yield completion.text
+        yield completion  # usage last, as the local and OpenAI backends send it
 
     def ping(self) -> str:
         return self.name

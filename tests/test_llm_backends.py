@@ -17,8 +17,8 @@ from service.generation.local_llm import LocalLLM
 from service.generation.messages import answer_messages
 from service.generation.openai_llm import OpenAILLM
 from service.generation.prompts import prompt
-from service.pipeline import Pipeline
-from service.records import Turn
+from service.pipeline import AskRequest, Pipeline
+from service.records import Answer, Turn
 from tests.conftest import ask, bundled_gguf, wait_http
 from tests.test_answer import MEDINSKY_Q, assert_citations_consistent
 
@@ -113,6 +113,9 @@ def test_local_generator_runs_the_bundled_model_in_process(news_settings: Settin
     assert not answer.abstained, answer.answer
     assert "Medinsky" in answer.answer
     assert_citations_consistent(answer, settings)
+    streamed = next(e for e in Pipeline(settings).stream(AskRequest(question=MEDINSKY_Q))
+                    if isinstance(e, Answer))
+    assert streamed.usage["prompt_tokens"] == answer.usage["prompt_tokens"] > 0
 
 
 def test_default_local_model_answers_the_demo_question(news_settings: Settings) -> None:

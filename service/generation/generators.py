@@ -130,6 +130,9 @@ class LLMGenerator:
         try:
             for delta in self.chat.stream(job.strategy.messages(job.question, job.passages),
                                           self._max_tokens):
+                if isinstance(delta, Completion):
+                    job.usage.add(delta)
+                    continue
                 parts.append(delta)
                 if out := marker_filter.feed(delta):
                     yield out

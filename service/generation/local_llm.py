@@ -79,20 +79,23 @@ class LocalLLM:
                                           settings.llm_temperature)
             return cls._instances[key]
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
-        for kind, value in self._generate(messages, max_tokens):
-            if kind == "text":
-                yield str(value)
-
-    def complete(self, messages: list[Message], max_tokens: int) -> Completion:
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str | Completion]:
         parts: list[str] = []
         prompt_tokens = 0
         for kind, value in self._generate(messages, max_tokens):
             if kind == "text":
                 parts.append(str(value))
+                yield str(value)
             else:
                 prompt_tokens = int(value)  # as the model reads it, chat template included
-        text = "".join(parts)
+        yield self._completion("".join(parts), prompt_tokens)
+
+    def complete(self, messages: list[Message], max_tokens: int) -> Completion:
+        *_, completion = self.stream(messages, max_tokens)
+        assert isinstance(completion, Completion)
+        return completion
+
+    def _completion(self, text: str, prompt_tokens: int) -> Completion:
         completion_tokens = len(self._model.tokenize(text.encode(), add_bos=False))
         return Completion(text=text, prompt_tokens=prompt_tokens,
                           completion_tokens=completion_tokens)
