@@ -14,23 +14,18 @@ import platform
 import random
 import resource
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 import service  # noqa: F401
+from bench.latency import bench_generators
 from service.config import Settings
 from service.embed.minilm import MiniLMEmbedder
 from service.index.config import load_index_config
 from service.index.store import IndexStore
 from service.ingest.pipeline import EMBED_BATCH, ingest
-from service.models import gguf_path
 from service.pipeline import Pipeline
 from service.records import AskRequest
 from service.retrieval.retriever import Retriever
@@ -157,45 +152,16 @@ def answer_latencies(settings: Settings, generator: str, questions: list[str]) -
             for q in questions]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def bench_answers(work: Path, skip_llm: bool, n_llm: int) -> dict[str, float]:
+    """Extractive alone; local and openai each against the previous configuration
+    (bench/latency.py: interleaved, streamed, first token and prompt tokens too)."""
     base = Settings(indexes_dir=work / "indexes")
     out: dict[str, float] = {}
     lat = answer_latencies(base, "extractive", NEWS_QUESTIONS)
     out["answer_p50_ms_extractive"] = percentile(lat, 0.5)
     if skip_llm:
         return out
-    questions = NEWS_QUESTIONS[:n_llm]
-    lat = answer_latencies(base, "local", questions)
-    out["answer_p50_ms_local"] = percentile(lat, 0.5)
-    out["answer_max_ms_local"] = round(max(lat), 1)
-    port = _free_port()
-    with open(work / "llama-server.log", "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model",
-             str(gguf_path(base, base.local_model)), "--host", "127.0.0.1", "--port", str(port),
-             "--n_ctx", "4096", "--model_alias", "bench"], stdout=log, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}/v1"
-            deadline = time.time() + 180
-            while time.time() < deadline:
-                try:
-                    if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.5)
-            remote = base.model_copy(update={"openai_base_url": url, "llm_model": "bench",
-                                             "openai_api_key": "bench"})
-            lat = answer_latencies(remote, "openai", questions)
-            out["answer_p50_ms_openai"] = percentile(lat, 0.5)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    out.update(bench_generators(base, NEWS_QUESTIONS[:n_llm], work / "llama-server.log"))
     return out
 
 
@@ -211,6 +177,7 @@ def main() -> None:
     result: dict[str, object] = {
         "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, "
         f"{__import__('os').cpu_count()} cores, {platform.python_version()}",
+        "load_average": __import__("os").getloadavg(),
     }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

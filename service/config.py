@@ -47,9 +47,30 @@ class Settings(BaseSettings):
     local_model_path: Path | None = Field(
         default=None, description="A GGUF file to run instead of the bundled one."
     )
-    local_threads: int = Field(default=0, ge=0, description="llama.cpp threads; 0 = all cores.")
+    local_threads: int = Field(
+        default=0, ge=0, description="llama.cpp threads; 0 = the physical cores (measured "
+        "fastest on 2 cores; hyper-threads only contend for the same units).")
     local_context_tokens: int = Field(default=4096, ge=512,
                                       description="llama.cpp context window (prompt + answer).")
+    local_batch_tokens: int = Field(
+        default=512, ge=32, description="llama.cpp n_batch: prompt tokens evaluated per "
+        "decode call.")
+    local_flash_attention: bool = Field(
+        default=False, description="llama.cpp flash attention (CPU build: measured no faster "
+        "on 2 cores).")
+    local_draft: Literal["none", "prompt-lookup"] = Field(
+        default="none", description="Copy-aware decoding: prompt-lookup drafts the next tokens "
+        "from n-grams of the prompt and verifies them in one batch (docs/benchmarks.md).")
+    local_prefix_cache: bool = Field(
+        default=True, description="Keep llama.cpp's state after each fixed system prompt, so "
+        "a question pays only for its own passages even after a condense or judge call.")
+    local_prompt_tokens: int = Field(
+        default=300, ge=0, description="Evidence budget of the local generator, in tokens: "
+        "the retrieved windows' best sentences for the question, with neighbours, up to it. "
+        "0 = whole windows (the configuration before issue 16).")
+    openai_prompt_tokens: int = Field(
+        default=500, ge=0, description="Evidence budget of the openai generator, in tokens "
+        "(a hosted model reads faster); 0 = whole windows.")
     llm_model: str = Field(
         default="qwen2.5-coder-1.5b-instruct",
         description="Model name sent to the OpenAI-compatible server (generator=openai).",

@@ -188,7 +188,10 @@ class Answer(BaseModel):
     faithfulness: float | None = Field(
         default=None, description="Share of the answer's claims its citations support, as "
         "generated (before marking, dropping or regenerating); None when abstained.")
+    #: The passages as the generator read them (its markers' numbers).
     passages: list[Passage] = Field(default_factory=list, exclude=True)
+    #: The passages as retrieval ranked them, before the generator's prompt budget.
+    retrieved: list[Passage] = Field(default_factory=list, exclude=True)
 
 
 #: Fields of an answer as every surface shows it (`rag ask --json`, POST /v1/ask), in order.

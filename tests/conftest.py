@@ -278,16 +278,20 @@ class ScriptedLLM:
             return self._then.complete(messages, max_tokens)
         return Completion(self._reply(messages), prompt_tokens=100, completion_tokens=20)
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        yield self.complete(messages, max_tokens).text
+    def stream(self, messages: list[dict[str, str]],
+               max_tokens: int) -> Iterator[str | Completion]:
+        completion = self.complete(messages, max_tokens)
+        yield completion.text
+        yield completion  # usage last, as the local and OpenAI backends send it
 
     def ping(self) -> str:
         return self.name
 
 
 def pipeline_with_llm(settings: Settings, llm: Any, name: str = "openai",
-                      **overrides: Any) -> Pipeline:
-    """A pipeline whose generator `name` is an LLMGenerator over `llm`."""
+                      prompt_budget: int = 0, **overrides: Any) -> Pipeline:
+    """A pipeline whose generator `name` is an LLMGenerator over `llm` (reading whole
+    passages unless given a `prompt_budget`)."""
     settings = settings.model_copy(update={"generator": name, **overrides})
-    generator = LLMGenerator(name, llm, settings.llm_max_tokens)
+    generator = LLMGenerator(name, llm, settings.llm_max_tokens, prompt_budget)
     return Pipeline(settings, Resources(settings, generators={name: generator}))

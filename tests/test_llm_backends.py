@@ -13,9 +13,12 @@ import pytest
 
 from service.config import Settings
 from service.generation.condense import condense_question
+from service.generation.local_llm import LocalLLM
+from service.generation.messages import answer_messages
 from service.generation.openai_llm import OpenAILLM
-from service.pipeline import Pipeline
-from service.records import Turn
+from service.generation.prompts import prompt
+from service.pipeline import AskRequest, Pipeline
+from service.records import Answer, Turn
 from tests.conftest import ask, bundled_gguf, wait_http
 from tests.test_answer import MEDINSKY_Q, assert_citations_consistent
 
@@ -110,6 +113,9 @@ def test_local_generator_runs_the_bundled_model_in_process(news_settings: Settin
     assert not answer.abstained, answer.answer
     assert "Medinsky" in answer.answer
     assert_citations_consistent(answer, settings)
+    streamed = next(e for e in Pipeline(settings).stream(AskRequest(question=MEDINSKY_Q))
+                    if isinstance(e, Answer))
+    assert streamed.usage["prompt_tokens"] == answer.usage["prompt_tokens"] > 0
 
 
 def test_default_local_model_answers_the_demo_question(news_settings: Settings) -> None:
@@ -122,6 +128,28 @@ def test_default_local_model_answers_the_demo_question(news_settings: Settings) 
     medinsky = [c for c in answer.citations if "Medinsky" in c.text]
     assert medinsky and f"[{medinsky[0].marker}]" in answer.answer
     assert_citations_consistent(answer, settings)
+    # ... reading the prompt budget's evidence, not the whole windows.
+    given = sum(len(p.text) for p in answer.passages)
+    assert given < 0.6 * sum(len(p.text) for p in answer.retrieved)
+    assert answer.usage["prompt_tokens"] < settings.local_prompt_tokens + 200
+
+
+def test_an_answer_after_another_system_prompt_restores_the_kept_prefix(
+        news_settings: Settings) -> None:
+    """A condense call in between does not cost the next answer its system prompt, and
+    the restored state answers exactly as a fresh one."""
+    bundled_gguf(TEST_MODEL)
+    settings = news_settings.model_copy(update={"local_model": TEST_MODEL})
+    llm = LocalLLM.shared(settings)
+    retrieval = Pipeline(settings).resources.retriever("news").retrieve(MEDINSKY_Q)
+    messages = answer_messages(MEDINSKY_Q, retrieval.passages[:2])
+    first = llm.complete(messages, 24)
+    llm.complete([{"role": "system", "content": prompt("condense_system")},
+                  {"role": "user", "content": "Last message: and the other one?"}], 8)
+    assert llm.prefixes is not None and llm.prefixes.restored == 0
+    again = llm.complete(messages, 24)
+    assert llm.prefixes.restored == 1
+    assert again.text == first.text and again.prompt_tokens == first.prompt_tokens
 
 
 @pytest.mark.llm

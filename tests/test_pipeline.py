@@ -79,6 +79,8 @@ def test_streamed_deltas_are_the_models_words_and_the_markers_its_passages(
     assert [c.marker for c in final.citations] == [number]
     assert final.citations[0].text == final.passages[-1].text
     assert "generate_first_token" in final.timings_ms and final.faithfulness == 1.0
+    # The backend's usage, sent after the deltas, is counted as in a whole answer.
+    assert final.usage["prompt_tokens"] == 100 and final.usage["completion_tokens"] == 20
     whole = ask(pipeline, MEDINSKY_Q)
     assert [c.marker for c in whole.citations] == [1]  # renumbered by first use
     assert whole.citations[0].text == final.citations[0].text

@@ -102,7 +102,7 @@ def quote_spans(item: GoldItem, documents: dict[str, Document]) -> list[tuple[st
 
 def retrieval_scores(item: GoldItem, answer: Answer, documents: dict[str, Document],
                      ks: tuple[int, ...]) -> dict[str, float]:
-    passages = answer.passages
+    passages = answer.retrieved or answer.passages  # retrieval, not the prompt budget
     gold = set(item.gold_doc_ids)
     spans = quote_spans(item, documents)
     scores: dict[str, float] = {}

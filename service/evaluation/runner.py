@@ -33,7 +33,7 @@ def score_item(item: GoldItem, answer: Any, documents: dict[str, Any],
         "generator": answer.generator, "fallback": answer.fallback,
         "timings_ms": answer.timings_ms, "usage": answer.usage,
         "citations": public_answer(answer)["citations"],
-        "retrieved": [p.doc_id for p in answer.passages],
+        "retrieved": [p.doc_id for p in answer.retrieved or answer.passages],
     }
     if item.answerable:
         row["retrieval"] = retrieval_scores(item, answer, documents, KS)

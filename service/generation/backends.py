@@ -23,11 +23,13 @@ BACKUP = "extractive"
 
 
 def _local(settings: Settings) -> Generator:
-    return LLMGenerator("local", LocalLLM.shared(settings), settings.llm_max_tokens)
+    return LLMGenerator("local", LocalLLM.shared(settings), settings.llm_max_tokens,
+                        settings.local_prompt_tokens)
 
 
 def _openai(settings: Settings) -> Generator:
-    return LLMGenerator("openai", OpenAILLM(settings), settings.llm_max_tokens)
+    return LLMGenerator("openai", OpenAILLM(settings), settings.llm_max_tokens,
+                        settings.openai_prompt_tokens)
 
 
 def _extractive(settings: Settings) -> Generator:

@@ -27,9 +27,10 @@ class ChatLLM(Protocol):
         """Raises LLMUnavailable when the backend is down, errors or times out."""
         ...
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
-        """Text deltas as they are generated; closing the iterator stops generation.
-        Raises LLMUnavailable like `complete`."""
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str | Completion]:
+        """Text deltas as they are generated, then, when the backend reports it, one
+        Completion with the whole text and its token usage; closing the iterator stops
+        generation. Raises LLMUnavailable like `complete`."""
         ...
 
     def ping(self) -> str:

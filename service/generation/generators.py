@@ -63,6 +63,8 @@ class Generator(Protocol):
     name: str
     #: The chat LLM behind it, also used to condense follow-ups; None for extractive.
     chat: ChatLLM | None
+    #: Evidence tokens it reads (the pipeline's prompt budget); 0 = whole passages.
+    prompt_budget: int
 
     def generate(self, job: GenerationInput) -> Draft:
         """Raises LLMUnavailable when its backend is down (FallbackGenerator catches it)."""
@@ -85,6 +87,7 @@ class Generator(Protocol):
 class ExtractiveGenerator:
     name = "extractive"
     chat = None
+    prompt_budget = 0  # quotes from whole passages: reading them costs nothing
 
     def __init__(self, min_coverage: float) -> None:
         self._min_coverage = min_coverage
@@ -105,9 +108,11 @@ class ExtractiveGenerator:
 
 
 class LLMGenerator:
-    def __init__(self, name: str, chat: ChatLLM, max_tokens: int) -> None:
+    def __init__(self, name: str, chat: ChatLLM, max_tokens: int,
+                 prompt_budget: int = 0) -> None:
         self.name = name
         self.chat = chat
+        self.prompt_budget = prompt_budget
         self._max_tokens = max_tokens
 
     def generate(self, job: GenerationInput) -> Draft:
@@ -125,6 +130,9 @@ class LLMGenerator:
         try:
             for delta in self.chat.stream(job.strategy.messages(job.question, job.passages),
                                           self._max_tokens):
+                if isinstance(delta, Completion):
+                    job.usage.add(delta)
+                    continue
                 parts.append(delta)
                 if out := marker_filter.feed(delta):
                     yield out
@@ -181,6 +189,7 @@ class FallbackGenerator:
         self._reason = reason
         self.name = primary.name if primary else backup.name
         self.chat = primary.chat if primary else None
+        self.prompt_budget = primary.prompt_budget if primary else backup.prompt_budget
 
     def generate(self, job: GenerationInput) -> Draft:
         if self.primary is None:

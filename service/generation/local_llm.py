@@ -2,27 +2,51 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from service.config import Settings
 from service.errors import LLMUnavailable, ModelNotInstalled
 from service.generation.chat import Completion, Message
+from service.generation.chat_template import ChatTemplate, physical_cores
+from service.generation.prefix_cache import PrefixCache
 from service.models import require_gguf
+
+#: Tokens prompt-lookup drafts at a time: measured against 2 and 10 (docs/benchmarks.md).
+PROMPT_LOOKUP_TOKENS = 10
+
+
+@dataclass(frozen=True)
+class LlamaOptions:
+    """How llama.cpp runs the model (RAG_LOCAL_* settings; figures in docs/benchmarks.md)."""
+
+    context_tokens: int = 4096
+    threads: int = 0  # 0 = physical cores
+    batch_tokens: int = 512
+    flash_attention: bool = False
+    draft: str = "none"  # or "prompt-lookup"
+    prefix_cache: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LlamaOptions:
+        return cls(settings.local_context_tokens, settings.local_threads,
+                   settings.local_batch_tokens, settings.local_flash_attention,
+                   settings.local_draft, settings.local_prefix_cache)
 
 
 class LocalLLM:
-    _instances: ClassVar[dict[tuple[Path, int, int], LocalLLM]] = {}
+    _instances: ClassVar[dict[tuple[Path, LlamaOptions], LocalLLM]] = {}
     _instances_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, path: Path, context_tokens: int, threads: int, timeout_s: float,
+    def __init__(self, path: Path, options: LlamaOptions, timeout_s: float,
                  temperature: float) -> None:
         try:
             from llama_cpp import Llama
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
         except ImportError as exc:
             raise ModelNotInstalled(
                 "llama-cpp-python is not installed; run `make setup` or choose "
@@ -32,34 +56,67 @@ class LocalLLM:
         self._timeout_s = timeout_s
         self._temperature = temperature
         self._lock = threading.Lock()  # a llama.cpp context serves one request at a time
-        self._model: Any = Llama(model_path=str(path), n_ctx=context_tokens,
-                                 n_threads=threads or os.cpu_count() or 1, verbose=False)
+        threads = options.threads or physical_cores()
+        draft = LlamaPromptLookupDecoding(num_pred_tokens=PROMPT_LOOKUP_TOKENS) if (
+            options.draft == "prompt-lookup") else None
+        self._model: Any = Llama(model_path=str(path), n_ctx=options.context_tokens,
+                                 n_threads=threads, n_threads_batch=threads,
+                                 n_batch=options.batch_tokens,
+                                 flash_attn=options.flash_attention, draft_model=draft,
+                                 verbose=False)
+        self._template = ChatTemplate(self._model)
+        self.prefixes = PrefixCache() if options.prefix_cache else None
 
     @classmethod
     def shared(cls, settings: Settings) -> LocalLLM:
         """One loaded model per process and file (loading maps 0.5-1 GB)."""
         path = require_gguf(settings, settings.local_model)
-        key = (path.resolve(), settings.local_context_tokens, settings.local_threads)
+        options = LlamaOptions.from_settings(settings)
+        key = (path.resolve(), options)
         with cls._instances_lock:
             if key not in cls._instances:
-                cls._instances[key] = cls(path, settings.local_context_tokens,
-                                          settings.local_threads, settings.llm_timeout_s,
+                cls._instances[key] = cls(path, options, settings.llm_timeout_s,
                                           settings.llm_temperature)
             return cls._instances[key]
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str | Completion]:
+        parts: list[str] = []
+        prompt_tokens = 0
+        for kind, value in self._generate(messages, max_tokens):
+            if kind == "text":
+                parts.append(str(value))
+                yield str(value)
+            else:
+                prompt_tokens = int(value)  # as the model reads it, chat template included
+        yield self._completion("".join(parts), prompt_tokens)
+
+    def complete(self, messages: list[Message], max_tokens: int) -> Completion:
+        *_, completion = self.stream(messages, max_tokens)
+        assert isinstance(completion, Completion)
+        return completion
+
+    def _completion(self, text: str, prompt_tokens: int) -> Completion:
+        completion_tokens = len(self._model.tokenize(text.encode(), add_bos=False))
+        return Completion(text=text, prompt_tokens=prompt_tokens,
+                          completion_tokens=completion_tokens)
+
+    def _generate(self, messages: list[Message],
+                  max_tokens: int) -> Iterator[tuple[str, str | int]]:
+        """("prompt", its token count) once, then ("text", delta) per token written."""
         deadline = time.monotonic() + self._timeout_s
         with self._lock:
             try:
-                chunks = self._model.create_chat_completion(
-                    messages=messages, max_tokens=max_tokens, temperature=self._temperature,
-                    stream=True,
-                )
+                tokens, prefix = self._template.tokens(messages)
+                yield "prompt", len(tokens)
+                if self.prefixes is not None:
+                    self.prefixes.prepare(self._model, tokens[:prefix])
+                chunks = self._model.create_completion(
+                    prompt=tokens, max_tokens=max_tokens, temperature=self._temperature,
+                    stop=self._template.stop, stream=True)
                 try:
                     for chunk in chunks:
-                        delta = chunk["choices"][0].get("delta", {}).get("content")
-                        if delta:
-                            yield delta
+                        if delta := chunk["choices"][0].get("text"):
+                            yield "text", delta
                         if time.monotonic() > deadline:
                             raise LLMUnavailable(
                                 f"local model timed out after {self._timeout_s:.0f}s (raise "
@@ -69,16 +126,6 @@ class LocalLLM:
                     chunks.close()  # stops generation when the consumer goes away
             except (ValueError, RuntimeError) as exc:
                 raise LLMUnavailable(f"local model failed: {exc}") from exc
-
-    def complete(self, messages: list[Message], max_tokens: int) -> Completion:
-        text = "".join(self.stream(messages, max_tokens))
-        # Token counts of the message texts (the chat template adds a few more).
-        prompt_tokens = sum(
-            len(self._model.tokenize(m["content"].encode(), add_bos=False)) for m in messages
-        )
-        completion_tokens = len(self._model.tokenize(text.encode(), add_bos=False))
-        return Completion(text=text, prompt_tokens=prompt_tokens,
-                          completion_tokens=completion_tokens)
 
     def first_token_probabilities(self, messages: list[Message],
                                   answers: dict[str, tuple[str, ...]]) -> dict[str, float]:

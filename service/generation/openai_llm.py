@@ -42,16 +42,24 @@ class OpenAILLM:
             completion_tokens=usage.completion_tokens if usage else 0,
         )
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str | Completion]:
+        """Deltas, then a Completion with usage if the server sends it (OpenAI's
+        `stream_options.include_usage`; servers that ignore the option send none)."""
         with _translated_errors():
             chunks = self._client.chat.completions.create(
                 model=self._model, messages=messages,  # type: ignore[arg-type]
                 max_tokens=max_tokens, temperature=self._temperature, stream=True,
+                stream_options={"include_usage": True},
             )
+            parts: list[str] = []
             try:
                 for chunk in chunks:
                     if chunk.choices and chunk.choices[0].delta.content:
-                        yield chunk.choices[0].delta.content
+                        parts.append(chunk.choices[0].delta.content)
+                        yield parts[-1]
+                    if chunk.usage:
+                        yield Completion("".join(parts), chunk.usage.prompt_tokens,
+                                         chunk.usage.completion_tokens)
             finally:
                 chunks.close()  # closes the HTTP response: the server stops generating
 

@@ -34,6 +34,9 @@ class AnswerStrategy(Protocol):
     #: Whether the model's text can go to the reader as it is written (a perspectives
     #: answer is trimmed and reordered first, so it is sent whole).
     streams: bool
+    #: Whether the generator's prompt budget may narrow the passages (a perspectives
+    #: answer needs every source's passages, however little they share with the question).
+    budgeted: bool
 
     def retrieve(self, retriever: Retriever, query: str,
                  filters: Filters | None) -> RetrievalResult: ...
@@ -55,6 +58,7 @@ class AnswerStrategy(Protocol):
 class PlainAnswer:
     name = "plain"
     streams = True
+    budgeted = True
 
     def __init__(self, sentences: int) -> None:
         self._sentences = sentences
@@ -80,6 +84,7 @@ class PlainAnswer:
 class PerspectivesAnswer:
     name = "perspectives"
     streams = False
+    budgeted = False
     #: Passages per source given to the model, and its sentences kept per source.
     PASSAGES_PER_SOURCE = 2
     SENTENCES_PER_SOURCE = 2

@@ -44,7 +44,7 @@ class ComposeStage:
 
     def answer(self, composed: Composed, draft: Draft, verified: Verified | None, *,
                question: str, standalone: str, index: str, passages: list[Passage],
-               trace: Trace) -> Answer:
+               retrieved: list[Passage], trace: Trace) -> Answer:
         checks = verified.checks if verified and not draft.abstained else []
         faithfulness = round(verified.faithfulness, 4) if (
             verified and checks and not composed.abstained) else None
@@ -53,4 +53,5 @@ class ComposeStage:
                       fallback=draft.fallback, verification=checks,
                       faithfulness=faithfulness, question=question,
                       standalone_question=standalone, index=index, passages=passages,
+                      retrieved=retrieved,
                       timings_ms=trace.timings_ms, usage=trace.usage_dict())

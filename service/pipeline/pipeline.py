@@ -20,6 +20,7 @@ from service.errors import BadRequest, PayloadTooLarge
 from service.generation.backends import GENERATORS
 from service.generation.generators import Draft, GenerationInput, Generator
 from service.generation.strategy import AnswerStrategy, PerspectivesAnswer, PlainAnswer
+from service.pipeline.budget import PromptBudget
 from service.pipeline.compose import ComposeStage
 from service.pipeline.condense import CondenseStage
 from service.pipeline.resources import Resources
@@ -54,6 +55,7 @@ class Pipeline:
         self.resources = resources or Resources(settings)
         self.condense = CondenseStage(settings.history_turns)
         self.retrieve = RetrieveStage(settings.min_support)
+        self.budget = PromptBudget()
         self.verify = VerifyStage(self.resources.judge, settings.unsupported, settings.verify)
         self.compose = ComposeStage()
         self._plain = PlainAnswer(settings.extractive_sentences)
@@ -102,8 +104,13 @@ class Pipeline:
         trace.usage.prompt_tokens += condensed.tokens
         with trace.stage("retrieve"):
             retrieval = self.retrieve.run(retriever, condensed.query, request.filters, strategy)
-        job = GenerationInput(condensed.standalone, retrieval.passages, retrieval.idf,
-                              strategy, trace.usage)
+        passages = retrieval.passages
+        if strategy.budgeted and generator.prompt_budget:
+            with trace.stage("budget"):
+                passages = self.budget.run(condensed.standalone, passages, retrieval.idf,
+                                           generator.prompt_budget)
+        job = GenerationInput(condensed.standalone, passages, retrieval.idf, strategy,
+                              trace.usage)
         return InFlight(request, question, index, generator, strategy, condensed.standalone,
                         retrieval, job, trace)
 
@@ -118,12 +125,13 @@ class Pipeline:
         if not draft.abstained:
             with flight.trace.stage("verify"):
                 verified = self.verify.run(flight.job, draft, flight.generator)
-        passages = flight.retrieval.passages
+        passages = flight.job.passages  # as the generator read them: its markers' numbers
         composed = self.compose.text(draft, verified, passages, flight.strategy)
         flight.trace.finish()
         return self.compose.answer(composed, draft, verified, question=flight.question,
                                    standalone=flight.standalone, index=flight.index,
-                                   passages=passages, trace=flight.trace)
+                                   passages=passages, retrieved=flight.retrieval.passages,
+                                   trace=flight.trace)
 
     def _check_question(self, question: str) -> str:
         question = (question or "").strip()
