@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast fuzz bench bench-api bench-web bench-verifier train-verifier lint clean help
+.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-web bench-verifier train-verifier lint clean help
 
 help:
 	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the web page and HTTP API on $(HOST):$(PORT)"
@@ -16,6 +16,8 @@ help:
 	@echo "make fuzz   the long fuzz run: Schemathesis against a real rag serve (FUZZ_EXAMPLES, FUZZ_MAX_TIME, FUZZ_SEED)"
 	@echo "make bench  run the benchmarks, print one JSON object (docs/benchmarks.md)"
 	@echo "make bench-api  HTTP throughput at concurrency 1/8/32 and streaming overhead"
+	@echo "make bench-scale  retrieval p50/p95, peak RSS, build time at 20k/200k chunks (SCALE_SIZES=...,1000000)"
+	@echo "make test-postgres  the PostgreSQL tier alone: state store, replicas + workers (pytest -m postgres)"
 	@echo "make train-verifier  rebuild the support model (service/verify/model; docs/verifier.md)"
 	@echo "make bench-verifier  the verifier benchmark: support model vs fast checker"
 	@echo "make bench-web  web page: Enter to first streamed word vs the API's, page size"
@@ -54,6 +56,10 @@ test-fast: setup
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -m "$(UNIT)"
 
+# PostgreSQL from Debian's package (.ci/run installs it), started by the tests themselves.
+test-postgres: setup
+	$(BIN)/python -m pytest -q -m postgres
+
 # The long fuzz run (tests/test_fuzz.py; `make test` runs a bounded one): a fresh seed,
 # 200 examples per operation, up to 20 minutes. The seed is printed to reproduce a find.
 FUZZ_EXAMPLES ?= 200
@@ -66,6 +72,11 @@ bench: setup
 
 bench-api: setup
 	$(BIN)/python -m bench.api --out bench/results/api.json
+
+# The scale curve (docs/benchmarks.md, "Scale curve (issue 15)"); 1M chunks takes hours.
+SCALE_SIZES ?= 20000,200000
+bench-scale: setup
+	nice -n 10 $(BIN)/python -m bench.scale --sizes $(SCALE_SIZES) --out bench/results/scale.json
 
 # The support model's training: its own venv with torch (never in $(VENV): nothing at run
 # time uses torch). Data from the installed registry packages; see docs/verifier.md.

@@ -205,15 +205,25 @@ class Settings(BaseSettings):
         description="Lease of a running ingestion job, renewed while it runs; a job whose "
         "worker died is taken up again once its lease runs out.")
 
-    # --- state store -----------------------------------------------------------------------
+    # --- state store and ingestion workers (docs/deploy.md) ---------------------------------
     state_db: Path | None = Field(
         default=None,
-        description="SQLite file of the state store (ingestion jobs with their uploaded "
-        "files, document provenance). Default: var/state.sqlite3 beside RAG_INDEXES_DIR.")
+        description="SQLite file of the state store (ingestion jobs, uploaded documents, "
+        "provenance, feedback, Slack event dedupe, rate-limit counters), used when "
+        "RAG_DATABASE_URL is unset. Default: var/state.sqlite3 beside RAG_INDEXES_DIR.")
     database_url: str | None = Field(
         default=None, repr=False,
-        description="SQLAlchemy URL of the state store instead of the SQLite file "
-        "(PostgreSQL: issue 15; only SQLite is tested).")
+        description="SQLAlchemy URL of a shared state store instead of the SQLite file: "
+        "postgresql+psycopg://user:password@host:5432/db for several replicas and workers "
+        "on several hosts. Migrated to the newest schema at start-up.")
+    inprocess_worker: bool = Field(
+        default=True,
+        description="`rag serve` also runs uploaded ingestion jobs in a background thread "
+        "(the single-machine default). Turn off when `rag worker` processes run them.")
+    worker_job_delay_s: float = Field(
+        default=0.0, ge=0.0,
+        description="Testing aid: a worker waits this long in each ingestion job (files "
+        "laid out, before indexing), so a test can kill it mid-job. Leave 0 in production.")
 
     # --- Slack bot (docs/slack.md) -----------------------------------------------------
     slack_bot_token: str | None = Field(
@@ -248,9 +258,9 @@ class Settings(BaseSettings):
         default=4, ge=1, description="Threads answering Slack questions after the ack.")
     slack_db: Path = Field(
         default=Path("var/slack.sqlite3"),
-        description="SQLite file of the feedback of every surface (👍/👎 from Slack and the "
-        "web page, with question, answer and citations) and of the Slack event ids already "
-        "answered (retry dedupe).")
+        description="Where feedback and Slack event ids were kept before they moved into the "
+        "state store: a file found there is imported into the store once at start-up "
+        "(then renamed *.imported).")
 
     @field_validator("openai_base_url", "chroma_url", "embed_base_url")
     @classmethod

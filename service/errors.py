@@ -144,3 +144,11 @@ class UnknownBackend(BadRequest):
     """A generator, embedder or judge name that no registry knows."""
 
     code = "unknown_backend"
+
+
+class StateStoreUnavailable(RagError):
+    """The state store (SQLite file or PostgreSQL, RAG_DATABASE_URL) cannot be reached or
+    migrated."""
+
+    http_status = 503
+    code = "state_store_unavailable"

@@ -49,8 +49,11 @@ PROCESS_TIERS = ("e2e", "llm", "browser", "postgres", "slow")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if E2E_FIXTURES & fixtures:
             item.add_marker(pytest.mark.e2e)
+        if "postgres_server" in fixtures:
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +69,32 @@ def _unit_tests_start_no_processes(request: pytest.FixtureRequest,
                            "@pytest.mark.e2e (or llm/browser/postgres)")
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One PostgreSQL server for the session (tests/postgres.py); tests take a fresh
+    database each with `postgres_server.new_database()`."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer(free_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def state_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """The state store on each backend: an SQLite file (unit tier) and a fresh database on
+    the session's PostgreSQL server (postgres tier)."""
+    from service.state.db import StateStore
+
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_server").new_database()
+    else:
+        url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    store = StateStore(url)
+    yield store
+    store.close()
 
 
 def make_settings(indexes_dir: Path, **overrides: object) -> Settings:

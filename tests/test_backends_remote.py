@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +28,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def chroma_process(data_dir: Path, log: Path) -> Iterator[str]:
+    """A real `chroma run` server on a free loopback port, storing in `data_dir`; its URL."""
     port = _free_port()
-    log = tmp_path / "chroma.log"
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
     assert chroma, "the chroma CLI ships with chromadb"
     with open(log, "w") as out:
-        proc = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "chroma-data"),
+        proc = subprocess.Popen([chroma, "run", "--path", str(data_dir),
                                  "--host", "127.0.0.1", "--port", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -43,6 +44,12 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[str]:
+    with chroma_process(tmp_path / "chroma-data", tmp_path / "chroma.log") as url:
+        yield url
 
 
 def test_index_on_a_chroma_server_is_shared_between_clients(

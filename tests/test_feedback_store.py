@@ -1,12 +1,15 @@
-"""The feedback store every surface writes to (service/state/feedback.py)."""
+"""The feedback store every surface writes to (service/state/feedback.py), on both
+backends, and the import of the feedback file older versions kept (RAG_SLACK_DB)."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
-from service.slack.store import SlackStore
+from service.state.db import StateStore
+from service.state.events import SeenEvents
 from service.state.feedback import AnsweredQuestion, FeedbackStore
+from service.state.legacy import import_legacy_feedback
 from tests.test_slack_parts import answer, citation
 
 #: The schema of files written before the `surface` and `comment` columns existed.
@@ -21,6 +24,8 @@ CREATE TABLE feedback (answer_id TEXT NOT NULL REFERENCES answers(answer_id),
 INSERT INTO answers VALUES ('a1', '2026-11-20T10:00:00+00:00', 'T1', 'C1', '1.0', 'U1', 'news',
     'Who headed it?', 'Medinsky [1].', 0, 'local', 1.0, '[]');
 INSERT INTO feedback VALUES ('a1', 'U2', 'up', '2026-11-20T10:01:00+00:00');
+CREATE TABLE seen_events (event_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+INSERT INTO seen_events VALUES ('Ev1', 4102444800.0);
 """
 
 
@@ -30,33 +35,35 @@ def web_answer() -> AnsweredQuestion:
                             generator="extractive", faithfulness=1.0)
 
 
-def test_a_file_from_before_surfaces_is_migrated_and_its_answers_are_slacks(
-        tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
+def test_a_legacy_feedback_file_is_imported_once_and_its_answers_are_slacks(
+        state_store: StateStore, tmp_path: Path) -> None:
+    path = tmp_path / "slack.sqlite3"
     with sqlite3.connect(path) as db:
         db.executescript(OLD_SCHEMA)
-    web = FeedbackStore(path, surface="web")
+    assert import_legacy_feedback(state_store, path) == 1
+    assert not path.exists() and path.with_name("slack.sqlite3.imported").exists()
+    web = FeedbackStore(state_store, surface="web")
     assert web.record_feedback(web.save_answer(web_answer(), user="web-1"), "web-1", "down",
                                "wrong person")
-    old, new = list(FeedbackStore(path).feedback())
+    old, new = list(FeedbackStore(state_store).feedback())
     assert (old.surface, old.verdict, old.comment, old.channel) == ("slack", "up", None, "C1")
     assert (new.surface, new.verdict, new.comment, new.channel) == ("web", "down",
                                                                     "wrong person", None)
-    assert SlackStore(path).first_sighting("Ev1")  # Slack's own table is added beside
+    assert not SeenEvents(state_store).first_sighting("Ev1")  # a retry after the upgrade
 
 
-def test_slack_and_web_verdicts_share_one_store_and_keep_their_surface(tmp_path: Path) -> None:
-    path = tmp_path / "feedback.sqlite3"
-    slack = SlackStore(path)
+def test_slack_and_web_verdicts_share_one_store_and_keep_their_surface(
+        state_store: StateStore) -> None:
+    slack = FeedbackStore(state_store, surface="slack")
     slack_id = slack.save_answer(answer("Medinsky headed it [1].", [citation(1)]), user="U1",
                                  channel="C1", thread_ts="1.0", team="T1")
     slack.record_feedback(slack_id, "U2", "up")
-    web = FeedbackStore(path, surface="web")
+    web = FeedbackStore(StateStore(state_store.url), surface="web")  # another replica
     web_id = web.save_answer(web_answer(), user="web-1", answer_id="chatcmpl-1")
     assert web.save_answer(web_answer(), user="web-1", answer_id="chatcmpl-1") == web_id
     web.record_feedback(web_id, "web-1", "up", "clear")
     web.record_feedback(web_id, "web-1", "down")  # changed their mind, comment kept
-    records = {r.answer_id: r for r in FeedbackStore(path).feedback()}
+    records = {r.answer_id: r for r in FeedbackStore(state_store).feedback()}
     assert records[slack_id].surface == "slack" and records[slack_id].channel == "C1"
     assert records["chatcmpl-1"].surface == "web"
     assert (records["chatcmpl-1"].verdict, records["chatcmpl-1"].comment) == ("down", "clear")

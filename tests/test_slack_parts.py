@@ -1,10 +1,9 @@
 """The Slack bot's parts on their own: Block Kit rendering within Slack's limits, rate
-limits, the SQLite store (dedupe, feedback), question text."""
+limits and dedupe in the state store (both backends: `state_store`), question text."""
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,10 @@ from service.slack.blocks import (
 )
 from service.slack.bot import parse_flags, question_text
 from service.slack.limits import WINDOW_S, RateLimiter
-from service.slack.store import SlackStore
+from service.state.db import StateStore
+from service.state.events import SeenEvents
+from service.state.feedback import FeedbackStore
+from service.state.rate_limits import RateCounters
 
 
 def citation(marker: int, text: str = "Medinsky headed the Russian delegation.") -> Citation:
@@ -105,19 +107,34 @@ def test_split_text_cuts_unbreakable_text_hard() -> None:
     assert [len(p) for p in pieces] == [3000, 3000, 1000]
 
 
-def test_rate_limiter_counts_per_user_and_channel_and_frees_after_the_window() -> None:
-    now = [0.0]
-    limiter = RateLimiter(per_user=2, per_channel=3, clock=lambda: now[0])
+def test_rate_limiter_counts_per_user_and_channel_and_frees_after_the_window(
+        state_store: StateStore) -> None:
+    now = [1000.0]
+    limiter = RateLimiter(RateCounters(state_store), per_user=2, per_channel=3,
+                          clock=lambda: now[0])
     assert limiter.check("u1", "c1") == 0 and limiter.check("u1", "c1") == 0
     assert limiter.check("u1", "c2") == pytest.approx(WINDOW_S)  # user limit
     assert limiter.check("u2", "c1") == 0
     assert limiter.check("u3", "c1") > 0  # channel limit (3) reached
-    now[0] = WINDOW_S + 0.1
+    now[0] = 1000.0 + WINDOW_S + 0.1
     assert limiter.check("u1", "c2") == 0
 
 
-def test_store_dedupes_events_across_threads(tmp_path: Path) -> None:
-    store = SlackStore(tmp_path / "s.sqlite3")
+def test_limits_hold_across_replicas_sharing_the_store(state_store: StateStore) -> None:
+    replicas = [RateLimiter(RateCounters(StateStore(state_store.url)), per_user=3,
+                            per_channel=100) for _ in range(2)]
+    admitted: list[float] = []
+    threads = [threading.Thread(target=lambda r=r: admitted.append(r.check("u1", "c1")))
+               for r in replicas for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(w == 0 for w in admitted) == [False] * 5 + [True] * 3
+
+
+def test_store_dedupes_events_across_threads(state_store: StateStore) -> None:
+    store = SeenEvents(state_store)
     results: list[bool] = []
     threads = [threading.Thread(target=lambda: results.append(store.first_sighting("Ev1")))
                for _ in range(8)]
@@ -126,11 +143,12 @@ def test_store_dedupes_events_across_threads(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert sorted(results) == [False] * 7 + [True]
-    assert SlackStore(tmp_path / "s.sqlite3").first_sighting("Ev1") is False  # persisted
+    assert SeenEvents(StateStore(state_store.url)).first_sighting("Ev1") is False
 
 
-def test_store_keeps_one_verdict_per_user_and_refuses_unknown_answers(tmp_path: Path) -> None:
-    store = SlackStore(tmp_path / "s.sqlite3")
+def test_store_keeps_one_verdict_per_user_and_refuses_unknown_answers(
+        state_store: StateStore) -> None:
+    store = FeedbackStore(state_store, surface="slack")
     answer_id = store.save_answer(answer("Medinsky headed it [1].", [citation(1)]),
                                   user="U1", channel="C1", thread_ts="1.0", team="T1")
     assert store.record_feedback(answer_id, "U2", "up")

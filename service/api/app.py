@@ -20,6 +20,9 @@ from service.api.metrics import Metrics
 from service.api.middleware import install_request_context
 from service.config import Settings
 from service.pipeline import Pipeline
+from service.state.db import StateStore
+from service.state.feedback import FeedbackStore
+from service.state.legacy import open_state
 
 #: Paths anyone may call, with or without an API key.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
@@ -27,16 +30,19 @@ PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None,
                routers: Iterable[APIRouter] = (),
-               unauthenticated: frozenset[str] = frozenset()) -> FastAPI:
+               unauthenticated: frozenset[str] = frozenset(),
+               state: StateStore | None = None) -> FastAPI:
     """`routers`: more surfaces to serve (Slack's), `unauthenticated`: their paths that
-    authenticate requests themselves instead of by API key (Slack signs its requests)."""
+    authenticate requests themselves instead of by API key (Slack signs its requests),
+    `state`: the state store they share (opened here when not given)."""
     settings = settings or Settings()
     if not logging.getLogger().handlers:  # a uvicorn worker process: nothing configured yet
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("service").setLevel(logging.INFO)
     pipeline = pipeline or Pipeline(settings)
     metrics = Metrics()
-    jobs = JobRunner(settings)
+    state = state or open_state(settings)
+    jobs = JobRunner(settings, state)
     public_paths = PUBLIC_PATHS | unauthenticated | routes_web.PAGE_PATHS
 
     @asynccontextmanager
@@ -45,6 +51,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         await run_in_threadpool(routes_ops.warm_up, pipeline)
         yield
         jobs.shutdown()
+        state.close()
 
     app = FastAPI(title="rag-service", version="0.1.0", lifespan=lifespan,
                   description="Cited, faithful answers over document collections. "
@@ -53,6 +60,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.state.pipeline = pipeline
     app.state.metrics = metrics
     app.state.jobs = jobs
+    app.state.store = state
+    app.state.feedback = FeedbackStore(state, surface="web")
 
     install_request_context(app, settings, metrics, public_paths,
                             public_prefixes=(routes_web.ASSETS_PATH + "/",))

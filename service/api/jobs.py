@@ -1,8 +1,11 @@
-"""The API's handle on ingestion: the state store, the parse worker processes and the
-background ingest worker of this process (service/state/ingest_worker.py).
+"""The API's handle on ingestion: the state store, the parse worker processes and, when
+RAG_INPROCESS_WORKER is on (the single-machine default), a background ingest worker in
+this process (service/state/ingest_worker.py); otherwise `rag worker` processes run the
+jobs this replica queues.
 
 Jobs live in the state store, so their ids resolve on every replica sharing it and after
-a restart; the worker starts with the server and first takes up what a crash left."""
+a restart; an in-process worker starts with the server and first takes up what a crash
+left."""
 
 from __future__ import annotations
 
@@ -14,14 +17,16 @@ from service.state.jobs import JobRecord
 
 
 class JobRunner:
-    def __init__(self, settings: Settings) -> None:
-        self.state = StateStore.from_settings(settings)
+    def __init__(self, settings: Settings, state: StateStore) -> None:
+        self.state = state
         self.parser = DocumentParser(settings.parse_budget_s, settings.parse_workers,
                                      settings.parse_memory_mb)
         self.worker = IngestWorker(settings, self.state, self.parser.parse)
         self.jobs = self.worker.jobs
         self.provenance = self.worker.provenance
-        self.worker.start()
+        self.inprocess = settings.inprocess_worker
+        if self.inprocess:
+            self.worker.start()
 
     def submit_upload(self, index: str, files: list[tuple[str, bytes]],
                       api_key: str | None) -> JobRecord:
@@ -43,4 +48,3 @@ class JobRunner:
     def shutdown(self) -> None:
         self.worker.stop()
         self.parser.close()
-        self.state.close()

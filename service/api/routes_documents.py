@@ -153,7 +153,9 @@ def delete_document(index: IndexName, doc_id: str, request: Request) -> dict[str
     state = request.app.state
     config = load_index_config(state.settings, index)
     doc, _ = _find(request, index, doc_id)
-    path = Path(doc.path).resolve()
+    # The path on this host: a worker on another host may have ingested it (doc.path).
+    path = (Path(doc.path) if Path(doc.root).is_absolute()
+            else config.directory / doc.root / doc.doc_id).resolve()
     if not any(path.is_relative_to(root) for root in config.source_paths()):
         raise BadRequest(f"{doc_id!r} was ingested from outside the index's sources; "
                          "remove it there and run `rag ingest`")

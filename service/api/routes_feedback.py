@@ -25,14 +25,6 @@ class FeedbackRequest(BaseModel):
     answer: AnsweredQuestion = Field(description="The answer as it was shown.")
 
 
-def _store(request: Request) -> FeedbackStore:
-    state = request.app.state
-    if getattr(state, "feedback", None) is None:  # opened on first use: no file otherwise
-        state.feedback = FeedbackStore(state.settings.slack_db, surface="web")
-    store: FeedbackStore = state.feedback
-    return store
-
-
 def _save(store: FeedbackStore, body: FeedbackRequest) -> bool:
     answer_id = store.save_answer(body.answer, user=body.user, answer_id=body.answer_id)
     return store.record_feedback(answer_id, body.user, body.verdict, body.comment)
@@ -40,7 +32,6 @@ def _save(store: FeedbackStore, body: FeedbackRequest) -> bool:
 
 @router.post("/v1/feedback")
 async def give_feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
-    store = await run_in_threadpool(_store, request)
-    stored = await run_in_threadpool(_save, store, body)
+    stored = await run_in_threadpool(_save, request.app.state.feedback, body)
     return {"object": "feedback", "answer_id": body.answer_id, "verdict": body.verdict,
             "stored": stored}

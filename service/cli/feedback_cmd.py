@@ -18,19 +18,26 @@ def register(sub: Any) -> None:
         "export", help="write the feedback as JSONL",
         description="One JSON object per verdict: answer_id, surface (slack|web), question, "
         "answer, citations, index, generator, faithfulness, user, verdict (up|down), "
-        "comment, time, channel, thread_ts. Read from RAG_SLACK_DB.")
+        "comment, time, channel, thread_ts. Read from the state store (RAG_DATABASE_URL, "
+        "else the SQLite file RAG_STATE_DB), which every replica writes to.")
     ex.add_argument("--out", type=Path, help="file to write (default: standard output)")
     ex.set_defaults(handler=run_export)
 
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    from service.state.db import state_db_path
     from service.state.feedback import FeedbackStore
+    from service.state.legacy import open_state
 
-    if not settings.slack_db.is_file():
-        raise ConfigError(f"no feedback store at {settings.slack_db} (RAG_SLACK_DB): nobody "
-                          "has given feedback yet")
-    lines = [record.model_dump_json() + "\n"
-             for record in FeedbackStore(settings.slack_db).feedback()]
+    if not (settings.database_url or state_db_path(settings).is_file()
+            or settings.slack_db.is_file()):
+        raise ConfigError(f"no state store at {state_db_path(settings)} (RAG_STATE_DB, or "
+                          "RAG_DATABASE_URL): nobody has given feedback yet")
+    state = open_state(settings)
+    try:
+        lines = [record.model_dump_json() + "\n" for record in FeedbackStore(state).feedback()]
+    finally:
+        state.close()
     if args.out:
         tmp = args.out.with_name(args.out.name + ".tmp")
         tmp.write_text("".join(lines), encoding="utf-8")

@@ -9,10 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from service.config import Settings
-from service.index.config import create_index, list_index_names, load_index_config
+from service.index.config import (
+    IndexConfig,
+    create_index,
+    list_index_names,
+    load_index_config,
+)
+from service.index.lock import IndexLock
 from service.index.store import IndexStore
 from service.ingest.pipeline import IngestReport, ingest, rebuild
-from service.state.provenance import provenance_for_index
+from service.state.db import StateStore
+from service.state.ingest_worker import upload_dir, write_file_atomically
+from service.state.provenance import ProvenanceStore, provenance_for_index
 
 
 def register(sub: Any) -> None:
@@ -60,19 +68,33 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
         print(f"rag: skipped {path}: {reason}", file=sys.stderr)
 
 
+def _shared_store_lock(settings: Settings, config: IndexConfig) -> IndexLock | None:
+    """With a shared state store (RAG_DATABASE_URL), ingest like a worker: the uploaded
+    documents laid out from the store first (else this host's run would delete them), and
+    the store's index lock, which holds across hosts. None for the SQLite default."""
+    if not settings.database_url:
+        return None
+    state = StateStore.from_settings(settings)
+    ProvenanceStore(state).sync_folder(config.name, upload_dir(config),
+                                       write_file_atomically)
+    return state.index_lock
+
+
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     config = load_index_config(settings, args.index or settings.index)
     show = not args.quiet
+    if args.rebuild and args.paths:
+        print("rag: --rebuild ingests the index's own sources; drop the PATHs",
+              file=sys.stderr)
+        return 2
+    lock = _shared_store_lock(settings, config)
     uploaded = provenance_for_index(settings, config.name)  # uploads stay marked uploaded
     if args.rebuild:
-        if args.paths:
-            print("rag: --rebuild ingests the index's own sources; drop the PATHs",
-                  file=sys.stderr)
-            return 2
-        report = rebuild(config, settings, show_progress=show, provenance=uploaded)
+        report = rebuild(config, settings, show_progress=show, provenance=uploaded,
+                         lock=lock)
     else:
         report = ingest(config, settings, paths=args.paths or None, show_progress=show,
-                        provenance=uploaded)
+                        provenance=uploaded, lock=lock)
     _print_report(report, args.json)
     return 1 if report.skipped else 0
 

@@ -17,6 +17,7 @@ from service.cli import (
     models_cmd,
     serve_cmd,
     slack_cmd,
+    worker_cmd,
 )
 from service.config import Settings
 from service.errors import (
@@ -44,6 +45,7 @@ Typical use:
   rag serve                        HTTP API; OpenAI clients use base_url=http://127.0.0.1:8000/v1
                                    (and the Slack bot at /slack/events when configured)
   rag slack                        the Slack bot over Socket Mode
+  rag worker                       run queued ingestion jobs (several hosts: docs/deploy.md)
 
 Settings come from RAG_* environment variables (docs/configuration.md).
 """
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_cmd.register(sub)
     slack_cmd.register(sub)
     feedback_cmd.register(sub)
+    worker_cmd.register(sub)
     return parser
 
 

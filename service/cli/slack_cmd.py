@@ -28,6 +28,7 @@ def run_slack(args: argparse.Namespace, settings: Settings) -> int:
 
     from service.pipeline import Pipeline
     from service.slack.bot import SlackBot, web_client
+    from service.state.legacy import open_state
 
     if not settings.slack_app_token:
         raise ConfigError("Socket Mode needs SLACK_APP_TOKEN, an app-level token (xapp-…) "
@@ -35,7 +36,7 @@ def run_slack(args: argparse.Namespace, settings: Settings) -> int:
     if args.index:
         settings = settings.model_copy(update={"slack_index": args.index})
     pipeline = Pipeline(settings)
-    bot = SlackBot(settings, pipeline)
+    bot = SlackBot(settings, pipeline, open_state(settings))
     pipeline.resources.retriever(bot.index).snapshot()  # fail now on an unknown or unbuilt index
     print(f"rag: Slack bot on index {bot.index!r} over Socket Mode; Ctrl-C stops it",
           flush=True)

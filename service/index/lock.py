@@ -1,19 +1,29 @@
 """One writer per index: an exclusive, non-blocking lock file held for a whole ingest run.
 
 The kernel drops an flock when its process dies, so a killed run never leaves a stale
-lock behind. The lock is per machine; with a shared Chroma server run ingestion from
-one place (docs/deploy.md).
+lock behind. The file lock is per machine: writers on several hosts (a shared Chroma
+server) take the state store's lock instead (`StateStore.index_lock`, a PostgreSQL
+advisory lock), handed to `ingest` as an `IndexLock`.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from service.errors import IndexBusy
+from service.index.config import IndexConfig
+
+#: Holds an index's write lock for a `with` block; raises IndexBusy when another has it.
+IndexLock = Callable[[IndexConfig], AbstractContextManager[None]]
+
+
+def file_lock(config: IndexConfig) -> AbstractContextManager[None]:
+    """The per-host lock: a file in the index's store folder."""
+    return index_write_lock(config.store_dir, config.name)
 
 
 @contextmanager

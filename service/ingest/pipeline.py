@@ -22,7 +22,7 @@ from service.embed import Embedder
 from service.embed.backends import make_embedder
 from service.errors import BadDocument, BadRequest, EmbedderMismatch
 from service.index.config import IndexConfig
-from service.index.lock import index_write_lock
+from service.index.lock import IndexLock, file_lock
 from service.index.store import DocVersion, IndexStore, Manifest, now_iso, version_id
 from service.ingest.chunk import chunk_document, split_sentences
 from service.ingest.load import is_document, read_bytes
@@ -168,13 +168,16 @@ def _changed_documents(found: list[_Found], versions: Mapping[str, DocVersion],
 def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = None,
            show_progress: bool = True, embedder: Embedder | None = None,
            parser: Parser = parse_document,
-           provenance: Mapping[str, Provenance] | None = None) -> IngestReport:
+           provenance: Mapping[str, Provenance] | None = None,
+           lock: IndexLock | None = None) -> IngestReport:
     """Bring the index up to date with its files. `provenance` maps the doc ids of uploaded
-    documents to who uploaded them (service/state/provenance.py); others are bundled."""
+    documents to who uploaded them (service/state/provenance.py); others are bundled.
+    `lock` keeps other writers out (default: the per-host file lock; the state store's
+    lock when writers run on several hosts)."""
     started = time.perf_counter()
     provenance = provenance or {}
     embedder = embedder or make_embedder(config.embedder.name, settings)
-    with index_write_lock(config.store_dir, config.name):
+    with (lock or file_lock)(config):
         store = IndexStore(config, settings)
         manifest = store.manifest()
         current = manifest.generation if manifest else 0
@@ -221,8 +224,10 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
 
 
 def rebuild(config: IndexConfig, settings: Settings, show_progress: bool = True,
-            provenance: Mapping[str, Provenance] | None = None) -> IngestReport:
+            provenance: Mapping[str, Provenance] | None = None,
+            lock: IndexLock | None = None) -> IngestReport:
     """Drop the store and ingest from scratch (after changing the embedder)."""
-    with index_write_lock(config.store_dir, config.name):
+    with (lock or file_lock)(config):
         IndexStore(config, settings).drop()
-    return ingest(config, settings, show_progress=show_progress, provenance=provenance)
+    return ingest(config, settings, show_progress=show_progress, provenance=provenance,
+                  lock=lock)

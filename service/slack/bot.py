@@ -4,7 +4,8 @@
   A "searching…" message goes out at once and is replaced (`chat.update`) by the answer.
   Earlier messages of the thread are the conversation, so follow-ups work.
 - `/ask QUESTION` answers visibly in the channel; `/ask --private QUESTION` only to you.
-- 👍/👎 buttons under every answer record a verdict in the SQLite store.
+- 👍/👎 buttons under every answer record a verdict in the state store (shared by replicas,
+  like the event ids already answered and the rate-limit counters).
 
 Bolt acknowledges every request before a listener's slow part runs (events are acked
 automatically; commands and actions call `ack()` first), so Slack gets its answer within
@@ -43,7 +44,10 @@ from service.slack.blocks import (
 )
 from service.slack.identity import BotIdentity
 from service.slack.limits import RateLimiter
-from service.slack.store import SlackStore, Verdict
+from service.state.db import StateStore
+from service.state.events import SeenEvents
+from service.state.feedback import FeedbackStore, Verdict
+from service.state.rate_limits import RateCounters
 
 log = logging.getLogger("service.slack")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -82,7 +86,7 @@ def question_text(text: str) -> str:
 
 
 class SlackBot:
-    def __init__(self, settings: Settings, pipeline: Pipeline,
+    def __init__(self, settings: Settings, pipeline: Pipeline, state: StateStore,
                  signing_secret: str | None = None) -> None:
         if not settings.slack_bot_token:
             raise ConfigError("the Slack bot needs SLACK_BOT_TOKEN (the app's xoxb- bot "
@@ -90,8 +94,10 @@ class SlackBot:
         self.settings = settings
         self.pipeline = pipeline
         self.index = settings.slack_index or settings.index
-        self.store = SlackStore(settings.slack_db)
-        self.limiter = RateLimiter(settings.slack_user_rate, settings.slack_channel_rate)
+        self.store = FeedbackStore(state, surface="slack")
+        self.seen = SeenEvents(state)
+        self.limiter = RateLimiter(RateCounters(state), settings.slack_user_rate,
+                                   settings.slack_channel_rate)
         self.client = web_client(settings, settings.slack_bot_token)
         bolt_log = logging.getLogger("service.slack.bolt")
         # Bolt also reads SLACK_BOT_TOKEN itself and warns that `client` wins; it does.
@@ -192,7 +198,7 @@ class SlackBot:
         # Slack retries an event it thinks we missed (same event id); a message can also
         # arrive as two events. Answer each once.
         keys = [k for k in (body.get("event_id"), f"message:{channel}:{ts}") if k]
-        if not all([self.store.first_sighting(k) for k in keys]):
+        if not all([self.seen.first_sighting(k) for k in keys]):
             log.info("duplicate delivery of %s ignored", body.get("event_id"))
             return
         thread_ts = event.get("thread_ts") or ts

@@ -1,90 +1,42 @@
-"""The state store's engine and schema (SQLAlchemy 2 Core).
+"""The state store: one database for everything replicas and workers must share.
 
-One database holds what must outlive a process: ingestion jobs with the bytes of the
-uploaded files (so an accepted upload survives a crash and any worker can ingest it) and
-the provenance of uploaded documents. The default is an SQLite file beside the indexes
-folder (`var/state.sqlite3`, RAG_STATE_DB) in WAL mode with full fsync; RAG_DATABASE_URL
-names another SQLAlchemy database instead (PostgreSQL is the target of issue 15; only
-SQLite is tested here). The schema is created on first use; a migration tool comes with
-the second backend.
+Two backends behind the same SQLAlchemy Core code: an SQLite file (the default, nothing
+to install: `var/state.sqlite3` beside the indexes folder, RAG_STATE_DB) and PostgreSQL
+(RAG_DATABASE_URL=postgresql+psycopg://user@host/db). The schema is `schema.py`, built by
+the Alembic migrations in `migrations/`; every process runs `upgrade head` when it opens
+the store, under a lock (replicas start together): a PostgreSQL advisory lock, or a file
+lock beside the SQLite file.
 
-SQLite's file lock makes the store safe for the threads and processes of one host, not
-for a network file system.
+Where the backends differ, this module decides:
+- SQLite transactions start with BEGIN IMMEDIATE, so writers queue one after another
+  (the SQLite stand-in for row locks; `FOR UPDATE SKIP LOCKED` compiles to nothing there).
+  WAL mode, full fsync. Safe for the processes of one host, not for a network file system.
+- `index_lock` (one ingest per index at a time): a session advisory lock on PostgreSQL,
+  held by a connection for the whole run (a dead worker's connection drops it); the
+  per-host file lock in the index's store folder on SQLite.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Engine,
-    Float,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-)
-from sqlalchemy.exc import OperationalError
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from service.config import Settings
+from service.errors import IndexBusy, StateStoreUnavailable
+from service.index.config import IndexConfig
+from service.index.lock import index_write_lock
 
-metadata = MetaData()
-
-ingest_jobs = Table(
-    "ingest_jobs", metadata,
-    Column("job_id", String(40), primary_key=True),
-    Column("index_name", String(128), nullable=False),
-    Column("kind", String(16), nullable=False),  # upload | delete
-    Column("reason", Text, nullable=False),
-    Column("status", String(16), nullable=False, index=True),  # queued|running|succeeded|failed
-    Column("api_key", String(32)),  # fingerprint of the key that asked, never the key
-    Column("target", Text),  # delete: the document id
-    Column("created_at", Float, nullable=False, index=True),
-    Column("finished_at", Float),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("lease_owner", String(64)),
-    Column("lease_until", Float),  # running: lease expiry; queued: not before
-    Column("report", Text),  # JSON
-    Column("error", Text),
-)
-
-ingest_job_files = Table(
-    "ingest_job_files", metadata,
-    Column("job_id", String(40), ForeignKey("ingest_jobs.job_id", ondelete="CASCADE"),
-           primary_key=True),
-    Column("name", String(255), primary_key=True),
-    Column("data", LargeBinary, nullable=False),
-    Column("sha256", String(64), nullable=False),
-)
-
-document_provenance = Table(
-    "document_provenance", metadata,
-    Column("index_name", String(128), primary_key=True),
-    Column("doc_id", String(512), primary_key=True),
-    Column("origin", String(16), nullable=False),
-    Column("api_key", String(32)),
-    Column("job_id", String(40)),
-    Column("added_at", String(40)),
-)
-
-
-def _create_schema(engine: Engine, attempts: int = 5) -> None:
-    """Create missing tables. Replicas starting together race between checking for a
-    table and creating it; the loser sees "already exists" and checks again."""
-    for attempt in range(attempts):
-        try:
-            metadata.create_all(engine)
-            return
-        except OperationalError as exc:
-            if "already exists" not in str(exc) or attempt == attempts - 1:
-                raise
+MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATE_LOCK = "rag-state-migrate"
 
 
 def state_url(settings: Settings) -> str:
@@ -101,25 +53,44 @@ def state_db_path(settings: Settings) -> Path:
     return settings.indexes_dir.absolute().parent / "var" / "state.sqlite3"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_lock from a lock's name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")  # a committed job survives power loss too
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 class StateStore:
-    """The engine, with the schema in place. Share one per process."""
+    """The engine, migrated to the newest schema. Share one per process."""
 
     def __init__(self, url: str) -> None:
+        self.url = url
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        _create_schema(self.engine)
+            self.sqlite_path: Path | None = Path(url.removeprefix("sqlite:///"))
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            self.sqlite_path = None
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self.migrate()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StateStore:
@@ -132,5 +103,71 @@ class StateStore:
             return None
         return cls.from_settings(settings)
 
+    def describe(self) -> str:
+        """Where the store is, without credentials (for start-up lines and errors)."""
+        return str(self.sqlite_path) if self.sqlite_path else self.engine.url.render_as_string(
+            hide_password=True)
+
+    def migrate(self) -> None:
+        """`alembic upgrade head`, one process at a time."""
+        try:
+            with self._exclusive(_MIGRATE_LOCK), self.engine.connect() as connection:
+                config = Config()
+                config.set_main_option("script_location", str(MIGRATIONS))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                connection.commit()
+        except OSError as exc:
+            raise StateStoreUnavailable(f"state store {self.describe()}: {exc}") from exc
+
+    @contextmanager
+    def _exclusive(self, name: str) -> Iterator[None]:
+        """Wait for a store-wide lock (migrations)."""
+        if self.sqlite_path is not None:
+            with open(self.sqlite_path.with_name(self.sqlite_path.name + ".lock"), "a+") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(f, fcntl.LOCK_UN)
+            return
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key(name)})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"),
+                                   {"k": lock_key(name)})
+                connection.commit()
+
+    def index_lock(self, config: IndexConfig) -> AbstractContextManager[None]:
+        """One writer per index, across hosts on PostgreSQL (raises IndexBusy)."""
+        if self.dialect != "postgresql":
+            return index_write_lock(config.store_dir, config.name)
+        return self._advisory_try_lock(f"rag-ingest:{config.name}", config.name)
+
+    @contextmanager
+    def _advisory_try_lock(self, name: str, index: str) -> Iterator[None]:
+        with self.engine.connect() as connection:
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                     {"k": lock_key(name)}).scalar()
+            connection.commit()
+            if not got:
+                raise IndexBusy(f"index {index!r} is being ingested by another worker; "
+                                "wait for it to finish")
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"),
+                                   {"k": lock_key(name)})
+                connection.commit()
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def upsert(state: StateStore, table: Table) -> Any:
+    """An INSERT that can take ON CONFLICT clauses on either backend."""
+    if state.dialect == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

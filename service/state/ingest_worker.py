@@ -1,11 +1,13 @@
-"""Run ingestion jobs from the state store: one job at a time, in a background thread.
+"""Run ingestion jobs from the state store, one job at a time.
 (It sits with the store, above the ingest pipeline it runs, as the layers require.)
 
-`rag serve` starts one worker per process. It claims the oldest ready job (service/state/
-jobs.py), writes the job's files from the store into the index's upload folder (so a job
-accepted just before a crash still has them), records their provenance, runs the ordinary
-incremental `ingest`, and renews its lease while that runs. A job found running at start
-whose worker died is claimed again once its lease expires: nothing accepted is lost.
+`rag worker` runs one in the foreground; `rag serve` runs one in a background thread when
+RAG_INPROCESS_WORKER is on (the single-machine default). A worker claims the oldest ready
+job (service/state/jobs.py), keeps the job's files in the store for good (provenance and
+bytes), lays out the index's upload folder from the store (so a worker on any host sees
+every uploaded document, and none that was deleted), runs the ordinary incremental
+`ingest` under the store's index lock, and renews its lease while that runs. A job whose
+worker died is claimed again once its lease expires: nothing accepted is lost.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -70,6 +73,7 @@ class IngestWorker:
     def __init__(self, settings: Settings, state: StateStore,
                  parser: Parser = parse_document) -> None:
         self._settings = settings
+        self._state = state
         self.jobs = JobStore(state)
         self.provenance = ProvenanceStore(state)
         self._parser = parser
@@ -126,7 +130,12 @@ class IngestWorker:
         finally:
             stop_renewing.set()
         self.jobs.finish(job.job_id, self.owner, report=report_dict(report))
+        log.info("ingest job %s done: %s", job.job_id, report_dict(report))
         return True
+
+    def run_forever(self) -> None:
+        """The worker loop in this thread, until `stop()`."""
+        self._loop()
 
     def _renew(self, job_id: str, stop: threading.Event) -> None:
         while not stop.wait(self._settings.job_lease_s / 3):
@@ -135,23 +144,22 @@ class IngestWorker:
     def _execute(self, job: JobRecord) -> IngestReport:
         config = load_index_config(self._settings, job.index)
         if job.kind == "upload":
-            self._materialise(job, config)
+            self._keep(job)
         elif job.kind == "delete" and job.target:
             path = upload_dir(config) / job.target
-            path.unlink(missing_ok=True)
             path.with_name(path.name + SIDECAR_SUFFIX).unlink(missing_ok=True)
             self.provenance.forget(job.index, job.target)
+        self.provenance.sync_folder(job.index, upload_dir(config), write_file_atomically)
+        if self._settings.worker_job_delay_s:  # a testing aid (docs/configuration.md)
+            time.sleep(self._settings.worker_job_delay_s)
         return ingest(config, self._settings, show_progress=False, parser=self._parser,
-                      provenance=self.provenance.for_index(job.index))
+                      provenance=self.provenance.for_index(job.index),
+                      lock=self._state.index_lock)
 
-    def _materialise(self, job: JobRecord, config: IndexConfig) -> None:
-        """The job's files in the upload folder, and their provenance in the store."""
-        target = upload_dir(config)
+    def _keep(self, job: JobRecord) -> None:
+        """The job's files and their provenance, kept in the store for good."""
         files = self.jobs.files(job.job_id)
-        for name, data in files:
-            path = target / name
-            if not (path.is_file() and path.read_bytes() == data):
-                write_file_atomically(path, data)
+        self.provenance.keep_files(job.index, files)
         added = dt.datetime.fromtimestamp(job.created, dt.UTC).isoformat(timespec="seconds")
         self.provenance.record(job.index, [name for name, _ in files], Provenance(
             origin="uploaded", api_key=job.api_key, job_id=job.job_id, added_at=added))

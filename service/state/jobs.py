@@ -2,8 +2,12 @@
 
 A job is committed, with the bytes of its files, before the API answers 202. Workers
 `claim` the oldest claimable job with a lease they renew while it runs; a job whose worker
-died (its lease ran out) is claimed again, so a `kill -9` loses no accepted upload. The
-claim is a compare-and-set UPDATE, safe between the processes of one host on SQLite.
+died (its lease ran out) is claimed again, so a `kill -9` loses no accepted upload.
+
+A claim reads the oldest claimable row `FOR UPDATE SKIP LOCKED` (PostgreSQL: concurrent
+claimers each get a different job and never wait on each other) and sets its lease with a
+compare-and-set UPDATE. On SQLite the transaction starts with BEGIN IMMEDIATE, so claims
+run one after another (service/state/db.py) and the same code is safe.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from typing import Any, Literal
 from sqlalchemy import and_, delete, insert, or_, select, update
 
 from service.errors import NotFound
-from service.state.db import StateStore, ingest_job_files, ingest_jobs
+from service.state.db import StateStore
+from service.state.schema import ingest_job_files, ingest_jobs
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 JobKind = Literal["upload", "delete"]
@@ -99,16 +104,13 @@ class JobStore:
                  or_(ingest_jobs.c.lease_until.is_(None), ingest_jobs.c.lease_until < now)),
             and_(ingest_jobs.c.status == "running", ingest_jobs.c.lease_until < now))
         with self._engine.begin() as db:
-            candidates = db.execute(select(ingest_jobs.c.job_id).where(claimable)
-                                    .order_by(ingest_jobs.c.created_at).limit(5)).all()
-            for (job_id,) in candidates:
-                won = db.execute(update(ingest_jobs).where(
+            job_id = db.execute(select(ingest_jobs.c.job_id).where(claimable)
+                                .order_by(ingest_jobs.c.created_at).limit(1)
+                                .with_for_update(skip_locked=True)).scalar()
+            if job_id is None or not db.execute(update(ingest_jobs).where(
                     ingest_jobs.c.job_id == job_id, claimable).values(
                     status="running", lease_owner=owner, lease_until=now + lease_s,
-                    attempts=ingest_jobs.c.attempts + 1)).rowcount
-                if won:
-                    break
-            else:
+                    attempts=ingest_jobs.c.attempts + 1)).rowcount:
                 return None
         job = self.get(job_id)
         if job.attempts > MAX_ATTEMPTS:
