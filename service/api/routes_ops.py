@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,6 +27,22 @@ def warm_up(pipeline: Pipeline) -> None:
         pipeline.resources.generator(settings.generator)
     except RagError as exc:
         log.warning("warm-up: %s", exc)
+        return
+    threading.Thread(target=_warm_judge, args=(pipeline,), name="warm-judge",
+                     daemon=True).start()
+
+
+def _warm_judge(pipeline: Pipeline) -> None:
+    """In the background: the server is ready meanwhile, answers just verify colder."""
+    t0 = time.perf_counter()
+    try:
+        units = pipeline.resources.warm_judge(pipeline.settings.index)
+    except RagError as exc:
+        log.warning("warm-up of the verifier: %s", exc)
+        return
+    if units:
+        log.info("verifier warmed: %d sentences encoded in %.1fs", units,
+                 time.perf_counter() - t0)
 
 
 @router.get("/healthz")

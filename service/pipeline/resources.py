@@ -12,8 +12,10 @@ from service.generation.backends import BACKUP, GENERATORS
 from service.generation.generators import FallbackGenerator, Generator
 from service.index.config import load_index_config
 from service.retrieval.retriever import Retriever
+from service.retrieval.snapshot import Snapshot
 from service.verify.backends import JUDGES
-from service.verify.judge import Judge
+from service.verify.judge import Judge, Warmable
+from service.verify.windows import with_title
 
 
 class Resources:
@@ -62,3 +64,18 @@ class Resources:
             if self._judge is None:
                 self._judge = JUDGES.get(self.settings.verifier)(self.settings)
             return self._judge
+
+    def warm_judge(self, index: str) -> int:
+        """Let the judge prepare for the index's chunks and titles (the support model
+        encodes their sentences once); returns the units prepared, 0 if it has nothing
+        to prepare."""
+        judge = self.judge()
+        if not isinstance(judge, Warmable):
+            return 0
+        return judge.warm(judged_texts(self.retriever(index).snapshot()))
+
+
+def judged_texts(snapshot: Snapshot) -> list[str]:
+    """What verification reads of an index: its documents' titles and its chunks."""
+    titles = [with_title(d.title, "") for d in snapshot.documents.values() if d.title]
+    return [*titles, *(c.text for c in snapshot.chunks)]

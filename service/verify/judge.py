@@ -9,9 +9,11 @@ figure is the commonest unsupported claim).
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
 
 from service.generation.citations import lexical_support
+from service.verify.table import Evidence, SupportTable
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -23,6 +25,26 @@ class Judge(Protocol):
     def score(self, claim: str, evidence: str, question: str | None = None) -> float:
         """Support of `claim` by `evidence`, in [0, 1]; `question` is context for a short
         answer ("Arthur's Magazine") that is no sentence on its own."""
+        ...
+
+
+@runtime_checkable
+class BatchJudge(Protocol):
+    """A judge that scores every claim of an answer against its cited evidence in one
+    batch, with verdicts and evidence spans (the support model)."""
+
+    def table(self, claims: Sequence[str], evidence: Sequence[Evidence],
+              questions: Sequence[str | None] | None = None,
+              cited: Sequence[Sequence[int]] | None = None) -> SupportTable:
+        ...
+
+
+@runtime_checkable
+class Warmable(Protocol):
+    """A judge that can prepare for an index's texts before the first question."""
+
+    def warm(self, texts: Iterable[str]) -> int:
+        """Work done ahead for these texts (chunks, titles); returns how many units."""
         ...
 
 

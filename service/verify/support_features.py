@@ -4,14 +4,17 @@ Imports only numpy, onnxruntime and tokenizers (no `service` modules): the train
 scripts in tools/train_verifier load this file directly, so the head is trained on the
 very features it is given at answer time.
 
-The encoder is the bundled all-MiniLM-L6-v2 int8 ONNX, frozen. Every text (claims and
-windows alike) is encoded once, in one batch, to its token states; a pair's features are
+The encoder is the bundled all-MiniLM-L6-v2 int8 ONNX, frozen. Claims are encoded whole;
+an evidence window sentence by sentence (`join`), so a sentence's states are computed once
+and reused by every window that holds it. A pair's features are
 - sentence level: cosine of the mean-pooled vectors, their element-wise product and
   absolute difference (what an NLI head on a bi-encoder reads);
 - token alignment (BERTScore-style): for each claim token, its best cosine among the
   window's tokens — mean, minimum, share below 0.5;
-- surface checks: share of the claim's content words in the window; numbers, names,
-  months and negations of the claim found in, or conflicting with, the window.
+- surface checks: share of the claim's content words in the window and in its best-aligned
+  sentence; numbers, names and months of the claim found in, or conflicting with, the
+  window; negation parity and name order against the best-aligned sentence (word order is
+  what the token features cannot see: a subject/object swap keeps every token).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ Before According However Also Meanwhile Then There Here When While His Her Their
 Its What Who Why How Mr Mrs Ms Dr Yes No So Now Some Many All Both Each Such Other
 Since Although Despite During From To With By Of
 """.split())  # noqa: SIM905
-SURFACE = 13
+SURFACE = 15
 
 
 def content_words(text: str) -> set[str]:
@@ -66,8 +69,51 @@ def names(text: str, first: bool = False) -> set[str]:
     return found
 
 
+_SENTENCE = re.compile(r"(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
+_REPORTING = re.compile(r"\b(said|says|say|stated|states|told|according|reported|reports|"
+                        r"notes|noted|claims|claimed|argues|argued|wrote|writes)\b", re.I)
+
+
+def _aligned_sentence(words: set[str], window: str) -> str:
+    """The window's sentence sharing most content words with the claim: negations and
+    name order are compared with it, not with the neighbour sentence around it."""
+    sentences = _SENTENCE.split(window) or [window]
+    return max(sentences, key=lambda s: len(words & content_words(s)))
+
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def _contexts(text: str) -> dict[str, tuple[str, str]]:
+    """(word before, word after) each word's first occurrence, lowercased."""
+    tokens = _TOKEN.findall(text.lower())
+    out: dict[str, tuple[str, str]] = {}
+    for i, token in enumerate(tokens):
+        out.setdefault(token, (tokens[i - 1] if i else "^",
+                               tokens[i + 1] if i + 1 < len(tokens) else "$"))
+    return out
+
+
+def names_swapped(claim: str, sentence: str) -> float:
+    """1.0 when two names of the claim sit in each other's place in the sentence ("Medinsky
+    met Umerov" / "Umerov met Medinsky"): each name's neighbour in the claim is the other
+    name's neighbour in the sentence, on the same side. A subject/object swap keeps every
+    token, so the token features cannot see it; a rewording that moves one name does not
+    match this signature."""
+    kept = names(claim, first=True)
+    ours, theirs = _contexts(claim), _contexts(sentence)
+    found = [n for n in kept if n in ours and n in theirs]
+    for i, a in enumerate(found):
+        for b in found[i + 1:]:
+            for side in (0, 1):
+                if (ours[a][side] == theirs[b][side] != theirs[a][side]
+                        and ours[b][side] == theirs[a][side] != theirs[b][side]):
+                    return 1.0
+    return 0.0
+
+
 def surface(claim: str, window: str) -> list[float]:
-    """13 cheap checks, each in [0, 1] (or a small log length)."""
+    """15 cheap checks, each in [0, 1] (or a small log length)."""
     words, window_words = content_words(claim), content_words(window)
     lexical = len(words & window_words) / len(words) if words else 1.0
     claim_numbers, window_numbers = numbers(claim), numbers(window)
@@ -76,17 +122,21 @@ def surface(claim: str, window: str) -> list[float]:
     name_share = (sum(n in lowered for n in claim_names) / len(claim_names)
                   if claim_names else 1.0)
     claim_months, window_months = set(_MONTH.findall(claim)), set(_MONTH.findall(window))
+    aligned = _aligned_sentence(words, window)
     negation_claim = len(_NEGATION.findall(claim)) % 2
-    negation_window = len(_NEGATION.findall(window)) % 2
+    negation_aligned = len(_NEGATION.findall(aligned)) % 2
+    swapped = names_swapped(claim, aligned)
     return [
         lexical, float(bool(claim_numbers)), float(numbers_found),
         float(not numbers_found and bool(window_numbers)),
         float(bool(claim_names)), name_share,
         float(name_share < 1.0 and bool(names(window))),
         float(bool(claim_months) and not claim_months <= window_months),
-        float(negation_claim != negation_window), float(negation_claim),
+        float(negation_claim != negation_aligned),
+        swapped, float(bool(_REPORTING.search(claim))),
         math.log1p(len(claim.split())) / 4, math.log1p(len(window.split())) / 6,
         float(len(claim.split()) <= 3),
+        len(words & content_words(aligned)) / len(words) if words else 1.0,
     ]
 
 
@@ -125,6 +175,21 @@ class TokenEncoder:
             out.append((tokens.astype(np.float32),
                         (pooled / max(float(np.linalg.norm(pooled)), 1e-9)).astype(np.float32)))
         return out
+
+
+State = tuple[np.ndarray, np.ndarray]
+"""A text's (unit-normalised token states, pooled unit vector)."""
+
+
+def join(states: Sequence[State]) -> State:
+    """A window's state from its sentences' states, each sentence encoded on its own (so a
+    sentence is encoded once for every window, passage and question it appears in): the
+    token states one after the other, the pooled vector the normalised sum of theirs."""
+    if len(states) == 1:
+        return states[0][0].astype(np.float32), states[0][1]
+    tokens = np.concatenate([t for t, _ in states]).astype(np.float32)
+    pooled = np.sum([p for _, p in states], axis=0)
+    return tokens, (pooled / max(float(np.linalg.norm(pooled)), 1e-9)).astype(np.float32)
 
 
 def pair_features(claim: str, window: str, claim_state: tuple[np.ndarray, np.ndarray],

