@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from service.config import Settings
 from service.embed.minilm import model_files
 from service.verify.support_features import TokenEncoder, names_swapped
 from service.verify.support_model import MODEL_DIR, SupportModel
@@ -175,3 +176,19 @@ def test_a_subject_object_swap_is_seen_and_a_reworded_name_is_not() -> None:
                      "On May 16, Medinsky met Umerov in Istanbul.",  # a clause moved
                      sentence):
         assert names_swapped(faithful, sentence) == 0.0
+
+
+def test_an_index_warmed_ahead_leaves_only_the_claims_to_encode(
+        news_settings: Settings) -> None:
+    from service.pipeline import AskRequest, Pipeline
+    from service.pipeline.resources import Resources
+
+    encoder = CountingEncoder()  # and a support model with its own cache
+    judge = SupportModel(encoder=encoder)
+    pipeline = Pipeline(news_settings, Resources(news_settings, judge=judge))
+    assert pipeline.resources.warm_judge("news") > 100
+    encoder.texts.clear()
+    answer = pipeline.ask(AskRequest(question="Who headed the Russian delegation?",
+                                     generator="extractive"))
+    claims = [c.sentence for c in answer.verification]
+    assert claims and len(encoder.texts) == len(claims)  # one probe per claim, no passage

@@ -20,17 +20,19 @@ from service.verify.windows import with_title
 
 class Resources:
     """`generators`: ready-made generators to use under these names instead of building
-    them from the registry (a model loaded elsewhere, a stand-in in tests)."""
+    them from the registry (a model loaded elsewhere, a stand-in in tests); `judge`: the
+    answer-time judge to use instead of RAG_VERIFIER's."""
 
     def __init__(self, settings: Settings,
-                 generators: dict[str, Generator] | None = None) -> None:
+                 generators: dict[str, Generator] | None = None,
+                 judge: Judge | None = None) -> None:
         self.settings = settings
         self._retrievers: dict[str, Retriever] = {}
         backup = GENERATORS.get(BACKUP)(settings)
         self._generators: dict[str, Generator] = {
             name: FallbackGenerator(generator, backup)
             for name, generator in (generators or {}).items()}
-        self._judge: Judge | None = None
+        self._judge: Judge | None = judge
         self._lock = threading.Lock()
 
     def retriever(self, index: str) -> Retriever:
@@ -76,6 +78,7 @@ class Resources:
 
 
 def judged_texts(snapshot: Snapshot) -> list[str]:
-    """What verification reads of an index: its documents' titles and its chunks."""
-    titles = [with_title(d.title, "") for d in snapshot.documents.values() if d.title]
-    return [*titles, *(c.text for c in snapshot.chunks)]
+    """What verification reads of an index: its documents' titles and texts (passages
+    are spans of them, cut at the same sentence boundaries)."""
+    docs = list(snapshot.documents.values())
+    return [*(with_title(d.meta.title, "") for d in docs), *(d.text for d in docs)]
