@@ -12,11 +12,13 @@ from collections.abc import Iterator
 import pytest
 
 from service.config import Settings
+from service.errors import LLMUnavailable
 from service.generation.condense import condense_question
-from service.generation.local_llm import LocalLLM
+from service.generation.local_llm import LlamaOptions, LocalLLM
 from service.generation.messages import answer_messages
 from service.generation.openai_llm import OpenAILLM
 from service.generation.prompts import prompt
+from service.models import gguf_path
 from service.pipeline import AskRequest, Pipeline
 from service.records import Answer, Turn
 from tests.conftest import ask, bundled_gguf, wait_http
@@ -179,3 +181,20 @@ def test_llm_judge_reads_p_yes_from_an_openai_compatible_endpoint(
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+def test_a_stream_left_open_does_not_hang_the_next_question(news_settings: Settings) -> None:
+    """A client that drops a stream nobody closes leaves the model held: the next caller
+    waits at most RAG_LLM_TIMEOUT_S, then gets LLMUnavailable (so the extractive answer),
+    instead of hanging for ever."""
+    bundled_gguf(TEST_MODEL)
+    settings = news_settings.model_copy(update={"local_model": TEST_MODEL})
+    llm = LocalLLM(gguf_path(settings, TEST_MODEL), LlamaOptions.from_settings(settings),
+                   timeout_s=1.0, temperature=0.0)
+    messages = [{"role": "user", "content": "Say yes."}]
+    abandoned = llm.stream(messages, 4)
+    next(abandoned)  # started: the model is held, and the stream is never read again
+    with pytest.raises(LLMUnavailable, match="busy"):
+        llm.complete(messages, 4)
+    abandoned.close()
+    assert llm.complete(messages, 4).completion_tokens > 0  # free again once closed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from service.index.config import list_index_names, load_index_config
 from service.records import Answer, public_answer
 
 router = APIRouter()
+log = logging.getLogger("service.api")
 _END = object()
 
 
@@ -118,16 +120,23 @@ async def _sse(request: Request, events: Iterator[str | Answer], first: object,
         # Here too when Starlette cancels this generator because the client went away.
         if not finished:
             state.metrics.errors.labels("client_disconnected").inc()
-        await run_in_threadpool(_close, events)
+        await run_in_threadpool(_close, events, state.settings.llm_timeout_s + 5)
 
 
-def _close(events: Iterator[str | Answer]) -> None:
+def _close(events: Iterator[str | Answer], patience_s: float) -> None:
+    """Close the answer's generator, so the LLM stops and lets go of the model. It may
+    still be inside a step in another thread (reading a long prompt takes seconds):
+    retry until that step is over; giving up early would leave the model held."""
     close = getattr(events, "close", None)
     if close is None:
         return
-    for _ in range(50):  # the generator may still be finishing a token in another thread
+    deadline = time.monotonic() + patience_s
+    while True:
         try:
             close()
             return
-        except ValueError:
+        except ValueError:  # "generator already executing"
+            if time.monotonic() > deadline:
+                log.warning("an abandoned answer stream could not be closed")
+                return
             time.sleep(0.05)

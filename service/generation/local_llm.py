@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -104,7 +105,7 @@ class LocalLLM:
                   max_tokens: int) -> Iterator[tuple[str, str | int]]:
         """("prompt", its token count) once, then ("text", delta) per token written."""
         deadline = time.monotonic() + self._timeout_s
-        with self._lock:
+        with self._held():
             try:
                 tokens, prefix = self._template.tokens(messages)
                 yield "prompt", len(tokens)
@@ -143,7 +144,7 @@ class LocalLLM:
                 captured.append(np.array(scores, dtype=np.float64))
             return scores
 
-        with self._lock:
+        with self._held():
             self._model.create_chat_completion(
                 messages=messages, max_tokens=1, temperature=0.0,
                 logits_processor=LogitsProcessorList([grab]))
@@ -153,6 +154,20 @@ class LocalLLM:
         first = {name: {self._model.tokenize(w.encode(), add_bos=False)[0] for w in spellings}
                  for name, spellings in answers.items()}
         return {name: float(sum(probs[i] for i in ids)) for name, ids in first.items()}
+
+    @contextmanager
+    def _held(self) -> Iterator[None]:
+        """The model for one request. Waiting is bounded: a generation left unfinished
+        (a stream its client dropped and nobody closed) must not hang every later
+        question; they get LLMUnavailable, and so the labelled extractive answer."""
+        if not self._lock.acquire(timeout=self._timeout_s):
+            raise LLMUnavailable(
+                f"the local model is busy: another answer has held it for over "
+                f"{self._timeout_s:.0f}s (RAG_LLM_TIMEOUT_S)")
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def ping(self) -> str:
         return self.name  # loaded in process: it answers whenever the lock is free
