@@ -103,3 +103,36 @@ def test_unknown_generators_and_questions_that_are_not_text_are_bad_requests(
         ask(pipeline, "hi \ud800")
     with pytest.raises(UnknownBackend, match="RAG_GENERATOR"):
         Pipeline(news_settings.model_copy(update={"generator": "nope"}))
+
+
+class SlowLLM:
+    """A chat backend that writes word by word and notes when its stream is closed."""
+
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int) -> Completion:
+        return Completion("Medinsky headed the delegation [1].")
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        try:
+            yield from ["Medinsky ", "headed ", "the ", "delegation ", "[1]."]
+        finally:
+            self.closed = True
+
+    def ping(self) -> str:
+        return self.name
+
+
+def test_closing_a_stream_early_closes_the_llms_stream_at_once(
+        news_settings: Settings) -> None:
+    """No waiting for the garbage collector: the local model is held until then."""
+    llm = SlowLLM()
+    events = pipeline_with_llm(news_settings, llm).stream(AskRequest(question=MEDINSKY_Q))
+    assert next(events) == "Medinsky "
+    assert not llm.closed
+    keep = [events]  # still referenced, as a response object would keep it
+    events.close()
+    assert llm.closed and keep

@@ -127,9 +127,10 @@ class LLMGenerator:
             return
         marker_filter = markers.MarkerFilter(len(job.passages))
         parts: list[str] = []
+        deltas = self.chat.stream(job.strategy.messages(job.question, job.passages),
+                                  self._max_tokens)
         try:
-            for delta in self.chat.stream(job.strategy.messages(job.question, job.passages),
-                                          self._max_tokens):
+            for delta in deltas:
                 if isinstance(delta, Completion):
                     job.usage.add(delta)
                     continue
@@ -143,6 +144,8 @@ class LLMGenerator:
             yield Draft("".join(parts), abstained=False, generator=self.name,
                         fallback=f"answer cut short: {exc}", streamed=True)
             return
+        finally:
+            _close(deltas)  # a consumer that stopped early stops the LLM now
         if out := marker_filter.flush():
             yield out
         text = "".join(parts)
@@ -223,3 +226,9 @@ class FallbackGenerator:
         draft = self.backup.generate(job)
         draft.fallback, draft.replaced = reason, True
         return draft
+
+
+def _close(iterator: Iterator[object]) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -83,12 +83,15 @@ class LocalLLM:
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str | Completion]:
         parts: list[str] = []
         prompt_tokens = 0
-        for kind, value in self._generate(messages, max_tokens):
-            if kind == "text":
+        # closing(): a consumer that stops early releases the model now, not whenever
+        # the garbage collector gets to the abandoned generator.
+        with closing(self._generate(messages, max_tokens)) as steps:
+            for kind, value in steps:
+                if kind != "text":
+                    prompt_tokens = int(value)  # as the model reads it, template included
+                    continue
                 parts.append(str(value))
                 yield str(value)
-            else:
-                prompt_tokens = int(value)  # as the model reads it, chat template included
         yield self._completion("".join(parts), prompt_tokens)
 
     def complete(self, messages: list[Message], max_tokens: int) -> Completion:

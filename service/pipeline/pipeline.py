@@ -78,12 +78,17 @@ class Pipeline:
         early = self._early_draft(flight)
         items = iter([early]) if early else flight.generator.stream(flight.job)
         draft: Draft | None = None
-        for item in items:
-            if isinstance(item, Draft):
-                draft = item
-            elif item:
-                flight.trace.mark("generate_first_token", t0)
-                yield item
+        try:
+            for item in items:
+                if isinstance(item, Draft):
+                    draft = item
+                elif item:
+                    flight.trace.mark("generate_first_token", t0)
+                    yield item
+        finally:  # closed early: stop the generator (and its LLM) now, not at collection
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
         flight.trace.mark("generate", t0)
         assert draft is not None, "a generator's stream ends with its Draft"
         answer = self._finish(flight, draft)
