@@ -123,3 +123,30 @@ def test_closing_a_stream_stops_the_local_model(news_settings) -> None:  # type:
     while llm.busy() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not llm.busy()  # closed: generation stopped, the model is free
+
+
+@pytest.mark.llm
+def test_a_client_that_hangs_up_mid_answer_leaves_the_local_model_free(
+        tmp_path: Path) -> None:
+    """Hang up after the first words, then ask again: the second answer comes from the
+    local model, not from the 'model busy' fallback (a dropped stream used to keep the
+    model's lock until the garbage collector found it)."""
+    from tests.conftest import build_news_copy, bundled_gguf
+
+    bundled_gguf(TEST_MODEL)
+    env = rag_env(build_news_copy(tmp_path), RAG_GENERATOR="local", RAG_LOCAL_MODEL=TEST_MODEL,
+                  RAG_LLM_TIMEOUT_S="60")
+    server = Server(env, tmp_path / "server.log").wait_ready(300)
+    body = {"model": "news", "stream": True,
+            "messages": [{"role": "user", "content": MEDINSKY_Q}]}
+    try:
+        with httpx.stream("POST", f"{server.url}/v1/chat/completions", json=body,
+                          timeout=120) as response:
+            for line in response.iter_lines():
+                if '"content": "' in line and '"content": ""' not in line:
+                    break  # the first words: hang up
+        answer = httpx.post(f"{server.url}/v1/ask", json={"question": MEDINSKY_Q},
+                            timeout=120).json()
+        assert answer["generator"] == "local" and answer["fallback"] is None, answer
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -120,7 +121,10 @@ async def _sse(request: Request, events: Iterator[str | Answer], first: object,
         # Here too when Starlette cancels this generator because the client went away.
         if not finished:
             state.metrics.errors.labels("client_disconnected").inc()
-        await run_in_threadpool(_close, events, state.settings.llm_timeout_s + 5)
+        # Shielded: inside a cancelled scope anyio cancels every await again, so an
+        # unshielded close never ran and the abandoned stream kept the model held.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_close, events, state.settings.llm_timeout_s + 5)
 
 
 def _close(events: Iterator[str | Answer], patience_s: float) -> None:
