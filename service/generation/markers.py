@@ -9,7 +9,8 @@ module, so the grammar cannot diverge between, say, streaming and citation repai
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 _LABEL = r"(?:passages?|sources?|doc(?:ument)?s?)"
 _NUMBERS = rf"(\d+(?:\s*(?:,|;|and)\s*(?:{_LABEL}\s*)?\d+)*)"
@@ -112,3 +113,11 @@ class MarkerFilter:
         valid = [n for n in cited if 1 <= n <= self._passages]
         self.dropped += len(cited) - len(valid)
         return "".join(marker(n) for n in valid)
+
+
+def late_markers(streamed: str, citations: Sequence[Any]) -> str:
+    """Markers of citations the streamed text does not show (verification re-cited a
+    claim after its words went out), as a closing delta: " [1]"; "" when none."""
+    shown = set(numbers(streamed))
+    missing = sorted({c.marker for c in citations} - shown)
+    return " " + "".join(f"[{n}]" for n in missing) if missing else ""

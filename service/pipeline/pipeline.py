@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from service.config import Settings
 from service.errors import BadRequest, PayloadTooLarge
+from service.generation import markers
 from service.generation.backends import GENERATORS
 from service.generation.generators import Draft, GenerationInput, Generator
 from service.generation.strategy import AnswerStrategy, PerspectivesAnswer, PlainAnswer
@@ -78,12 +79,14 @@ class Pipeline:
         early = self._early_draft(flight)
         items = iter([early]) if early else flight.generator.stream(flight.job)
         draft: Draft | None = None
+        sent: list[str] = []
         try:
             for item in items:
                 if isinstance(item, Draft):
                     draft = item
                 elif item:
                     flight.trace.mark("generate_first_token", t0)
+                    sent.append(item)
                     yield item
         finally:  # closed early: stop the generator (and its LLM) now, not at collection
             close = getattr(items, "close", None)
@@ -94,6 +97,8 @@ class Pipeline:
         answer = self._finish(flight, draft)
         if not draft.streamed:
             yield answer.answer
+        elif late := markers.late_markers("".join(sent), answer.citations):
+            yield late  # cited by verification (an uncited claim re-cited): say so too
         yield answer
 
     def _prepare(self, request: AskRequest) -> InFlight:
