@@ -145,7 +145,7 @@ class LLMGenerator:
                         fallback=f"answer cut short: {exc}", streamed=True)
             return
         finally:
-            _close(deltas)  # a consumer that stopped early stops the LLM now
+            close_iterator(deltas)  # a consumer that stopped early stops the LLM now
         if out := marker_filter.flush():
             yield out
         text = "".join(parts)
@@ -228,7 +228,8 @@ class FallbackGenerator:
         return draft
 
 
-def _close(iterator: Iterator[object]) -> None:
+def close_iterator(iterator: Iterator[object]) -> None:
+    """Close a generator now (a plain iterator has nothing to close)."""
     close = getattr(iterator, "close", None)
     if close is not None:
         close()

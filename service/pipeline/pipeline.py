@@ -19,7 +19,7 @@ from service.config import Settings
 from service.errors import BadRequest, PayloadTooLarge
 from service.generation import markers
 from service.generation.backends import GENERATORS
-from service.generation.generators import Draft, GenerationInput, Generator
+from service.generation.generators import Draft, GenerationInput, Generator, close_iterator
 from service.generation.strategy import AnswerStrategy, PerspectivesAnswer, PlainAnswer
 from service.pipeline.budget import PromptBudget
 from service.pipeline.compose import ComposeStage
@@ -89,9 +89,7 @@ class Pipeline:
                     sent.append(item)
                     yield item
         finally:  # closed early: stop the generator (and its LLM) now, not at collection
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+            close_iterator(items)
         flight.trace.mark("generate", t0)
         assert draft is not None, "a generator's stream ends with its Draft"
         answer = self._finish(flight, draft)

@@ -131,30 +131,29 @@ class StateStore:
                 finally:
                     fcntl.flock(f, fcntl.LOCK_UN)
             return
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key(name)})
-            try:
-                yield
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"),
-                                   {"k": lock_key(name)})
-                connection.commit()
+        with self._advisory_lock(name, wait=True):
+            yield
 
     def index_lock(self, config: IndexConfig) -> AbstractContextManager[None]:
         """One writer per index, across hosts on PostgreSQL (raises IndexBusy)."""
         if self.dialect != "postgresql":
             return index_write_lock(config.store_dir, config.name)
-        return self._advisory_try_lock(f"rag-ingest:{config.name}", config.name)
+        return self._advisory_lock(f"rag-ingest:{config.name}", wait=False,
+                                   busy=f"index {config.name!r} is being ingested by "
+                                   "another worker; wait for it to finish")
 
     @contextmanager
-    def _advisory_try_lock(self, name: str, index: str) -> Iterator[None]:
+    def _advisory_lock(self, name: str, wait: bool, busy: str = "") -> Iterator[None]:
+        """A PostgreSQL session advisory lock: waited for, or tried (IndexBusy(busy))."""
         with self.engine.connect() as connection:
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                     {"k": lock_key(name)}).scalar()
-            connection.commit()
-            if not got:
-                raise IndexBusy(f"index {index!r} is being ingested by another worker; "
-                                "wait for it to finish")
+            if wait:
+                connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key(name)})
+            else:
+                got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                         {"k": lock_key(name)}).scalar()
+                connection.commit()
+                if not got:
+                    raise IndexBusy(busy)
             try:
                 yield
             finally:
