@@ -99,3 +99,10 @@ def test_lead_ins_are_parsed_by_the_templates_that_write_them() -> None:
     for template in wording.ACCOUNT_TEMPLATES:
         account = wording.account(template, "Izvestia", "The call lasted two hours.", 3)
         assert strip_attribution(account, ["Izvestia"]).startswith("“The call lasted")
+
+
+def test_a_lead_in_lowercases_an_interjection_but_keeps_a_name() -> None:
+    cited = resolve_citations("Yes, the call lasted two hours [3]. Medinsky led it [1].", PS)
+    text = attribute_sentences(cited.text, cited.citations)
+    assert text.startswith("According to Izvestia, yes, the call lasted two hours [1].")
+    assert "According to Outlet A, Medinsky led it [2]." in text

@@ -38,6 +38,12 @@ def label_of(source: str | None, title: str, provenance: Origin = "bundled") -> 
     return wording.source_label(source, title, provenance)
 
 
+def _opener(word: str) -> str:
+    """A sentence's first word as it reads after a lead-in: a common opener lowercased
+    ("The", "Yes," → "According to A, the …", "According to A, yes, …"), a name kept."""
+    return word.lower() if word.rstrip(",;:").lower() in _COMMON_OPENERS else word
+
+
 def _label(citation: Citation) -> str:
     return label_of(citation.source, citation.title, citation.provenance)
 
@@ -53,9 +59,7 @@ def _force_uploaded_label(sentence: str, cited: list[Citation]) -> str | None:
     bare = [label_of(c.source, c.title) for c in cited]
     claim = strip_attribution(sentence, labels + bare)
     first, _, rest = claim.partition(" ")
-    if first.lower() in _COMMON_OPENERS:
-        first = first.lower()
-    return f"{wording.lead_in(labels)} {first} {rest}".rstrip()
+    return f"{wording.lead_in(labels)} {_opener(first)} {rest}".rstrip()
 
 
 def _attribution_patterns(
@@ -115,9 +119,7 @@ def attribute_sentences(text: str, citations: list[Citation]) -> str:
         if named or _ATTRIBUTED.search(sentence):
             return sentence
         first, _, rest = sentence.partition(" ")
-        if first.lower() in _COMMON_OPENERS:
-            first = first.lower()
         trail = sentence[len(sentence.rstrip()):]
-        return f"{wording.lead_in(labels)} {first} {rest}".rstrip() + trail
+        return f"{wording.lead_in(labels)} {_opener(first)} {rest}".rstrip() + trail
 
     return map_sentences(text, attribute)
