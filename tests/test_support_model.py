@@ -70,9 +70,6 @@ def test_unrelated_claim_is_not_found(model: SupportModel) -> None:
     assert model.verdict(claim, EVIDENCE) == "not_found"
 
 
-@pytest.mark.xfail(strict=True, reason="support head v2 reads 'The prisoner exchange was "
-                   "mediated by Minsk' as contradicted (P(supported) 0.26; v1 passed it): a "
-                   "known false flag, docs/verifier.md")
 def test_table_points_at_the_supporting_window(model: SupportModel) -> None:
     other = Evidence("Markets were calm on Friday. Oil prices fell slightly in Asia.", "Markets")
     cited = Evidence(EVIDENCE, None)
@@ -192,3 +189,19 @@ def test_an_index_warmed_ahead_leaves_only_the_claims_to_encode(
                                      generator="extractive"))
     claims = [c.sentence for c in answer.verification]
     assert claims and len(encoder.texts) == len(claims)  # one probe per claim, no passage
+
+
+def test_another_month_or_weekday_is_contradicted(model: SupportModel) -> None:
+    evidence = "Pistorius spoke on Thursday. The talks were held in Istanbul on May 16."
+    assert model.verdict("Pistorius spoke on Wednesday.", evidence) == "contradicted"
+    assert model.verdict("The talks were held in Istanbul on June 16.", evidence) \
+        == "contradicted"
+    assert model.verdict("Pistorius spoke on Thursday.", evidence) == "supported"
+
+
+def test_a_claim_about_names_or_words_the_passage_never_mentions_is_not_found(
+        model: SupportModel) -> None:
+    assert model.score("Putin visited Paris last week.", EVIDENCE) == 0.0
+    assert model.verdict("The talks collapsed after an hour.", EVIDENCE) == "not_found"
+    # A paraphrase sharing one name or word is left to the head.
+    assert model.verdict("Medinsky led Russia's delegation.", EVIDENCE) == "supported"

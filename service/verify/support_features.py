@@ -14,7 +14,9 @@ and reused by every window that holds it. A pair's features are
 - surface checks: share of the claim's content words in the window and in its best-aligned
   sentence; numbers, names and months of the claim found in, or conflicting with, the
   window; negation parity and name order against the best-aligned sentence (word order is
-  what the token features cannot see: a subject/object swap keeps every token).
+  what the token features cannot see: a subject/object swap keeps every token); names of
+  the claim missing from that sentence while it names someone else (a name swapped for
+  another that the window holds elsewhere passes every window-level name check).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ _NUMBER = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:[-’'][A-Za-z]+)?\b")
 _MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|"
                     r"October|November|December)\b")
+_WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_CALENDAR = re.compile(f"{_MONTH.pattern}|{_WEEKDAY.pattern}")  # what a claim's date can get wrong
 _NEGATION = re.compile(r"\b(not|no|never|none|nor|cannot|without|n't)\b|n't\b", re.I)
 _STOP = frozenset("""
 a an the and or but if of to in on at by for with from as is are was were be been
@@ -46,7 +50,7 @@ Before According However Also Meanwhile Then There Here When While His Her Their
 Its What Who Why How Mr Mrs Ms Dr Yes No So Now Some Many All Both Each Such Other
 Since Although Despite During From To With By Of
 """.split())  # noqa: SIM905
-SURFACE = 15
+SURFACE = 17
 
 
 def content_words(text: str) -> set[str]:
@@ -69,29 +73,47 @@ def names(text: str, first: bool = False) -> set[str]:
     return found
 
 
-_SENTENCE = re.compile(r"(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
-_REPORTING = re.compile(r"\b(said|says|say|stated|states|told|according|reported|reports|"
-                        r"notes|noted|claims|claimed|argues|argued|wrote|writes)\b", re.I)
+# A sentence ends at . ! ? … before a capital, except after an initial ("firm R. Politik").
+_SENTENCE = re.compile(r"(?<!\b[A-Z]\.)(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
+# Lowercase only: "the United States" is not a reporting verb.
+_REPORTING = re.compile(r"\b([Aa]ccording|said|says|say|stated|states|told|reported|reports|"
+                        r"notes|noted|claims|claimed|argues|argued|wrote|writes)\b")
 
 
-def _aligned_sentence(words: set[str], window: str) -> str:
-    """The window's sentence sharing most content words with the claim: negations and
-    name order are compared with it, not with the neighbour sentence around it."""
+def _aligned_sentence(claim: str, window: str) -> str:
+    """The window's sentence sharing most content words and numbers with the claim:
+    negations, names and name order are compared with it, not with the neighbour sentence
+    around it."""
+    words = content_words(claim) | numbers(claim)
     sentences = _SENTENCE.split(window) or [window]
-    return max(sentences, key=lambda s: len(words & content_words(s)))
+    return max(sentences, key=lambda s: len(words & (content_words(s) | numbers(s))))
 
 
-_TOKEN = re.compile(r"\w+|[^\w\s]")
+def _covered(words: set[str], sentence: str) -> str:
+    """The stretch of the sentence from the first to the last of the claim's content words:
+    a negation elsewhere in it ("“Putin has no illusions,” said X, founder of Y") is not
+    the claim's to contradict."""
+    spans = [m.span() for m in _WORD.finditer(sentence)
+             if m.group().lower()[:5] in words]
+    return sentence[spans[0][0]:spans[-1][1]] if spans else sentence
 
 
-def _contexts(text: str) -> dict[str, tuple[str, str]]:
-    """(word before, word after) each word's first occurrence, lowercased."""
-    tokens = _TOKEN.findall(text.lower())
-    out: dict[str, tuple[str, str]] = {}
+_TOKEN = re.compile(r"\w+(?:[-’']\w+)*|[^\w\s]")
+
+
+def _contexts(text: str) -> dict[str, list[tuple[str, str]]]:
+    """(word before, word after) of every occurrence of each word, lowercased; a
+    hyphenated word is one token and a possessive is its name ("Trump’s" is "trump")."""
+    tokens = [t.removesuffix("’s").removesuffix("'s") for t in _TOKEN.findall(text.lower())]
+    out: dict[str, list[tuple[str, str]]] = {}
     for i, token in enumerate(tokens):
-        out.setdefault(token, (tokens[i - 1] if i else "^",
-                               tokens[i + 1] if i + 1 < len(tokens) else "$"))
+        out.setdefault(token, []).append((tokens[i - 1] if i else "^",
+                                          tokens[i + 1] if i + 1 < len(tokens) else "$"))
     return out
+
+
+def _near(contexts: list[tuple[str, str]], side: int) -> set[str]:
+    return {context[side] for context in contexts}
 
 
 def names_swapped(claim: str, sentence: str) -> float:
@@ -106,14 +128,26 @@ def names_swapped(claim: str, sentence: str) -> float:
     for i, a in enumerate(found):
         for b in found[i + 1:]:
             for side in (0, 1):
-                if (ours[a][side] == theirs[b][side] != theirs[a][side]
-                        and ours[b][side] == theirs[a][side] != theirs[b][side]):
+                a_ours, b_ours = _near(ours[a], side), _near(ours[b], side)
+                a_theirs, b_theirs = _near(theirs[a], side), _near(theirs[b], side)
+                if a_ours & b_theirs - a_theirs and b_ours & a_theirs - b_theirs:
                     return 1.0
     return 0.0
 
 
+def calendar_conflict(claim: str, window: str) -> bool:
+    """The claim names a month (or weekday) the window does not, and the window names a
+    different month (weekday): a changed date, which the head alone lets through when
+    the rest of the sentence is copied."""
+    for kind in (_MONTH, _WEEKDAY):
+        ours, theirs = set(kind.findall(claim)), set(kind.findall(window))
+        if ours - theirs and theirs - ours:
+            return True
+    return False
+
+
 def surface(claim: str, window: str) -> list[float]:
-    """15 cheap checks, each in [0, 1] (or a small log length)."""
+    """17 cheap checks, each in [0, 1] (or a small log length)."""
     words, window_words = content_words(claim), content_words(window)
     lexical = len(words & window_words) / len(words) if words else 1.0
     claim_numbers, window_numbers = numbers(claim), numbers(window)
@@ -121,11 +155,14 @@ def surface(claim: str, window: str) -> list[float]:
     claim_names, lowered = names(claim), window.lower()
     name_share = (sum(n in lowered for n in claim_names) / len(claim_names)
                   if claim_names else 1.0)
-    claim_months, window_months = set(_MONTH.findall(claim)), set(_MONTH.findall(window))
-    aligned = _aligned_sentence(words, window)
+    claim_months = {m.group() for m in _CALENDAR.finditer(claim)}
+    window_months = {m.group() for m in _CALENDAR.finditer(window)}
+    aligned = _aligned_sentence(claim, window)
     negation_claim = len(_NEGATION.findall(claim)) % 2
-    negation_aligned = len(_NEGATION.findall(aligned)) % 2
+    negation_aligned = len(_NEGATION.findall(_covered(words, aligned))) % 2
     swapped = names_swapped(claim, aligned)
+    aligned_names, aligned_lower = names(aligned), aligned.lower()
+    missing = [n for n in claim_names if n not in aligned_lower]
     return [
         lexical, float(bool(claim_numbers)), float(numbers_found),
         float(not numbers_found and bool(window_numbers)),
@@ -137,6 +174,8 @@ def surface(claim: str, window: str) -> list[float]:
         math.log1p(len(claim.split())) / 4, math.log1p(len(window.split())) / 6,
         float(len(claim.split()) <= 3),
         len(words & content_words(aligned)) / len(words) if words else 1.0,
+        len(missing) / len(claim_names) if claim_names else 0.0,
+        float(bool(missing) and bool(aligned_names - claim_names)),
     ]
 
 

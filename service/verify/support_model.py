@@ -32,6 +32,8 @@ from service.verify.support_features import (
     FEATURES,
     State,
     TokenEncoder,
+    calendar_conflict,
+    content_words,
     join,
     names,
     numbers,
@@ -58,6 +60,20 @@ class _Pair:
 
 def _plain(text: str) -> str:
     return " ".join(_WORDS.findall(text.lower()))
+
+
+def _names_absent(claim: str, window: str) -> bool:
+    """The claim names people or places and the window (with its title) holds none of
+    them: the head, trained partly on HaluEval answers whose names the knowledge need not
+    hold, can still score such a claim as plausible."""
+    claim_names, lowered = names(claim), window.lower()
+    return bool(claim_names) and not any(n in lowered for n in claim_names)
+
+
+def _words_absent(claim: str, window: str) -> bool:
+    """Not one of the claim's (two or more) content words is in the window."""
+    words = content_words(claim)
+    return len(words) >= 2 and not words & content_words(window)
 
 
 def sentences_of(text: str) -> list[str]:
@@ -155,6 +171,13 @@ class SupportModel:
         for i, (claim, window) in enumerate(pairs):
             if _plain(claim) in _plain(window):  # word for word: supported, whatever it says
                 probs[i] = (1.0, 0.0, 0.0)
+            elif calendar_conflict(claim, window):  # another month or weekday: contradicted
+                probs[i] = (0.0, 1.0, 0.0)
+            elif _words_absent(claim, window):  # about something it never mentions
+                probs[i] = (0.0, 0.0, 1.0)
+            elif _names_absent(claim, window):  # about no one it names: not supported;
+                probs[i, 0] = 0.0  # contradicted (a swapped name) or not found, as the head says
+                probs[i] /= max(float(probs[i].sum()), 1e-9)
         if self.rules:
             for i, (claim, window) in enumerate(pairs):
                 lowered = window.lower()

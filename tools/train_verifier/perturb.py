@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:[-’'][A-Za-z]+)?(?:\s+[A-Z][a-z]+)*\b")
+_POSSESSIVE = re.compile(r"[’']s$")
 _NUMBER = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?(?![\d])")
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
@@ -63,7 +64,10 @@ def names_in(sentence: str) -> list[str]:
     """Proper names (runs of capitalised words) not at the sentence start."""
     found = []
     for m in _NAME.finditer(sentence):
-        words = [w for w in m.group().split() if w not in _NOT_NAMES]
+        # "He’s", "It’s" are not names, and "Trump’s" is the name "Trump": a swap puts a
+        # plain name in, never a contraction or a possessive.
+        words = [w for w in (_POSSESSIVE.sub("", w) for w in m.group().split())
+                 if w not in _NOT_NAMES]
         if not words or (m.start() == 0 and len(m.group().split()) == 1):
             continue
         name = " ".join(words)
