@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import service.verify.support_model as support
-from bench.verifier import halueval_pairs, measure, perturbation_cases
+from bench.verifier import halueval_pairs, measure, perturbation_cases, perturbation_suite
 from service.evaluation.metrics import contains_reference
 from service.generation.citations import resolve_citations
 from service.records import Passage
@@ -52,12 +52,10 @@ def main() -> None:
     for off in (None, *RULES, "all"):
         for name, rule in kept.items():
             setattr(support, name, (lambda *_: False) if off in (name, "all") else rule)
-        passed = [model.score(c["claim"], c["evidence"]) >= model.threshold for c in cases]
-        errors = [p for p, c in zip(passed, cases, strict=True) if not c["label"]]
-        faithful = [p for p, c in zip(passed, cases, strict=True) if c["label"]]
+        suite = perturbation_suite({"support": model}, cases)
         print(json.dumps({
-            "rule_off": off, "errors_caught": len(errors) - sum(errors), "errors": len(errors),
-            "faithful_passed": round(sum(faithful) / len(faithful), 4),
+            "rule_off": off, "errors_caught": suite["support"]["errors_caught"],
+            "errors": suite["errors"], "faithful_passed": suite["support"]["faithful_passed"],
             "correct_flagged": _flagged(model, drafts), "correct": len(drafts),
             "dialogue_auroc": measure(model, dialogue)["auroc"]}), flush=True)
 

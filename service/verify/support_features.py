@@ -53,8 +53,14 @@ Since Although Despite During From To With By Of
 SURFACE = 17
 
 
+def _key(word: str) -> str:
+    """A content word as compared: lowercased, its first five letters ("mediated" and
+    "mediation" match)."""
+    return word.lower()[:5]
+
+
 def content_words(text: str) -> set[str]:
-    return {w.lower()[:5] for w in _WORD.findall(text)
+    return {_key(w) for w in _WORD.findall(text)
             if w.lower() not in _STOP and len(w) > 2 and not w[0].isdigit()}
 
 
@@ -93,8 +99,7 @@ def _covered(words: set[str], sentence: str) -> str:
     """The stretch of the sentence from the first to the last of the claim's content words:
     a negation elsewhere in it ("“Putin has no illusions,” said X, founder of Y") is not
     the claim's to contradict."""
-    spans = [m.span() for m in _WORD.finditer(sentence)
-             if m.group().lower()[:5] in words]
+    spans = [m.span() for m in _WORD.finditer(sentence) if _key(m.group()) in words]
     return sentence[spans[0][0]:spans[-1][1]] if spans else sentence
 
 
@@ -155,8 +160,8 @@ def surface(claim: str, window: str) -> list[float]:
     claim_names, lowered = names(claim), window.lower()
     name_share = (sum(n in lowered for n in claim_names) / len(claim_names)
                   if claim_names else 1.0)
-    claim_months = {m.group() for m in _CALENDAR.finditer(claim)}
-    window_months = {m.group() for m in _CALENDAR.finditer(window)}
+    claim_dates = {m.group() for m in _CALENDAR.finditer(claim)}
+    window_dates = {m.group() for m in _CALENDAR.finditer(window)}
     aligned = _aligned_sentence(claim, window)
     negation_claim = len(_NEGATION.findall(claim)) % 2
     negation_aligned = len(_NEGATION.findall(_covered(words, aligned))) % 2
@@ -168,7 +173,7 @@ def surface(claim: str, window: str) -> list[float]:
         float(not numbers_found and bool(window_numbers)),
         float(bool(claim_names)), name_share,
         float(name_share < 1.0 and bool(names(window))),
-        float(bool(claim_months) and not claim_months <= window_months),
+        float(bool(claim_dates) and not claim_dates <= window_dates),
         float(negation_claim != negation_aligned),
         swapped, float(bool(_REPORTING.search(claim))),
         math.log1p(len(claim.split())) / 4, math.log1p(len(window.split())) / 6,
