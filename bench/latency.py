@@ -111,9 +111,17 @@ def llama_server(settings: Settings, log: Path) -> Iterator[Settings]:
             server.wait(timeout=30)
 
 
-def bench_generators(base: Settings, questions: list[str], log: Path) -> dict[str, float]:
+def bench_generators(base: Settings, questions: list[str], log: Path,
+                     generators: tuple[str, ...] = ("local", "openai"),
+                     budgets: tuple[int, ...] = ()) -> dict[str, float]:
+    """`budgets`: other prompt budgets to time beside the defaults (both generators')."""
     configs = {"new": base, "previous": base.model_copy(update=PREVIOUS)}
-    out = compare(configs, "local", questions)
+    configs |= {f"budget_{n}": base.model_copy(update={"local_prompt_tokens": n,
+                                                       "openai_prompt_tokens": n})
+                for n in budgets}
+    out = compare(configs, "local", questions) if "local" in generators else {}
+    if "openai" not in generators:
+        return out
     with llama_server(base, log) as remote:
         out.update(compare({name: s.model_copy(update={
             "openai_base_url": remote.openai_base_url, "llm_model": "bench",
@@ -175,6 +183,11 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=6)
     parser.add_argument("--options", action="store_true", help="llama.cpp options instead")
+    parser.add_argument("--generators", default="local,openai",
+                        help="comma-separated: local (in process), openai (llama.cpp server)")
+    parser.add_argument("--budgets", default="",
+                        help="comma-separated prompt budgets (tokens) to time beside the "
+                             "current and previous configurations, e.g. 200,400")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     base = Settings()
@@ -184,7 +197,10 @@ def main() -> None:
     if args.options:
         result.update(bench_options(base, questions))
     else:
-        result.update(bench_generators(base, questions, Path("/tmp/bench-llama-server.log")))
+        result.update(bench_generators(
+            base, questions, Path("/tmp/bench-llama-server.log"),
+            tuple(args.generators.split(",")),
+            tuple(int(n) for n in args.budgets.split(",") if n)))
     result["load_average_after"] = os.getloadavg()
     text = json.dumps(result)
     print(text)
