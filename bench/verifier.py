@@ -161,31 +161,37 @@ def make_drafts(settings: Settings, dataset: Path, out: Path, generator: str,
             print(f"{item.id}: {draft.text[:80]!r}", file=sys.stderr)
 
 
-def timed_verify(judge: Judge, passages: list[Passage], text: str,
-                 warm: list[str]) -> tuple[Any, float, float]:
-    """The verification of one draft, and its time cold (no sentence cached: the first
-    question on a passage) and warm (the index's sentences encoded ahead, as `rag serve`
-    does at start; only the claims are encoded)."""
-    from service.verify.judge import Warmable
+def timed_verify(judge: Judge, passages: list[Passage], text: str) -> tuple[Any, float, float]:
+    """The verification of one draft, and its time cold (nothing cached: the first question
+    on a passage) and warm (the index's sentences cached, as `rag serve` has them after
+    its start-up warm-up, so only the answer's claims are encoded). A judge with a
+    sentence cache must have been warmed with the index first (`verify_drafts`); the cache
+    is left as it was found."""
     from service.verify.verifier import verify_text
 
     cache = getattr(judge, "_cache", None)
-    if cache is not None:
-        cache.clear()
-    t0 = time.perf_counter()
-    verified = verify_text(text, passages, judge, "mark")
-    cold = (time.perf_counter() - t0) * 1000
-    if isinstance(judge, Warmable):
-        judge.warm(warm)
+    if cache is None:
         t0 = time.perf_counter()
-        verify_text(text, passages, judge, "mark")
-        return verified, cold, (time.perf_counter() - t0) * 1000
-    return verified, cold, cold
+        verified = verify_text(text, passages, judge, "mark")
+        cold = (time.perf_counter() - t0) * 1000
+        return verified, cold, cold
+    warmed = dict(cache)
+    timings = []
+    for start in ({}, warmed):
+        cache.clear()
+        cache.update(start)
+        t0 = time.perf_counter()
+        verified = verify_text(text, passages, judge, "mark")
+        timings.append((time.perf_counter() - t0) * 1000)
+    cache.clear()
+    cache.update(warmed)
+    return verified, timings[0], timings[1]
 
 
 def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
                   index_texts: list[str]) -> dict[str, Any]:
     from service.generation.citations import resolve_citations
+    from service.verify.judge import Warmable
 
     usable = [d for d in drafts if not d["abstained"] and d["draft"].strip()]
     out: dict[str, Any] = {"drafts": len(drafts), "answered": len(usable),
@@ -195,10 +201,12 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
         flagged, supported, sentences, removed = 0, 0, 0, 0
         latency: list[float] = []
         warm_latency: list[float] = []
+        if isinstance(judge, Warmable):
+            judge.warm(index_texts)  # as `rag serve` does at start
         for d in usable:
             passages = [Passage.model_validate(p) for p in d["passages"]]
             cited = resolve_citations(d["draft"], passages, renumber=False)
-            verified, cold, warm = timed_verify(judge, passages, cited.text, index_texts)
+            verified, cold, warm = timed_verify(judge, passages, cited.text)
             latency.append(cold)
             warm_latency.append(warm)
             markers_before = sum(len(set(c.markers)) for c in verified.checks

