@@ -164,13 +164,16 @@ def make_drafts(settings: Settings, dataset: Path, out: Path, generator: str,
 def timed_verify(judge: Judge, passages: list[Passage], text: str) -> tuple[Any, float, float]:
     """The verification of one draft, and its time cold (nothing cached: the first question
     on a passage) and warm (the index's sentences cached, as `rag serve` has them after
-    its start-up warm-up, so only the answer's claims are encoded). A judge with a
-    sentence cache must have been warmed with the index first (`verify_drafts`); the cache
-    is left as it was found."""
+    its start-up warm-up, so only the answer's claims are encoded). A warmable judge must
+    have been warmed with the index first (`verify_drafts`); its cache is left as it was
+    found. Other judges are timed once, from an empty cache."""
+    from service.verify.judge import Warmable
     from service.verify.verifier import verify_text
 
     cache = getattr(judge, "_cache", None)
-    if cache is None:
+    if cache is None or not isinstance(judge, Warmable):  # nothing to warm: one timing
+        if cache is not None:
+            cache.clear()
         t0 = time.perf_counter()
         verified = verify_text(text, passages, judge, "mark")
         cold = (time.perf_counter() - t0) * 1000

@@ -22,7 +22,7 @@ from service.verify.support_features import (
 )
 from service.verify.support_model import MODEL_DIR, SupportModel
 from service.verify.table import Evidence
-from service.verify.windows import sentence_spans, windows
+from service.verify.windows import sentence_spans, windows, with_title
 
 EVIDENCE = ("Talks in Istanbul. The head of the Russian delegation, Vladimir Medinsky, met "
             "Ukrainian Defence Minister Rustem Umerov in Istanbul on May 16. They agreed to "
@@ -249,3 +249,12 @@ def test_the_demo_questions_wrong_answer_is_not_supported_by_the_other_delegatio
                "countries.")
     claim = "Rustem Umerov headed the Russian delegation at the Istanbul talks."
     assert model.table([claim], [Evidence(passage, title)]).verdict(0, [1]) != "supported"
+
+
+def test_a_name_in_the_windows_title_is_not_missing_from_its_sentences() -> None:
+    title = "Trump's turn on Ukraine and the first Istanbul talks"
+    window = with_title(title, "The parties agreed on the terms of the prisoner exchange "
+                               "according to the “1000 to 1000” formula, later mediated by Minsk.")
+    claim = "The prisoner exchange formula agreed at the Istanbul meeting was “1000 to 1000”."
+    assert surface(claim, window, title)[MISSING_FROM_ALIGNED] == 0.0
+    assert surface(claim, window)[MISSING_FROM_ALIGNED] == 1.0  # not told it is the title

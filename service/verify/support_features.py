@@ -15,8 +15,9 @@ and reused by every window that holds it. A pair's features are
   sentence; numbers, names and months of the claim found in, or conflicting with, the
   window; negation parity and name order against the best-aligned sentence (word order is
   what the token features cannot see: a subject/object swap keeps every token); names of
-  the claim missing from that sentence (or from the one before, when it refers back by a
-  pronoun: "…,” he said"), and whether such a name sits where one of the sentence's own
+  the claim missing from that sentence (and from the one before, when it refers back by a
+  pronoun: "…,” he said"; and from the document title the window is shown under), and
+  whether such a name sits where one of the sentence's own
   names sits (a name swapped for another that the window holds elsewhere passes every
   window-level name check).
 """
@@ -187,8 +188,10 @@ def calendar_conflict(claim: str, window: str) -> bool:
     return False
 
 
-def surface(claim: str, window: str) -> list[float]:
-    """17 cheap checks, each in [0, 1] (or a small log length)."""
+def surface(claim: str, window: str, title: str | None = None) -> list[float]:
+    """17 cheap checks, each in [0, 1] (or a small log length). `title`: the document
+    title the window is shown under (part of `window` too): the setting of every sentence
+    ("…the first Istanbul talks"), so a name in it is not missing from the aligned one."""
     words, window_words = content_words(claim), content_words(window)
     lexical = len(words & window_words) / len(words) if words else 1.0
     claim_numbers, window_numbers = numbers(claim), numbers(window)
@@ -201,7 +204,7 @@ def surface(claim: str, window: str) -> list[float]:
     negation_claim = len(_NEGATION.findall(claim)) % 2
     negation_aligned = len(_NEGATION.findall(_covered(words, aligned))) % 2
     swapped = names_swapped(claim, aligned)
-    context = _with_referent(aligned, before).lower()
+    context = f"{title or ''} {_with_referent(aligned, before)}".lower()
     missing = [n for n in claim_names if n not in context]
     return [
         lexical, float(bool(claim_numbers)), float(numbers_found),
@@ -272,11 +275,12 @@ def join(states: Sequence[State]) -> State:
 
 
 def pair_features(claim: str, window: str, claim_state: tuple[np.ndarray, np.ndarray],
-                  window_state: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+                  window_state: tuple[np.ndarray, np.ndarray],
+                  title: str | None = None) -> np.ndarray:
     (claim_tokens, u), (window_tokens, v) = claim_state, window_state
     best = (claim_tokens @ window_tokens.T).max(axis=1)
     alignment = [float(u @ v), float(best.mean()), float(best.min()), float((best < 0.5).mean())]
-    return np.concatenate([np.array(alignment + surface(claim, window), dtype=np.float32),
+    return np.concatenate([np.array(alignment + surface(claim, window, title), dtype=np.float32),
                            u * v, np.abs(u - v)]).astype(np.float32)
 
 

