@@ -17,9 +17,8 @@ and reused by every window that holds it. A pair's features are
   what the token features cannot see: a subject/object swap keeps every token); names of
   the claim missing from that sentence (and from the one before, when it refers back by a
   pronoun: "…,” he said"; and from the document title the window is shown under), and
-  whether such a name sits where one of the sentence's own
-  names sits (a name swapped for another that the window holds elsewhere passes every
-  window-level name check).
+  whether such a name sits where one of the sentence's own names sits (a name swapped for
+  another that the window holds elsewhere passes every window-level name check).
 """
 
 from __future__ import annotations
