@@ -5,7 +5,8 @@ The answer path only multiplies small matrices (the verifier's token alignment: 
 tokens × ~100 window tokens), and on a 2-core machine whose other core is busy (llama.cpp,
 Chroma, another request) each such product waits for a thread that is not scheduled:
 measured 24.6 ms per product with the pool against 0.04 ms on one thread
-(docs/benchmarks.md, "Verifier latency and OpenBLAS threads"). The heavy work has its own
+(docs/benchmarks.md, "Verification time and OpenBLAS threads", under "support heads v4
+and v5"). The heavy work has its own
 threads (onnxruntime, llama.cpp). OpenBLAS reads the variable once, when numpy loads, so
 this runs at `import service`, before anything imports numpy.
 """
