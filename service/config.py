@@ -143,7 +143,7 @@ class Settings(BaseSettings):
         "mark it visibly, drop it, or re-ask the model once with feedback (then mark).",
     )
     verifier: str = Field(
-        default="fast", description="A registered support judge "
+        default="support", description="A registered support judge "
         "(service/verify/backends.py) that checks answers: support (the trained support "
         "model: verdicts supported / contradicted / not found, evidence spans; "
         "docs/verifier.md), fast (names, numbers, words, MiniLM), lexical or llm.")
