@@ -142,6 +142,13 @@ class Settings(BaseSettings):
         description="What happens to an answer sentence its citations do not support: "
         "mark it visibly, drop it, or re-ask the model once with feedback (then mark).",
     )
+    reread_contradicted: bool = Field(
+        default=True, description="When the verifier finds a sentence contradicted by the "
+        "passage it cites (verdicts come from RAG_VERIFIER=support), ask the model once "
+        "more with the question put before the passages as well, and show that second "
+        "answer if nothing in it is contradicted and no less of it is supported. Costs one "
+        "more generation, only for such answers; a streamed answer gets the second one "
+        "after a notice (prompts/reread_notice.md).")
     verifier: str = Field(
         default="support", description="A registered support judge "
         "(service/verify/backends.py) that checks answers: support (the trained support "

@@ -188,6 +188,10 @@ class Answer(BaseModel):
     faithfulness: float | None = Field(
         default=None, description="Share of the answer's claims its citations support, as "
         "generated (before marking, dropping or regenerating); None when abstained.")
+    revised: bool = Field(
+        default=False, description="The model's first answer contradicted a passage it "
+        "cited, so it was asked again (RAG_REREAD_CONTRADICTED); this is the second answer, "
+        "and `verification` checks it.")
     #: The passages as the generator read them (its markers' numbers).
     passages: list[Passage] = Field(default_factory=list, exclude=True)
     #: The passages as retrieval ranked them, before the generator's prompt budget.
@@ -197,7 +201,7 @@ class Answer(BaseModel):
 #: Fields of an answer as every surface shows it (`rag ask --json`, POST /v1/ask), in order.
 PUBLIC_ANSWER_FIELDS = ("answer", "abstained", "citations", "generator", "fallback",
                         "timings_ms", "usage", "question", "standalone_question", "index",
-                        "faithfulness", "verification")
+                        "faithfulness", "revised", "verification")
 
 
 def public_answer(answer: Answer) -> dict[str, object]:

@@ -90,7 +90,7 @@ def test_native_ask_returns_the_cli_json_shape(server: Server) -> None:
     body = httpx.post(f"{server.url}/v1/ask", json={"question": MEDINSKY_Q}, timeout=60).json()
     assert list(body) == ["answer", "abstained", "citations", "generator", "fallback",
                           "timings_ms", "usage", "question", "standalone_question", "index",
-                          "faithfulness", "verification"]
+                          "faithfulness", "revised", "verification"]
     assert body["verification"] and body["faithfulness"] == 1.0
     izv = httpx.post(f"{server.url}/v1/ask", timeout=60, json={
         "question": MEDINSKY_Q, "filters": {"sources": ["Izvestia"]}}).json()

@@ -126,3 +126,61 @@ def test_an_unsupported_sentence_is_regenerated_by_the_real_model(
     else:
         assert "Medinsky" in answer.answer
         assert answer.faithfulness == 0.0  # describes the first answer, as generated
+
+
+def umerov_first(messages: list[dict[str, str]]) -> str:
+    """The 1.5B model's real mistake on the demo question: the Ukrainian delegation's head,
+    cited to the passage saying so. Asked with the question read first (the second look),
+    it answers from the right passage."""
+    if messages[-1]["content"].startswith("Question:"):
+        medinsky = passage_number(messages, "Medinsky")
+        return f"Medinsky headed the Russian delegation at the Istanbul talks [{medinsky}]."
+    umerov = passage_number(messages, "headed the Ukrainian delegation")
+    return f"Rustem Umerov headed the Russian delegation at the Istanbul talks [{umerov}]."
+
+
+def test_an_answer_its_passage_contradicts_gets_a_second_look(
+        news_settings: Settings) -> None:
+    llm = ScriptedLLM(umerov_first)
+    answer = ask(pipeline_with_llm(news_settings, llm), MEDINSKY_Q)
+    assert len(llm.calls) == 2 and llm.calls[1][-1]["content"].count(MEDINSKY_Q) == 2
+    assert answer.revised and "Medinsky" in answer.answer and "Umerov" not in answer.answer
+    assert [c.verdict for c in answer.verification] == ["supported"]
+    assert answer.faithfulness == 0.0  # describes the first answer, as generated
+    medinsky = [c for c in answer.citations if "Medinsky" in c.text]
+    assert medinsky and answer.answer.endswith(f"[{medinsky[0].marker}].")
+
+    llm = ScriptedLLM(umerov_first)
+    off = ask(pipeline_with_llm(news_settings, llm, reread_contradicted=False), MEDINSKY_Q)
+    assert len(llm.calls) == 1 and not off.revised and "Umerov" in off.answer
+    assert [c.verdict for c in off.verification] == ["contradicted"]
+
+
+def test_a_second_look_no_better_than_the_first_is_not_shown(
+        news_settings: Settings) -> None:
+    def always_umerov(messages: list[dict[str, str]]) -> str:
+        umerov = passage_number(messages, "headed the Ukrainian delegation")
+        return f"Rustem Umerov headed the Russian delegation at the Istanbul talks [{umerov}]."
+
+    llm = ScriptedLLM(always_umerov)
+    answer = ask(pipeline_with_llm(news_settings, llm), MEDINSKY_Q)
+    assert len(llm.calls) == 2, "asked again"
+    assert not answer.revised and "Umerov" in answer.answer
+    assert [c.verdict for c in answer.verification] == ["contradicted"]
+
+
+def test_a_streamed_answer_that_contradicts_its_source_is_followed_by_the_second(
+        news_settings: Settings) -> None:
+    from service.generation.prompts import prompt
+    from service.records import Answer, AskRequest
+    from tests.test_answer import assert_citations_consistent
+
+    pipeline = pipeline_with_llm(news_settings, ScriptedLLM(umerov_first))
+    items = list(pipeline.stream(AskRequest(question=MEDINSKY_Q)))
+    final = items[-1]
+    assert isinstance(final, Answer) and final.revised
+    streamed = "".join(str(item) for item in items[:-1])
+    first, notice, second = streamed.partition(prompt("reread_notice"))
+    assert "Rustem Umerov" in first and notice
+    assert second.strip() == final.answer and "Medinsky" in final.answer
+    assert_citations_consistent(final, news_settings)

@@ -1,5 +1,6 @@
 """The web page at `/`, in a real headless Chromium against a real `rag serve` subprocess
-(extractive generator). `SAVE_SCREENSHOTS=1 pytest -m browser` refreshes docs/img/."""
+(extractive generator; the demo question also with the default local 1.5B model).
+`SAVE_SCREENSHOTS=1 pytest -m browser` refreshes docs/img/."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 
 from tests.browser import chromium, wait
-from tests.conftest import ROOT, Server, build_news_copy, rag_env
+from tests.conftest import ROOT, Server, build_news_copy, bundled_gguf, rag_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -70,14 +71,14 @@ def open_page(driver: WebDriver, server: Server, fragment: str = "") -> None:
                            .get_attribute("data-ready"))
 
 
-def ask(driver: WebDriver, question: str) -> WebElement:
+def ask(driver: WebDriver, question: str, seconds: float = 60) -> WebElement:
     """Type a question, press Enter, return the finished reply of that turn."""
     turns = len(driver.find_elements(By.CSS_SELECTOR, ".turn"))
     box = driver.find_element(By.ID, "question")
     box.send_keys(question)
     box.send_keys(Keys.ENTER)
     reply = f".turn:nth-of-type({turns + 1}) .reply"
-    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{reply} .actions"))
+    wait(driver, seconds).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{reply} .actions"))
     return driver.find_element(By.CSS_SELECTOR, reply)
 
 
@@ -122,6 +123,35 @@ def test_the_demo_question_streams_and_chip_1_highlights_citation_1s_exact_text(
     assert highlighted(browser, reply, 1) == citation["text"]
     assert browser.find_element(By.ID, "source-title").text == citation["title"]
     screenshot(browser, "web-answer.png")
+
+
+@pytest.fixture(scope="module")
+def local_server(news_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    bundled_gguf("qwen2.5-coder-1.5b")
+    state = tmp_path_factory.mktemp("web-local")
+    env = rag_env(news_dir, RAG_GENERATOR="local", RAG_LLM_TIMEOUT_S="300",
+                  RAG_SLACK_DB=str(state / "feedback.sqlite3"))
+    srv = Server(env, state / "server.log").wait_ready()
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.llm
+def test_the_default_local_model_answers_the_demo_question_with_a_highlighted_citation(
+        local_server: Server, browser: WebDriver) -> None:
+    """What `make run` serves: the 1.5B model's answer, checked, with the chip of the
+    sentence naming Medinsky highlighting exactly the text the answer cites."""
+    open_page(browser, local_server)
+    reply = ask(browser, DEMO_Q, seconds=300)
+    assert "Medinsky" in reply.text and "Umerov" not in reply.text
+    verdicts = [s.get_attribute("data-verdict")
+                for s in reply.find_elements(By.CSS_SELECTOR, ".sentence")]
+    assert verdicts and all(v == "supported" for v in verdicts), verdicts
+    answer = browser.execute_script(
+        "const c = JSON.parse(localStorage.getItem('rag.conversations.v1'));"
+        "return c[0].turns[c[0].turns.length - 1].answer;")
+    cited = next(c for c in answer["citations"] if "Medinsky" in c["text"])
+    assert highlighted(browser, reply, cited["marker"]) == cited["text"]
 
 
 def test_a_follow_up_uses_the_conversation(server: Server, browser: WebDriver) -> None:

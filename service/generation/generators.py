@@ -79,6 +79,11 @@ class Generator(Protocol):
         """Asked again with the sentences its passages do not support; None if it cannot."""
         ...
 
+    def reread(self, job: GenerationInput) -> Draft | None:
+        """Asked afresh with the strategy's second-look request (the question read before
+        the passages too), after its answer contradicted a passage; None if it cannot."""
+        ...
+
     def ready(self) -> tuple[bool, str]:
         """Whether it can answer now, and a detail for /readyz."""
         ...
@@ -101,6 +106,9 @@ class ExtractiveGenerator:
 
     def revise(self, job: GenerationInput, draft: Draft,
                unsupported: list[str]) -> Draft | None:
+        return None
+
+    def reread(self, job: GenerationInput) -> Draft | None:
         return None
 
     def ready(self) -> tuple[bool, str]:
@@ -164,6 +172,17 @@ class LLMGenerator:
         return Draft(completion.text, abstained=wording.is_abstention(completion.text),
                      generator=self.name)
 
+    def reread(self, job: GenerationInput) -> Draft | None:
+        asked = job.strategy.reread(job.question, job.passages)
+        if asked is None:
+            return None
+        try:
+            completion = self.chat.complete(asked, self._max_tokens)
+        except LLMUnavailable:
+            return None
+        job.usage.add(completion)
+        return self._draft(job, completion.text)
+
     def ready(self) -> tuple[bool, str]:
         try:
             return True, self.chat.ping()
@@ -216,6 +235,9 @@ class FallbackGenerator:
         if self.primary is None or draft.replaced:
             return None
         return self.primary.revise(job, draft, unsupported)
+
+    def reread(self, job: GenerationInput) -> Draft | None:
+        return None if self.primary is None else self.primary.reread(job)
 
     def ready(self) -> tuple[bool, str]:
         if self.primary is None:

@@ -16,12 +16,21 @@ def passage_blocks(passages: list[Passage]) -> str:
                        for i, p in enumerate(passages, start=1))
 
 
-def answer_messages(question: str, passages: list[Passage]) -> list[Message]:
+def answer_messages(question: str, passages: list[Passage],
+                    template: str = "answer_user") -> list[Message]:
     return [
         {"role": "system", "content": prompt("answer_system", abstain_token=ABSTAIN_TOKEN)},
-        {"role": "user", "content": prompt("answer_user", passages=passage_blocks(passages),
+        {"role": "user", "content": prompt(template, passages=passage_blocks(passages),
                                            question=question)},
     ]
+
+
+def reread_messages(question: str, passages: list[Passage]) -> list[Message]:
+    """The answer request with the question before the passages as well as after them:
+    the second look an answer gets when it contradicted a passage it cited. Read first,
+    the question tells the model which side, person and event to look for; as the
+    default it costs faithfulness (docs/benchmarks.md, "The demo question")."""
+    return answer_messages(question, passages, "answer_user_reread")
 
 
 def revision_messages(asked: list[Message], answer: str,

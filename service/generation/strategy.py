@@ -15,7 +15,7 @@ from typing import Protocol
 
 from service.generation.chat import Message
 from service.generation.extractive import extractive_answer
-from service.generation.messages import answer_messages
+from service.generation.messages import answer_messages, reread_messages
 from service.generation.perspectives import (
     extractive_perspectives,
     keep_per_source,
@@ -43,6 +43,9 @@ class AnswerStrategy(Protocol):
 
     def messages(self, question: str, passages: list[Passage]) -> list[Message]: ...
 
+    def reread(self, question: str, passages: list[Passage]) -> list[Message] | None:
+        """The request for a second look after a contradicted answer; None: no second look."""
+
     def quote(self, question: str, passages: list[Passage], idf: Idf, min_coverage: float,
               only: set[int] | None = None) -> str | None:
         """The extractive answer (passage-numbered markers), None if nothing qualifies."""
@@ -69,6 +72,9 @@ class PlainAnswer:
 
     def messages(self, question: str, passages: list[Passage]) -> list[Message]:
         return answer_messages(question, passages)
+
+    def reread(self, question: str, passages: list[Passage]) -> list[Message] | None:
+        return reread_messages(question, passages)
 
     def quote(self, question: str, passages: list[Passage], idf: Idf, min_coverage: float,
               only: set[int] | None = None) -> str | None:
@@ -104,6 +110,9 @@ class PerspectivesAnswer:
 
     def messages(self, question: str, passages: list[Passage]) -> list[Message]:
         return perspective_messages(question, passages)
+
+    def reread(self, question: str, passages: list[Passage]) -> list[Message] | None:
+        return None  # each source's sentence is attributed, not chosen among sides
 
     def quote(self, question: str, passages: list[Passage], idf: Idf, min_coverage: float,
               only: set[int] | None = None) -> str | None:

@@ -32,7 +32,8 @@ class ComposeStage:
              strategy: AnswerStrategy) -> Composed:
         composed = Composed(wording.abstention(), [], abstained=True)
         if not draft.abstained and verified is not None:
-            cited = resolve_citations(verified.text, passages, renumber=not draft.streamed)
+            renumber = verified.rewritten or not draft.streamed  # not text already sent
+            cited = resolve_citations(verified.text, passages, renumber=renumber)
             if cited.citations and has_words(cited.text):
                 text = attribute_sentences(cited.text, cited.citations)
                 if note := strategy.note(text, cited.citations):
@@ -51,7 +52,9 @@ class ComposeStage:
         return Answer(answer=composed.text, abstained=composed.abstained,
                       citations=composed.citations, generator=draft.generator,
                       fallback=draft.fallback, verification=checks,
-                      faithfulness=faithfulness, question=question,
+                      faithfulness=faithfulness,
+                      revised=bool(verified and verified.rewritten and not draft.abstained),
+                      question=question,
                       standalone_question=standalone, index=index, passages=passages,
                       retrieved=retrieved,
                       timings_ms=trace.timings_ms, usage=trace.usage_dict())

@@ -20,6 +20,7 @@ from service.errors import BadRequest, PayloadTooLarge
 from service.generation import markers
 from service.generation.backends import GENERATORS
 from service.generation.generators import Draft, GenerationInput, Generator, close_iterator
+from service.generation.prompts import prompt
 from service.generation.strategy import AnswerStrategy, PerspectivesAnswer, PlainAnswer
 from service.pipeline.budget import PromptBudget
 from service.pipeline.compose import ComposeStage
@@ -57,7 +58,8 @@ class Pipeline:
         self.condense = CondenseStage(settings.history_turns)
         self.retrieve = RetrieveStage(settings.min_support)
         self.budget = PromptBudget()
-        self.verify = VerifyStage(self.resources.judge, settings.unsupported, settings.verify)
+        self.verify = VerifyStage(self.resources.judge, settings.unsupported, settings.verify,
+                                  settings.reread_contradicted)
         self.compose = ComposeStage()
         self._plain = PlainAnswer(settings.extractive_sentences)
         self._perspectives = PerspectivesAnswer(settings.top_k, settings.candidate_k,
@@ -93,7 +95,9 @@ class Pipeline:
         flight.trace.mark("generate", t0)
         assert draft is not None, "a generator's stream ends with its Draft"
         answer = self._finish(flight, draft)
-        if not draft.streamed:
+        if answer.revised:  # what went out contradicted its source: the second answer
+            yield f"\n\n{prompt('reread_notice')} {answer.answer}"
+        elif not draft.streamed:
             yield answer.answer
         elif late := markers.late_markers("".join(sent), answer.citations):
             yield late  # cited by verification (an uncited claim re-cited): say so too

@@ -5,6 +5,12 @@ passage clearly supports them), the strategy trims what it does not want, then e
 claim is scored by the support judge and the unsupported-sentence policy applied:
 `mark` and `drop` here; `regenerate` asks the generator once more with the sentences
 its passages do not support (not for a streamed draft: its text is already out).
+
+A draft with a sentence its own passage contradicts (a verdict of the support model)
+gets a second look first: the model is asked afresh, the question read before the
+passages too, and the second answer replaces the first if nothing in it is
+contradicted and no less of it is supported (`Verified.rewritten`; a streamed draft's
+reader is sent the second answer after a notice).
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ Policy = Literal["mark", "drop", "regenerate"]
 
 
 class VerifyStage:
-    def __init__(self, judge: Callable[[], Judge], policy: Policy, enabled: bool = True) -> None:
+    def __init__(self, judge: Callable[[], Judge], policy: Policy, enabled: bool = True,
+                 reread: bool = True) -> None:
         self._judge = judge
         self._policy = policy
         self._enabled = enabled
+        self._reread = reread
 
     def run(self, job: GenerationInput, draft: Draft, generator: Generator) -> Verified | None:
         """Passage-numbered, verified text; None when nothing cited survives."""
@@ -36,9 +44,29 @@ class VerifyStage:
             return Verified(text=text, checks=[])
         first_policy: Policy = "mark" if self._policy == "regenerate" else self._policy
         verified = verify_text(text, job.passages, self._judge(), first_policy)
+        second = (self._second_look(job, generator, first_policy, verified)
+                  if self._reread and not draft.replaced and _contradicted(verified) else None)
+        if second is not None:
+            return second
         if self._policy != "regenerate" or draft.streamed or not verified.unsupported:
             return verified
         return self._regenerate(job, draft, generator, text, verified)
+
+    def _second_look(self, job: GenerationInput, generator: Generator, policy: Policy,
+                     first: Verified) -> Verified | None:
+        """The reread answer, verified, if it is better than `first`; else None."""
+        draft = generator.reread(job)
+        if draft is None or draft.abstained:
+            return None
+        cited = resolve_citations(draft.text, job.passages, renumber=False)
+        text = job.strategy.trim(cited.text, job.passages)
+        if not (cited.citations and has_words(text)):
+            return None
+        second = verify_text(text, job.passages, self._judge(), policy)
+        if _contradicted(second) or second.share_supported < first.share_supported:
+            return None
+        return Verified(text=second.text, checks=second.checks,
+                        first_faithfulness=first.faithfulness, rewritten=True)
 
     def _regenerate(self, job: GenerationInput, draft: Draft, generator: Generator,
                     text: str, verified: Verified) -> Verified:
@@ -56,3 +84,7 @@ class VerifyStage:
         # the regenerated ones.
         return Verified(text=second.text, checks=second.checks,
                         first_faithfulness=verified.faithfulness)
+
+
+def _contradicted(verified: Verified) -> bool:
+    return any(check.verdict == "contradicted" for check in verified.checks)

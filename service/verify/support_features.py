@@ -70,6 +70,24 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
+#: Words the encoder's vocabulary holds whole (filled by TokenEncoder): a capitalised first
+#: word outside it is rare, so most likely a name ("Medinsky headed…"), not an opener.
+COMMON_WORDS: set[str] = set()
+
+
+def rare_first_name(text: str) -> set[str]:
+    """The text's first word, lowercased, when it is capitalised and rare (a name the
+    encoder's vocabulary lacks: "Medinsky", "Umerov"); `names` leaves first words out."""
+    m = _NAME.match(text.lstrip(" \"“‘'("))
+    if not (m and COMMON_WORDS):
+        return set()
+    word = m.group().removesuffix("’s").removesuffix("'s")
+    lowered = word.lower()
+    if word in _NOT_NAMES or lowered in _STOP or _CALENDAR.fullmatch(word):
+        return set()
+    return set() if lowered in COMMON_WORDS else {lowered}
+
+
 def names(text: str, first: bool = False) -> set[str]:
     """Capitalised words that are not openers, months or weekdays (dates are checked on
     their own), lowercased; `first`: the sentence's first word too (the features were
@@ -195,7 +213,7 @@ def surface(claim: str, window: str, title: str | None = None) -> list[float]:
     lexical = len(words & window_words) / len(words) if words else 1.0
     claim_numbers, window_numbers = numbers(claim), numbers(window)
     numbers_found = all(n in window_numbers for n in claim_numbers)
-    claim_names, lowered = names(claim), window.lower()
+    claim_names, lowered = names(claim) | rare_first_name(claim), window.lower()
     name_share = (sum(n in lowered for n in claim_names) / len(claim_names)
                   if claim_names else 1.0)
     claim_dates, window_dates = dates(claim), dates(window)
@@ -215,7 +233,7 @@ def surface(claim: str, window: str, title: str | None = None) -> list[float]:
         swapped, float(bool(_REPORTING.search(claim))),
         math.log1p(len(claim.split())) / 4, math.log1p(len(window.split())) / 6,
         float(len(claim.split()) <= 3),
-        len(words & content_words(aligned)) / len(words) if words else 1.0,
+        len(words & content_words(context)) / len(words) if words else 1.0,
         len(missing) / len(claim_names) if claim_names else 0.0,
         name_in_place_of(missing, claim, aligned),
     ]
@@ -235,6 +253,8 @@ class TokenEncoder:
         self._session = ort.InferenceSession(str(onnx_path), options,
                                              providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        if not COMMON_WORDS:
+            COMMON_WORDS.update(w for w in self._tokenizer.get_vocab() if w.isalpha())
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
 

@@ -22,6 +22,7 @@ from service.generation.citations import claim_spans
 from service.records import EvidenceSpan, Passage, SentenceCheck
 from service.retrieval.terms import content_terms
 from service.verify.judge import BatchJudge, Judge
+from service.verify.support_features import names
 from service.verify.table import Evidence, SupportTable
 
 
@@ -31,16 +32,24 @@ class Verified:
     checks: list[SentenceCheck]
     #: Set after a regeneration: the share supported in the model's first answer.
     first_faithfulness: float | None = None
+    #: The text is a second answer the model gave after its first contradicted a passage.
+    rewritten: bool = False
 
     @property
     def unsupported(self) -> list[SentenceCheck]:
         return [c for c in self.checks if not c.supported]
 
     @property
+    def share_supported(self) -> float:
+        """The share of this text's claims their citations support."""
+        return (sum(c.supported for c in self.checks) / len(self.checks)) if self.checks else 1.0
+
+    @property
     def faithfulness(self) -> float:
+        """`share_supported` of the model's first answer."""
         if self.first_faithfulness is not None:
             return self.first_faithfulness
-        return (sum(c.supported for c in self.checks) / len(self.checks)) if self.checks else 1.0
+        return self.share_supported
 
 
 def claim_of(sentence: str, labels: Iterable[str] = ()) -> str:
@@ -48,6 +57,12 @@ def claim_of(sentence: str, labels: Iterable[str] = ()) -> str:
     passages' source labels, so titles holding a colon are recognised), no quotes."""
     plain = wording.strip_unverified(markers.strip(sentence))
     return strip_attribution(plain, labels).strip(" “”\"")
+
+
+def names_held(claim: str, passage: Passage) -> bool:
+    """Every name in the claim is in the passage or its document's title."""
+    held = f"{passage.title} {passage.text}".lower()
+    return all(name in held for name in names(claim, first=True))
 
 
 def evidence_of(passage: Passage) -> str:
@@ -125,8 +140,11 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
                     cited = others
         else:
             # Uncited claims stay unsupported; a cited one may move to a passage that
-            # supports it.
-            scored = [(support([n]), n) for n in range(1, len(passages) + 1)] if cited else []
+            # supports it and names everyone and everywhere the claim names (a passage the
+            # model did not choose needs more than a score: "Medinsky headed …" does not
+            # move to a passage about the talks that never mentions him).
+            scored = [(support([n]), n) for n in range(1, len(passages) + 1)
+                      if names_held(claim, passages[n - 1])] if cited else []
             best_score, best = max(scored) if scored else (0.0, 0)
             if best_score >= checker.threshold:
                 cited, score, action = [best], best_score, "recited"

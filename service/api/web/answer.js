@@ -125,7 +125,7 @@ export function renderAnswerBody(answer) {
   return body;
 }
 
-/** Labels above the answer: abstained, fallback, generator. */
+/** Labels above the answer: abstained, fallback, revised, unverified, generator. */
 export function renderLabels(answer) {
   const labels = el("div", "labels");
   if (answer.abstained) {
@@ -134,6 +134,12 @@ export function renderLabels(answer) {
   if (answer.fallback) {
     const label = el("span", "label label-fallback", "Quoted from the sources (language model unavailable)");
     label.title = answer.fallback;
+    labels.append(label);
+  }
+  if (answer.revised) {
+    const label = el("span", "label label-revised", "Answered again after checking");
+    label.title = "The model's first answer contradicted a passage it cited, so it was asked " +
+      "again; this second answer is the one checked below.";
     labels.append(label);
   }
   const unverified = (answer.verification || []).filter((row) => !(row.verdict
