@@ -74,6 +74,18 @@ def test_unverified_sentences_are_flagged() -> None:
     assert any(t.startswith(":grey_question: 1 sentence(s) not found") for t in texts)
 
 
+def test_a_second_answer_says_so_and_its_own_support() -> None:
+    """`faithfulness` describes the model's first answer (0 % here); the footer gives the
+    support of the sentences shown, and says the answer was asked again."""
+    checks = [SentenceCheck(sentence="Medinsky headed it.", markers=[1], supported=True,
+                            score=0.8, action="kept", verdict="supported")]
+    [message] = render_answer(answer("Medinsky headed it [1].", [citation(1)],
+                                     verification=checks, faithfulness=0.0, revised=True),
+                              "a5")
+    footer = next(t for t in all_texts(message.blocks) if t.startswith("index `news`"))
+    assert "answered again after checking" in footer and "verified support 100%" in footer
+
+
 def test_abstention_says_plainly_the_collection_does_not_answer() -> None:
     abstained = Answer(answer="The sources in this collection do not contain the answer.",
                        abstained=True, citations=[], generator="extractive", question="q",

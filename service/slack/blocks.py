@@ -122,8 +122,11 @@ def _footer(answer: Answer) -> str:
     parts = [f"index `{answer.index}`", f"generator `{answer.generator}`"]
     if answer.fallback:  # the answer text itself opens with the fallback notice
         parts.append("fallback answer")
-    if answer.faithfulness is not None:
-        parts.append(f"verified support {answer.faithfulness:.0%}")
+    if answer.revised:  # the first answer contradicted its source; this is the second
+        parts.append("answered again after checking")
+    shown = [c for c in answer.verification if c.action != "dropped"]
+    if shown and not answer.abstained:  # of the sentences shown, not of the first draft
+        parts.append(f"verified support {sum(c.supported for c in shown) / len(shown):.0%}")
     if total := answer.timings_ms.get("total"):
         parts.append(f"{total / 1000:.1f} s")
     return " · ".join(parts)
