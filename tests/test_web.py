@@ -152,6 +152,9 @@ def test_the_default_local_model_answers_the_demo_question_with_a_highlighted_ci
         "return c[0].turns[c[0].turns.length - 1].answer;")
     cited = next(c for c in answer["citations"] if "Medinsky" in c["text"])
     assert highlighted(browser, reply, cited["marker"]) == cited["text"]
+    # The model's first answer names Umerov (docs/benchmarks.md): the page shows only the
+    # second, and says it was asked again.
+    assert answer["revised"] and "Answered again after checking" in reply.text
 
 
 def test_a_follow_up_uses_the_conversation(server: Server, browser: WebDriver) -> None:
