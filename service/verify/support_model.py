@@ -81,6 +81,17 @@ def sentences_of(text: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text)] or [text]
 
 
+def window_units(window: str, title: str | None) -> list[str]:
+    """The units of a window shown under `title`: the title on its own, then the window's
+    sentences. Split as one text, a title ending in an abbreviation ("…with the U.S.")
+    or a window opening with a dash ("- Meanwhile, …") would be glued to the first
+    sentence: a unit no warm-up has cached, encoded anew for every answer citing it."""
+    head = with_title(title, "") if title else ""
+    if head and window.startswith(head):
+        return [*sentences_of(head), *sentences_of(window[len(head):])]
+    return sentences_of(window)
+
+
 class SupportModel:
     name = "support"
     _shared: ClassVar[dict[tuple[str, float | None, bool], SupportModel]] = {}
@@ -165,7 +176,7 @@ class SupportModel:
             return np.zeros((0, 3), dtype=np.float32)
         probes = list(probes) if probes is not None else [c for c, _ in pairs]
         titles = list(titles) if titles is not None else [None] * len(pairs)
-        units = {w: sentences_of(w) for _, w in pairs}
+        units = {w: window_units(w, t) for (_, w), t in zip(pairs, titles, strict=True)}
         states = self._states([*probes, *(u for us in units.values() for u in us)])
         window_states = {w: join([states[u] for u in us]) for w, us in units.items()}
         features = np.stack([
