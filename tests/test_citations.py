@@ -106,3 +106,10 @@ def test_a_lead_in_lowercases_an_interjection_but_keeps_a_name() -> None:
     text = attribute_sentences(cited.text, cited.citations)
     assert text.startswith("According to Izvestia, yes, the call lasted two hours [1].")
     assert "According to Outlet A, Medinsky led it [2]." in text
+
+
+def test_the_verifiers_marks_stay_in_front_of_the_attribution() -> None:
+    for mark in (wording.unverified_mark(), wording.contradicted_mark()):
+        cited = resolve_citations(f"{mark} The call lasted three hours [3].", PS)
+        text = attribute_sentences(cited.text, cited.citations)
+        assert text == f"{mark} According to Izvestia, the call lasted three hours [1]."

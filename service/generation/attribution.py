@@ -98,11 +98,12 @@ def strip_attribution(sentence: str, labels: Iterable[str] = ()) -> str:
 def attribute_sentences(text: str, citations: list[Citation]) -> str:
     by_marker = {c.marker: c for c in citations}
 
-    mark = wording.unverified_mark()
+    marks = (wording.unverified_mark(), wording.contradicted_mark())
 
     def attribute(sentence: str) -> str:
-        if sentence.startswith(f"{mark} "):  # the verifier's mark stays in front
-            return wording.mark_unverified(attribute(sentence[len(mark) + 1:]))
+        for mark in marks:  # the verifier's mark stays in front
+            if sentence.startswith(f"{mark} "):
+                return f"{mark} {attribute(sentence[len(mark) + 1:])}"
         cited = [by_marker[n] for n in markers.numbers(sentence) if n in by_marker]
         labels = list(dict.fromkeys(_label(c) for c in cited))
         if not labels:
