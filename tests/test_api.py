@@ -288,3 +288,15 @@ def test_serve_refuses_to_start_on_an_unbuilt_default_index(tmp_path: Path) -> N
                              str(free_port())], env=env, cwd=ROOT, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 3 and "rag ingest --index news" in result.stderr
+
+
+def test_a_second_answer_is_counted_as_revised_in_the_metrics() -> None:
+    from service.api.metrics import Metrics
+    from tests.test_slack_parts import answer, citation
+
+    metrics = Metrics()
+    metrics.observe_answer(answer("Medinsky headed it [1].", [citation(1)], revised=True))
+    metrics.observe_answer(answer("Medinsky headed it [1].", [citation(1)]))
+    text = metrics.render().decode()
+    assert 'rag_answers_total{generator="extractive",outcome="revised"} 1.0' in text
+    assert 'rag_answers_total{generator="extractive",outcome="answered"} 1.0' in text

@@ -197,3 +197,4 @@ def test_app_manifest_matches_what_the_bot_serves() -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "chat:write", "commands", "im:history",
             "channels:history"} <= scopes
+

@@ -21,7 +21,9 @@ class Metrics:
                                ["stage"], buckets=_LATENCY_BUCKETS, registry=self.registry)
         self.tokens = Counter("rag_llm_tokens_total", "LLM tokens", ["kind"],
                               registry=self.registry)
-        self.answers = Counter("rag_answers_total", "Answers by generator and outcome",
+        self.answers = Counter("rag_answers_total", "Answers by generator and outcome "
+                               "(answered, revised: asked again after a contradiction, "
+                               "abstained, fallback)",
                                ["generator", "outcome"], registry=self.registry)
         self.errors = Counter("rag_errors_total", "Errors by kind", ["kind"],
                               registry=self.registry)
@@ -31,7 +33,8 @@ class Metrics:
             self.stage.labels(stage).observe(ms / 1000)
         self.tokens.labels("prompt").inc(answer.usage.get("prompt_tokens", 0))
         self.tokens.labels("completion").inc(answer.usage.get("completion_tokens", 0))
-        outcome = "abstained" if answer.abstained else "fallback" if answer.fallback else "answered"
+        outcome = ("abstained" if answer.abstained else "fallback" if answer.fallback
+                   else "revised" if answer.revised else "answered")
         self.answers.labels(answer.generator, outcome).inc()
 
     def render(self) -> bytes:
