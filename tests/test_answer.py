@@ -217,3 +217,13 @@ def test_rag_chat_keeps_the_conversation(news_settings, run_rag: RunRag) -> None
     assert "Medinsky" in first and "Sources:" in first
     assert "Umerov" in second
     assert "(conversation cleared)" in proc.stdout
+
+
+def test_rag_ask_says_when_the_answer_is_a_second_one() -> None:
+    from service.cli.ask_cmd import render
+    from service.generation.prompts import prompt
+    from tests.test_slack_parts import answer, citation
+
+    label = prompt("revised_label")
+    assert label in render(answer("Medinsky headed it [1].", [citation(1)], revised=True))
+    assert label not in render(answer("Medinsky headed it [1].", [citation(1)]))

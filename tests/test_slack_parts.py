@@ -198,3 +198,4 @@ def test_app_manifest_matches_what_the_bot_serves() -> None:
     assert {"app_mentions:read", "chat:write", "commands", "im:history",
             "channels:history"} <= scopes
 
+

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from service.config import Settings
 from service.errors import BadRequest, PayloadTooLarge
 from service.generation.backends import GENERATORS
+from service.generation.prompts import prompt
 from service.pipeline import Pipeline
 from service.records import Answer, AskRequest, Filters, Turn, public_answer
 
@@ -83,6 +84,8 @@ def render(answer: Answer, width: int = 100) -> str:
             lines.append(f"  [{c.marker}] {who} ({c.doc_id}, chars {c.start}-{c.end})")
             lines.append(textwrap.fill(f"“{quote}”", width, initial_indent="      ",
                                        subsequent_indent="      "))
+    if answer.revised:
+        lines.append(f"\n({prompt('revised_label')})")
     if answer.fallback:
         lines.append(f"\n(fallback reason: {answer.fallback})")
     return "\n".join(lines)
