@@ -53,7 +53,7 @@ class ComposeStage:
                       citations=composed.citations, generator=draft.generator,
                       fallback=draft.fallback, verification=checks,
                       faithfulness=faithfulness,
-                      revised=bool(verified and verified.rewritten and not draft.abstained),
+                      revised=bool(verified and verified.rewritten and not composed.abstained),
                       question=question,
                       standalone_question=standalone, index=index, passages=passages,
                       retrieved=retrieved,

@@ -95,10 +95,10 @@ class Pipeline:
         flight.trace.mark("generate", t0)
         assert draft is not None, "a generator's stream ends with its Draft"
         answer = self._finish(flight, draft)
-        if answer.revised:  # what went out contradicted its source: the second answer
-            yield f"\n\n{prompt('reread_notice')} {answer.answer}"
-        elif not draft.streamed:
+        if not draft.streamed:
             yield answer.answer
+        elif answer.revised:  # what went out contradicted its source: the second answer
+            yield f"\n\n{prompt('reread_notice')} {answer.answer}"
         elif late := markers.late_markers("".join(sent), answer.citations):
             yield late  # cited by verification (an uncited claim re-cited): say so too
         yield answer

@@ -45,7 +45,7 @@ class VerifyStage:
         first_policy: Policy = "mark" if self._policy == "regenerate" else self._policy
         verified = verify_text(text, job.passages, self._judge(), first_policy)
         second = (self._second_look(job, generator, first_policy, verified)
-                  if self._reread and not draft.replaced and _contradicted(verified) else None)
+                  if self._reread and not draft.fallback and _contradicted(verified) else None)
         if second is not None:
             return second
         if self._policy != "regenerate" or draft.streamed or not verified.unsupported:

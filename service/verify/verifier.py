@@ -22,7 +22,7 @@ from service.generation.citations import claim_spans
 from service.records import EvidenceSpan, Passage, SentenceCheck
 from service.retrieval.terms import content_terms
 from service.verify.judge import BatchJudge, Judge
-from service.verify.support_features import names
+from service.verify.support_features import names, rare_first_name
 from service.verify.table import Evidence, SupportTable
 
 
@@ -60,9 +60,10 @@ def claim_of(sentence: str, labels: Iterable[str] = ()) -> str:
 
 
 def names_held(claim: str, passage: Passage) -> bool:
-    """Every name in the claim is in the passage or its document's title."""
-    held = f"{passage.title} {passage.text}".lower()
-    return all(name in held for name in names(claim, first=True))
+    """Every name in the claim (as the support features read names) is in the passage,
+    its document's title or its outlet."""
+    held = f"{passage.title} {passage.source or ''} {passage.text}".lower()
+    return all(name in held for name in names(claim) | rare_first_name(claim))
 
 
 def evidence_of(passage: Passage) -> str:

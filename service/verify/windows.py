@@ -68,3 +68,19 @@ def windows(text: str, size: int = WINDOW_SENTENCES) -> list[Window]:
 def with_title(title: str | None, window: str) -> str:
     """The window as the model reads it: under its document's title, when there is one."""
     return f"{title.strip().rstrip('.')}. {window}" if title and title.strip() else window
+
+
+def sentences_of(text: str) -> list[str]:
+    """The units a text is encoded in: its sentences."""
+    return [text[s:e] for s, e in sentence_spans(text)] or [text]
+
+
+def window_units(window: str, title: str | None) -> list[str]:
+    """The units of a window shown under `title`: the title on its own, then the window's
+    sentences. Split as one text, a title ending in an abbreviation ("…with the U.S.")
+    or a window opening with a dash ("- Meanwhile, …") would be glued to the first
+    sentence: a unit no warm-up has cached, encoded anew for every answer citing it."""
+    head = with_title(title, "") if title else ""
+    if head and window.startswith(head):
+        return [*sentences_of(head), *sentences_of(window[len(head):])]
+    return sentences_of(window)

@@ -89,9 +89,9 @@ def mismatched(rows: list[dict], n: int, seed: int) -> list[dict]:
     return out
 
 
-def units(text: str) -> list[str]:
-    """As `support_model.sentences_of`: a window is encoded sentence by sentence."""
-    return [text[s:e] for s, e in W.sentence_spans(text)] or [text]
+def units(text: str, title: str | None = None) -> list[str]:
+    """As at answer time: a window is encoded sentence by sentence, its title apart."""
+    return W.window_units(text, title)
 
 
 def encoder() -> object:
@@ -132,9 +132,9 @@ def featurise(rows: list[dict], states: dict[str, tuple]) -> np.ndarray:
     for row in rows:
         surface, probe = claim_texts(row)
         claim_state = (states[probe][0].astype(np.float32), states[probe][1])
-        window_state = F.join([states[u] for u in units(row["evidence"])])
-        out.append(F.pair_features(surface, row["evidence"], claim_state, window_state,
-                                   title_of(row, titles)))
+        title = title_of(row, titles)
+        window_state = F.join([states[u] for u in units(row["evidence"], title)])
+        out.append(F.pair_features(surface, row["evidence"], claim_state, window_state, title))
     return np.stack(out)
 
 
@@ -252,7 +252,9 @@ def main() -> int:
     dev = sample(args.data / "dev.jsonl", SAMPLE["dev"], args.seed)
     train += mismatched(train, len(train) // 4, args.seed)
     dev += mismatched(dev, len(dev) // 8, args.seed)
-    texts = {t for r in train + dev for t in (claim_texts(r)[1], *units(r["evidence"]))}
+    titles = {doc: title for doc, title, _ in documents()}
+    texts = {t for r in train + dev
+             for t in (claim_texts(r)[1], *units(r["evidence"], title_of(r, titles)))}
     states = encode_all(texts, args.data / "states.pkl")
     x_train, x_dev = featurise(train, states), featurise(dev, states)
     y_train = np.array([TARGET[r["verdict"]] for r in train])
