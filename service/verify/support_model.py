@@ -33,6 +33,7 @@ from service.verify.support_features import (
     State,
     TokenEncoder,
     calendar_conflict,
+    common_words,
     content_words,
     join,
     names,
@@ -99,6 +100,7 @@ class SupportModel:
                 f"{head} reads {self.meta.get('features')} features, the code computes "
                 f"{FEATURES}: retrain it with `make train-verifier`")
         self.threshold = float(self.meta["threshold"] if threshold is None else threshold)
+        common_words()  # the names check's word list, read now rather than at an answer
         #: Hard rules on top of the head: a window lacking a name or a number of the claim
         #: does not support it (measured in docs/benchmarks.md, "Verifier (issue 13)").
         self.rules = rules

@@ -78,8 +78,8 @@ def sentences_of(text: str) -> list[str]:
 def window_units(window: str, title: str | None) -> list[str]:
     """The units of a window shown under `title`: the title on its own, then the window's
     sentences. Split as one text, a title ending in an abbreviation ("…with the U.S.")
-    or a window opening with a dash ("- Meanwhile, …") would be glued to the first
-    sentence: a unit no warm-up has cached, encoded anew for every answer citing it."""
+    would be glued to the window's first sentence: a unit no warm-up has cached, encoded
+    anew for every answer citing it."""
     head = with_title(title, "") if title else ""
     if head and window.startswith(head):
         return [*sentences_of(head), *sentences_of(window[len(head):])]

