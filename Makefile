@@ -95,7 +95,8 @@ train-verifier: $(TRAIN_VENV)/.installed
 
 bench-verifier: setup
 	$(BIN)/python -m bench.verifier drafts --out build/verifier/drafts.jsonl
-	$(BIN)/python -m bench.verifier run --drafts build/verifier/drafts.jsonl --out bench/results/verifier.json
+	$(BIN)/python -m bench.verifier drafts --dataset bench/data/unseen_news.jsonl --out build/verifier/drafts-unseen.jsonl
+	$(BIN)/python -m bench.verifier run --drafts build/verifier/drafts.jsonl build/verifier/drafts-unseen.jsonl --out bench/results/verifier.json
 bench-web: setup
 	$(BIN)/python -m bench.web --out bench/results/web.json
 

@@ -2,19 +2,26 @@
 side in one run. Results go in docs/benchmarks.md ("Verifier (issue 13)").
 
     python -m bench.verifier drafts --out build/verifier/drafts.jsonl   # local generator
+    python -m bench.verifier drafts --dataset bench/data/unseen_news.jsonl \
+        --out build/verifier/drafts-unseen.jsonl
     python -m bench.verifier run --drafts build/verifier/drafts.jsonl \
-        --out bench/results/verifier.json
+        build/verifier/drafts-unseen.jsonl --out bench/results/verifier.json
 
 - HaluEval QA and dialogue, held-out records only (index % 10 == 0, never trained on):
   AUROC and balanced accuracy at each judge's own threshold.
 - Perturbation suite: each golden-set gold quote's sentence, next to its passage (two
   sentences either side, under the title), with seeded errors (name, number, date,
   negation, roles; tools/train_verifier/perturb.py) — share caught (not supported) — and
-  faithful rewrites — share passed.
-- Drafts of the local generator on the news golden set (generated once, then every judge
-  verifies the same drafts): false-flag rate on correct answers (the draft contains the
-  reference and some sentence is not supported), supported share, citations removed,
-  verification latency per answer p50/p95.
+  faithful rewrites — share passed; apart from those, the same sentences restated in
+  another structure (passive <-> active, reported speech, a pronoun resolved, an
+  apposition as a sentence) and each with a seeded error (`restructured_*`).
+- Drafts of the local generator (generated once, then every judge verifies the same
+  drafts), per drafts file: on the news golden set, and on 30 questions written later
+  (bench/data/unseen_news.jsonl; nothing is trained on them, but head v7's features were
+  chosen after reading v6's flags there): false-flag rate on correct answers
+  (the draft contains the reference and some sentence is not supported) with its 95 %
+  Wilson interval and the flagged ids, supported share, verification latency per answer
+  p50/p95.
 """
 
 from __future__ import annotations
@@ -75,6 +82,7 @@ def measure(judge: Judge, pairs: list[tuple[str, str, str | None, int]]) -> dict
 def perturbation_cases(dataset: Path, docs: Path, seed: int = 13) -> list[dict[str, Any]]:
     """(claim, evidence, kind, label) cases from the golden set's gold quotes."""
     rng = random.Random(seed)
+    restructure_rng = random.Random(seed + 1)  # the word-level cases stay as they were
     cases, seen = [], set()
     for item in load_dataset(dataset):
         for gold in item.gold_quotes:
@@ -96,29 +104,61 @@ def perturbation_cases(dataset: Path, docs: Path, seed: int = 13) -> list[dict[s
                 if out and out != sentence:
                     cases.append({"claim": out, "evidence": evidence, "kind": kind,
                                   "label": int(kind in perturb.REWRITES)})
+            cases += restructured_cases(sentence, body[spans[i - 1][0]:spans[i - 1][1]] if i
+                                        else "", evidence, names, restructure_rng)
+    return cases
+
+
+def restructured_cases(sentence: str, previous: str, evidence: str, names: list[str],
+                       rng: random.Random) -> list[dict[str, Any]]:
+    """The sentence restated in another structure (passive <-> active, reported speech, a
+    pronoun resolved): faithful; each also with one seeded error. Their own suite, so the
+    word-level figures stay comparable with earlier runs."""
+    cases = []
+    for kind, restructure in perturb.RESTRUCTURES.items():
+        out = restructure(sentence, previous, rng)
+        if not out or out == sentence:
+            continue
+        cases.append({"claim": out, "evidence": evidence, "kind": f"restructured:{kind}",
+                      "label": 1, "suite": "restructured"})
+        for error_kind, error in perturb.ERRORS.items():
+            wrong = error(out, names, rng)
+            if wrong and wrong != out:
+                cases.append({"claim": wrong, "evidence": evidence, "label": 0,
+                              "kind": f"restructured:{kind}+{error_kind}",
+                              "suite": "restructured"})
     return cases
 
 
 def perturbation_suite(judges: dict[str, Judge], cases: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"cases": len(cases),
-                           "errors": sum(1 for c in cases if not c["label"])}
+    """Seeded errors caught and faithful rewrites passed (word-level rewrites), the same
+    for restructured sentences (`restructured_*`), and the pass rate by kind."""
+    word = [c for c in cases if c.get("suite") != "restructured"]
+    out: dict[str, Any] = {"cases": len(word), "errors": sum(1 for c in word if not c["label"]),
+                           "restructured_cases": len(cases) - len(word)}
     for name, judge in judges.items():
-        scores = [judge.score(c["claim"], c["evidence"]) for c in cases]
-        passed = [s >= judge.threshold for s in scores]
-        errors = [p for p, c in zip(passed, cases, strict=True) if not c["label"]]
-        faithful = [p for p, c in zip(passed, cases, strict=True) if c["label"]]
+        passed = [judge.score(c["claim"], c["evidence"]) >= judge.threshold for c in cases]
         kinds = sorted({c["kind"] for c in cases})
         out[name] = {
-            "errors_caught": round(1 - sum(errors) / max(len(errors), 1), 4),
-            "faithful_passed": round(sum(faithful) / max(len(faithful), 1), 4),
+            **_rates(passed, cases, "word"), **_rates(passed, cases, "restructured"),
             "by_kind": {k: round(sum(p for p, c in zip(passed, cases, strict=True)
                                      if c["kind"] == k) / sum(c["kind"] == k for c in cases), 3)
                         for k in kinds}}
         if hasattr(judge, "verdict"):
             out[name]["errors_contradicted"] = round(sum(
                 judge.verdict(c["claim"], c["evidence"]) == "contradicted"
-                for c in cases if not c["label"]) / max(len(errors), 1), 4)
+                for c in word if not c["label"]) / max(out["errors"], 1), 4)
     return out
+
+
+def _rates(passed: list[bool], cases: list[dict[str, Any]], suite: str) -> dict[str, float]:
+    prefix = "" if suite == "word" else f"{suite}_"
+    mine = [(p, c["label"]) for p, c in zip(passed, cases, strict=True)
+            if c.get("suite", "word") == suite]
+    errors = [p for p, label in mine if not label]
+    faithful = [p for p, label in mine if label]
+    return {f"{prefix}errors_caught": round(1 - sum(errors) / max(len(errors), 1), 4),
+            f"{prefix}faithful_passed": round(sum(faithful) / max(len(faithful), 1), 4)}
 
 
 def issue_examples(docs: Path) -> list[dict[str, Any]]:
@@ -201,7 +241,8 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
                            "correct": sum(contains_reference(d["draft"], d["reference"])
                                           for d in usable)}
     for name, judge in judges.items():
-        flagged, supported, sentences, removed = 0, 0, 0, 0
+        flagged: list[str] = []
+        supported, sentences, removed = 0, 0, 0
         latency: list[float] = []
         warm_latency: list[float] = []
         if isinstance(judge, Warmable):
@@ -219,9 +260,11 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
             removed += markers_before - sum(len(c.markers) for c in verified.checks
                                             if c.action == "kept")
             if contains_reference(d["draft"], d["reference"]) and verified.unsupported:
-                flagged += 1
+                flagged.append(d["id"])
+        low, high = wilson(len(flagged), out["correct"])
         out[name] = {
-            "false_flag_rate_on_correct": round(flagged / max(out["correct"], 1), 4),
+            "false_flag_rate_on_correct": round(len(flagged) / max(out["correct"], 1), 4),
+            "false_flag_95": [round(low, 4), round(high, 4)], "flagged": flagged,
             "sentences": sentences,
             "supported_share": round(supported / max(sentences, 1), 4),
             "latency_ms_p50": round(percentile(latency, 0.5), 1),
@@ -229,6 +272,16 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
             "warm_latency_ms_p50": round(percentile(warm_latency, 0.5), 1),
             "warm_latency_ms_p95": round(percentile(warm_latency, 0.95), 1)}
     return out
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a rate of hits in n: 3 of 33 is 3-24 %."""
+    if n == 0:
+        return 0.0, 1.0
+    rate = hits / n
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((rate * (1 - rate) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def judges_for(settings: Settings) -> dict[str, Judge]:
@@ -257,12 +310,14 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             k: [round(j.score(c["claim"], c["evidence"]), 3) for c in examples]
             for k, j in judges.items()}
         print(json.dumps(result["perturbation"]), file=sys.stderr)
-    if "drafts" in args.parts and args.drafts and args.drafts.is_file():
-        drafts = [json.loads(line) for line in args.drafts.open(encoding="utf-8")]
+    files = [f for f in args.drafts if f.is_file()] if "drafts" in args.parts else []
+    if files:
         from service.pipeline.resources import Resources, judged_texts
 
-        snapshot = Resources(settings).retriever(settings.index).snapshot()
-        result["golden_drafts"] = verify_drafts(judges, drafts, judged_texts(snapshot))
+        texts = judged_texts(Resources(settings).retriever(settings.index).snapshot())
+        result["drafts"] = {f.stem: verify_drafts(
+            judges, [json.loads(line) for line in f.open(encoding="utf-8")], texts)
+            for f in files}
     return result
 
 
@@ -274,7 +329,9 @@ def main() -> int:
     d.add_argument("--generator", default="local")
     d.add_argument("--limit", type=int)
     r = sub.add_parser("run", help="measure every judge")
-    r.add_argument("--drafts", type=Path, default=Path("build/verifier/drafts.jsonl"))
+    r.add_argument("--drafts", type=Path, nargs="+",
+                   default=[Path("build/verifier/drafts.jsonl")],
+                   help="drafts files (from `drafts`), each measured on its own")
     r.add_argument("--n", type=int, default=600, help="HaluEval pairs per file")
     r.add_argument("--out", type=Path)
     r.add_argument("--parts", nargs="+", default=["halueval", "perturbation", "drafts"],

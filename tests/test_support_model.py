@@ -16,6 +16,7 @@ from service.embed.minilm import model_files
 from service.verify.support_features import (
     SURFACE,
     TokenEncoder,
+    calendar_conflict,
     name_in_place_of,
     names_swapped,
     surface,
@@ -210,6 +211,15 @@ def test_another_month_or_weekday_is_contradicted(model: SupportModel) -> None:
     assert model.verdict("Pistorius spoke on Thursday.", evidence) == "supported"
 
 
+def test_a_date_is_changed_only_against_the_sentence_the_claim_restates() -> None:
+    window = ("The telephone conversation between Putin and Trump began at about 17:00 Moscow "
+              "time. It followed their first conversation on February 12.")
+    # "March 18" comes from the question; February is another call's date.
+    assert not calendar_conflict("The March 18 phone call between Putin and Trump began at "
+                                 "about 17:00 Moscow time.", window)
+    assert calendar_conflict("It followed their first conversation on March 12.", window)
+
+
 def test_a_claim_about_names_or_words_the_passage_never_mentions_is_not_found(
         model: SupportModel) -> None:
     assert model.score("Putin visited Paris last week.", EVIDENCE) == 0.0
@@ -223,6 +233,10 @@ def test_a_name_in_another_names_place_is_a_swap_and_a_name_merely_absent_is_not
     assert name_in_place_of(["ankara"], "The exchange was mediated by Ankara.", sentence) == 0.0
     assert name_in_place_of(["ankara"], "It was carried out with the mediation of Ankara.",
                             sentence) == 1.0  # "of Ankara" where the passage has "of Minsk"
+    # A stopword anchors only with the word beyond it: "according to" is not "flights to".
+    assert name_in_place_of(["meloyan"], "Russia resumed uranium supplies to the United "
+                            "States, according to Meloyan.", "These include uranium supplies "
+                            "to the United States and flights to Mars.") == 0.0
     truce = ("On March 11, in Jeddah, the United States and Ukraine agreed on a 30-day truce, "
              "and on March 13, Witkoff met Putin in the Kremlin.")
     assert name_in_place_of(["saudi", "arabia"], "The United States and Ukraine agreed on a "
@@ -240,6 +254,16 @@ def test_a_name_told_by_a_pronoun_is_not_missing_from_the_sentence() -> None:
     assert checks[MISSING_FROM_ALIGNED] == 0.0 and checks[IN_PLACE_OF] == 0.0
     no_pronoun = window.replace("he said", "the statement said")
     assert surface(claim, no_pronoun)[MISSING_FROM_ALIGNED] > 0.0
+
+
+def test_a_claim_joining_a_sentence_and_the_one_going_on_about_it_misses_no_name() -> None:
+    window = ("After all, the United States is still present at the Ramstein meeting. They were "
+              "represented by Matthew Whitaker, the Ambassador to NATO, for the first time.")
+    claim = "Matthew Whitaker represented the United States at the Ramstein meeting."
+    assert surface(claim, window)[MISSING_FROM_ALIGNED] == 0.0
+    # A next sentence about something else does not lend its names.
+    unrelated = window.replace("They were represented", "The talks were chaired")
+    assert surface(claim, unrelated)[MISSING_FROM_ALIGNED] > 0.0
 
 
 def test_the_demo_questions_wrong_answer_is_not_supported_by_the_other_delegation(

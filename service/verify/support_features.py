@@ -16,7 +16,9 @@ and reused by every window that holds it. A pair's features are
   window; negation parity and name order against the best-aligned sentence (word order is
   what the token features cannot see: a subject/object swap keeps every token); names of
   the claim missing from that sentence (and from the one before, when it refers back by a
-  pronoun: "…,” he said"; and from the document title the window is shown under), and
+  pronoun: "…,” he said"; from the one after, when that one goes on by a pronoun: "… the
+  United States … They were represented by …"; and from the document title the window is
+  shown under), and
   whether such a name sits where one of the sentence's own names sits (a name swapped for
   another that the window holds elsewhere passes every window-level name check).
 """
@@ -126,24 +128,35 @@ _REPORTING = re.compile(r"\b([Aa]ccording|said|says|say|stated|states|told|repor
                         r"notes|noted|claims|claimed|argues|argued|wrote|writes)\b")
 
 
-def _aligned_sentence(claim: str, window: str) -> tuple[str, str]:
+def _aligned_sentence(claim: str, window: str) -> tuple[str, str, str]:
     """The window's sentence sharing most content words and numbers with the claim, and
-    the sentence before it: negations, names and name order are compared with it, not
-    with the neighbour sentences around it."""
+    the sentences before and after it: negations, names and name order are compared with
+    it, not with the neighbour sentences around it."""
     words = content_words(claim) | numbers(claim)
     sentences = _SENTENCE.split(window) or [window]
     best = max(range(len(sentences)),
                key=lambda i: len(words & (content_words(sentences[i]) | numbers(sentences[i]))))
-    return sentences[best], sentences[best - 1] if best else ""
+    return (sentences[best], sentences[best - 1] if best else "",
+            sentences[best + 1] if best + 1 < len(sentences) else "")
 
 
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|his|their)\b", re.I)
+# A sentence that goes on about the one before: "They were represented by …", "As far as
+# we know, it was developed by …".
+_GOES_ON = re.compile(r"^[\"“‘(]?(?:[A-Z][^,]{0,30}, )?(?:[Hh]e|[Ss]he|[Tt]hey|[Ii]t|[Hh]is|[Hh]er|"
+                      r"[Tt]heir|[Ii]ts)\b")
 
 
-def _with_referent(sentence: str, before: str) -> str:
-    """The sentence, and the one before it when it refers back by a pronoun ("“…,” he
-    said"): a name the pronoun stands for is not missing from it."""
-    return f"{before} {sentence}" if before and _PRONOUN.search(sentence) else sentence
+def _with_referent(sentence: str, before: str, after: str = "") -> str:
+    """The sentence with the one before it when it refers back by a pronoun ("“…,” he
+    said"), and with the one after it when that one goes on about it by a pronoun ("… at
+    the Ramstein meeting. They were represented by Matthew Whitaker"): a name the pronoun
+    stands for, or a claim joining the two sentences, is not missing from it."""
+    parts = [before] if before and _PRONOUN.search(sentence) else []
+    parts.append(sentence)
+    if after and _GOES_ON.match(after):
+        parts.append(after)
+    return " ".join(parts)
 
 
 def _covered(words: set[str], sentence: str) -> str:
@@ -191,28 +204,53 @@ def names_swapped(claim: str, sentence: str) -> float:
     return 0.0
 
 
+def _anchors(text: str) -> dict[str, list[tuple[str, str]]]:
+    """(anchor before, anchor after) of every occurrence of each word, lowercased: the
+    neighbouring word, or when that is a stopword, it and the word beyond ("mediation of",
+    "to the"): "according to Meloyan" and "flights to Mars" share only "to", which
+    anchors nothing."""
+    tokens = [t.removesuffix("’s").removesuffix("'s") for t in _TOKEN.findall(text.lower())]
+
+    def anchor(i: int, step: int) -> str:
+        near = tokens[i + step] if 0 <= i + step < len(tokens) else ("^" if step < 0 else "$")
+        far = i + 2 * step
+        if near in _STOP and 0 <= far < len(tokens):
+            return f"{tokens[far]} {near}" if step < 0 else f"{near} {tokens[far]}"
+        return near
+
+    out: dict[str, list[tuple[str, str]]] = {}
+    for i, token in enumerate(tokens):
+        out.setdefault(token, []).append((anchor(i, -1), anchor(i, 1)))
+    return out
+
+
 def name_in_place_of(missing: list[str], claim: str, sentence: str) -> float:
     """1.0 when a name of the claim that the sentence lacks sits where one of the
-    sentence's own names sits (the same word just before or just after it): "Medinsky
-    headed the Ukrainian delegation" against "Umerov headed …". A name the sentence merely
-    lacks ("…, Saudi Arabia", "Putin called", told by "he said") is not a swap."""
-    ours, theirs = _contexts(claim), _contexts(sentence)
+    sentence's own names sits (the same anchor word just before or just after it; a
+    stopword anchors with the word beyond it): "Medinsky headed the Ukrainian delegation"
+    against "Umerov headed …". A name the sentence merely lacks ("…, Saudi Arabia",
+    "Putin called", told by "he said", "according to Meloyan" beside "flights to Mars")
+    is not a swap."""
+    ours, theirs = _anchors(claim), _anchors(sentence)
     others = names(sentence, first=True) - names(claim, first=True)
     for name in missing:
         for other in others:
             for side in (0, 1):
                 shared = _near(ours.get(name, []), side) & _near(theirs.get(other, []), side)
-                if any(w.isalnum() for w in shared):
+                if any(" " in w or w.isalnum() for w in shared):
                     return 1.0
     return 0.0
 
 
 def calendar_conflict(claim: str, window: str) -> bool:
-    """The claim names a month (or weekday) the window does not, and the window names a
-    different month (weekday): a changed date, which the head alone lets through when
-    the rest of the sentence is copied."""
+    """The claim names a month (or weekday) that the window's sentence it restates (the
+    best-aligned one) does not, and that sentence names a different one: a changed date,
+    which the head alone lets through when the rest of the sentence is copied. Another
+    sentence's date ("… their first conversation on February 12") is about something
+    else: a claim adding a date it lacks is not found, not contradicted."""
+    aligned = _aligned_sentence(claim, window)[0]
     for kind in (_MONTH, _WEEKDAY):
-        ours, theirs = set(kind.findall(claim)), set(kind.findall(window))
+        ours, theirs = set(kind.findall(claim)), set(kind.findall(aligned))
         if ours - theirs and theirs - ours:
             return True
     return False
@@ -230,11 +268,11 @@ def surface(claim: str, window: str, title: str | None = None) -> list[float]:
     name_share = (sum(n in lowered for n in claim_names) / len(claim_names)
                   if claim_names else 1.0)
     claim_dates, window_dates = dates(claim), dates(window)
-    aligned, before = _aligned_sentence(claim, window)
+    aligned, before, after = _aligned_sentence(claim, window)
     negation_claim = len(_NEGATION.findall(claim)) % 2
     negation_aligned = len(_NEGATION.findall(_covered(words, aligned))) % 2
     swapped = names_swapped(claim, aligned)
-    context = f"{title or ''} {_with_referent(aligned, before)}".lower()
+    context = f"{title or ''} {_with_referent(aligned, before, after)}".lower()
     missing = [n for n in claim_names if n not in context]
     return [
         lexical, float(bool(claim_numbers)), float(numbers_found),

@@ -197,6 +197,175 @@ REWRITES: dict[str, Perturbation] = {
     "lead_in": lead_in, "reorder": reorder, "reword": reword, "shorten": shorten,
 }
 
+# Faithful rewrites that restructure the sentence, and read the one before it (the
+# referent of a pronoun): passive <-> active voice, a quote told as reported speech, a
+# pronoun replaced by the name it stands for, an apposition stated as a sentence. A small
+# generator does all of these when it answers from a passage ("They were represented by
+# Matthew Whitaker" -> "Matthew Whitaker represented the United States"); word-level
+# rewrites never show them.
+Restructure = Callable[[str, str, random.Random], str | None]
+_SUBJECT_PRONOUNS = {"he": "him", "she": "her", "they": "them", "it": "it", "we": "us"}
+# Case matters: "US" is the country, "us" the speaker.
+_FIRST_PERSON = re.compile(r"\b(?:I|[Mm]e|[Mm]y|[Ww]e|us|[Oo]urs?|[Mm]yself|[Oo]urselves)\b")
+_PASSIVE = re.compile(
+    r"^(?P<subj>[A-Z][^,;:“”\"]{1,60}?) (?P<aux>was|were|has been|have been) "
+    r"(?P<verb>[a-z]{3,}ed) (?P<mid>(?:[a-z]+ ){0,3}?)by (?P<agent>[^,;.“”\"]{2,60}?)"
+    r"(?:[,;.].*)?$")
+_ACTIVE = re.compile(
+    r"^(?P<agent>(?:[A-Z][\w'’-]+ ){0,3}[A-Z][\w'’-]+) (?P<verb>[a-z]{3,}ed) "
+    r"(?P<obj>(?:the|a|an|its|his|her|their) [^,;.“”\"]{2,60}?)(?:[,;.].*)?$")
+# Where a noun phrase ends: a conjunction, a clause or an adjunct begins.
+_PHRASE_END = re.compile(r" (?:and|but|or|that|which|who|while|as|in|on|at|after|before|of|"
+                         r"to|for|with|from|during|since|when|because)\b.*$")
+# A noun phrase that is only that: a pronoun, a determiner and its words, or a name.
+_SIMPLE_SUBJECT = re.compile(r"^(?:(?:He|She|They|We)|(?:The|A|An|His|Her|Its|Their|This|"
+                             r"That|These|Those)(?: [\w'’-]+)+|[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)$")
+_CLAUSE = re.compile(r"\b(?:and|but|or|was|were|had|has|have|is|are|that|which|said|says)\b")
+_QUOTE = re.compile(
+    r"^[“\"](?P<q>[^“”\"]{15,}?)[,.]?[”\"],? (?:(?P<who>[A-Za-z][\w'’ .-]{1,60}?) "
+    r"(?:said|says|added|told [a-z ]+?)|(?:said|says|added) (?P<who2>[A-Z][\w'’ .-]{1,60}?))"
+    r"(?:[.,;].*)?$")
+_LEADING_PRONOUN = re.compile(r"^(He|She|They) ")
+# Verbs that take a clause ("Aragones insisted the comments were …"), not an object.
+_NOT_TRANSITIVE = frozenset("""
+agreed appeared seemed happened remained warned added noted stated used expected insisted
+argued explained suggested believed stressed admitted complained hoped wanted needed
+claimed reported revealed estimated predicted feared assumed demanded announced
+""".split())  # noqa: SIM905
+# What follows a subject: a verb ("Putin made", "the United States is", "Melcher died").
+_VERB_NEXT = re.compile(r"^(?:\w+ed|is|are|was|were|has|had|have|will|would|can|could|"
+                        r"may|might|must|should|does|did|made|said|says|told|took|gave|"
+                        r"went|came|met|held|led|won|lost|left|became|began|wrote|spoke|"
+                        r"saw|knew|thought|got|put|set|ran|sent|kept|brought|found|also)\b")
+# A sentence's subject: after an opening adverbial ("After all, ", "On Monday, "), an
+# optional article and honorific, a run of capitalised words not followed by "’s".
+_ADVERBIAL = re.compile(r"^(?:[A-Z][\w'’-]*(?: [\w'’-]+){0,4}), ")
+_SUBJECT = re.compile(r"^(?:(?P<article>[Tt]he) )?(?:(?:Mr|Mrs|Ms|Dr)\.? )?"
+                      r"(?P<name>[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*)(?P<after>[’']s\b| |,|$)")
+_NOT_SUBJECTS = frozenset({"Among", "Under", "Over", "Last", "Next", "Earlier", "Later",
+                           "Until", "Without", "Within", "Asked", "Speaking", "Having",
+                           "One", "Two", "Three", "Four", "Five", "Several", "Most", "Few",
+                           "Only", "Even", "Just", "Instead", "Still", "Yet", "Once"})
+
+
+def referent(previous: str) -> str | None:
+    """The name the sentence before opens with, as its subject ("the United States is …",
+    "Mr Learmount pointed out …"): what a leading "He", "She" or "They" most often
+    stands for. None when it does not open with one ("Tony Blair’s spokesman said")."""
+    clause = _ADVERBIAL.sub("", previous, count=1)
+    m = _SUBJECT.match(clause)
+    if not m or m.group("after") in ("’s", "'s") or _POSSESSIVE.search(m.group("name")):
+        return None
+    if not _VERB_NEXT.match(clause[m.end():].lstrip(", ")):
+        return None  # "Spain captain Jordi Arrese chose …": Spain is not the subject
+    words = m.group("name").split()
+    if words[0] in _NOT_NAMES or words[0] in _NOT_SUBJECTS:
+        return None
+    return f"the {m.group('name')}" if m.group("article") else m.group("name")
+
+
+def _capital(text: str) -> str:
+    return text[0].upper() + text[1:] if text else text
+
+
+def _object(subject: str) -> str:
+    lowered = subject.lower()
+    if lowered in _SUBJECT_PRONOUNS:
+        return _SUBJECT_PRONOUNS[lowered]
+    first = subject.split()[0]
+    return subject[0].lower() + subject[1:] if first in _NOT_NAMES else subject
+
+
+def to_active(sentence: str, previous: str, rng: random.Random) -> str | None:
+    """ "They were represented by Matthew Whitaker, …" -> "Matthew Whitaker represented them." """
+    m = _PASSIVE.match(sentence)
+    if not m or m.group("subj").lower() in ("it", "there") or _FIRST_PERSON.search(m.group()):
+        return None
+    subject, agent = m.group("subj"), _PHRASE_END.sub("", m.group("agent").strip())
+    if (len(subject.split()) > 7 or _CLAUSE.search(subject) or len(agent.split()) > 7
+            or not _SIMPLE_SUBJECT.match(subject)):
+        return None
+    has = "has " if m.group("aux").startswith("ha") else ""
+    mid = m.group("mid").strip()
+    return f"{_capital(agent)} {has}{m.group('verb')} {_object(subject)}{' ' + mid if mid else ''}."
+
+
+def to_passive(sentence: str, previous: str, rng: random.Random) -> str | None:
+    """ "Witkoff visited the Russian delegation in Jeddah." -> "The Russian delegation was
+    visited by Witkoff." (the adjunct after the object dropped)."""
+    m = _ACTIVE.match(sentence)
+    if not m or m.group("agent").split()[0] in _NOT_NAMES or m.group("verb") in _NOT_TRANSITIVE:
+        return None
+    obj = _PHRASE_END.sub("", m.group("obj"))
+    if not 2 <= len(obj.split()) <= 7 or re.search(r"\d", obj):
+        return None
+    last = obj.split()[-1]
+    plural = last.endswith("s") and not last.endswith(("ss", "us", "is"))
+    return f"{_capital(obj)} {'were' if plural else 'was'} {m.group('verb')} by {m.group('agent')}."
+
+
+def speaker(who: str, previous: str) -> str | None:
+    """The quote's speaker: a pronoun stands for the name of the sentence before."""
+    if who.lower() in ("he", "she", "they"):
+        return referent(previous)
+    return None if who.split()[0] in _NOT_NAMES else who
+
+
+def reported(sentence: str, previous: str, rng: random.Random) -> str | None:
+    """ "“The bombing is a terrorist act,” he said." -> "Putin said that the bombing is a
+    terrorist act." (first-person quotes are left alone: their pronouns would change)."""
+    m = _QUOTE.match(sentence)
+    if not m or _FIRST_PERSON.search(m.group("q")):
+        return None
+    who = speaker((m.group("who") or m.group("who2") or "").strip(), previous)
+    if not who:
+        return None
+    quote = m.group("q").strip()
+    if quote.split()[0] in _NOT_NAMES and quote.split()[0] != "I":
+        quote = quote[0].lower() + quote[1:]
+    return f"{_capital(who)} said that {quote.rstrip('.,')}."
+
+
+def resolve_pronoun(sentence: str, previous: str, rng: random.Random) -> str | None:
+    """A leading "He"/"She"/"They" replaced by the name it stands for."""
+    m = _LEADING_PRONOUN.match(sentence)
+    name = referent(previous) if m else None
+    if not name:
+        return None
+    return f"{_capital(name)} {sentence[m.end():]}"
+
+
+_ROLE_NAME = re.compile(r"\b(?P<article>[Tt]he|[Aa]n?) (?P<role>[^,;:“”\"()]{3,60}?), "
+                        r"(?P<name>[A-Z][\w'’-]+(?: [A-Z][\w'’-]+){1,3}),")
+_NAME_ROLE = re.compile(r"(?P<name>\b[A-Z][\w'’-]+(?: [A-Z][\w'’-]+){1,3}), "
+                        r"(?P<article>the|an?) (?P<role>[^,;:“”\"()]{3,60}?)[,.]")
+
+
+_PREPOSITION = re.compile(r"\b(?:under|in|on|at|for|with|by|from|of|to|after|before|during|"
+                          r"since|among|despite|through|over|into)\s*$", re.I)
+
+
+def apposition(sentence: str, previous: str, rng: random.Random) -> str | None:
+    """An apposition stated as a sentence: "…, the US Ambassador to Turkey, Tom Barrack,
+    threw …" -> "Tom Barrack is the US Ambassador to Turkey." (or "The US Ambassador to
+    Turkey is Tom Barrack.")."""
+    m = _ROLE_NAME.search(sentence)
+    if m and _PREPOSITION.search(sentence[:m.start()]):
+        m = None  # "Under the restructuring plans, Patrick Cescau, …": not a role
+    m = m or _NAME_ROLE.search(sentence)
+    if not m or len(m.group("role").split()) > 8 or _CLAUSE.search(m.group("role")):
+        return None
+    name, role = m.group("name"), f"{m.group('article').lower()} {m.group('role').strip()}"
+    if name.split()[0] in _NOT_NAMES:
+        return None
+    return f"{name} is {role}." if rng.random() < 0.5 else f"{_capital(role)} is {name}."
+
+
+RESTRUCTURES: dict[str, Restructure] = {
+    "active": to_active, "passive": to_passive, "reported": reported,
+    "pronoun": resolve_pronoun, "apposition": apposition,
+}
+
 
 def _value(text: str) -> float | int:
     plain = text.replace(",", "")
