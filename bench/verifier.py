@@ -14,7 +14,7 @@ side in one run. Results go in docs/benchmarks.md ("Verifier (issue 13)").
   negation, roles; tools/train_verifier/perturb.py) — share caught (not supported) — and
   faithful rewrites — share passed; apart from those, the same sentences restated in
   another structure (passive <-> active, reported speech, a pronoun resolved, an
-  apposition as a sentence) and each with a seeded error (`restructured_*`).
+  apposition as a sentence) and each with the seeded errors that apply (`restructured_*`).
 - Drafts of the local generator (generated once, then every judge verifies the same
   drafts), per drafts file: on the news golden set, and on 30 questions written later
   (bench/data/unseen_news.jsonl; nothing is trained on them, but head v7's features were
@@ -112,8 +112,9 @@ def perturbation_cases(dataset: Path, docs: Path, seed: int = 13) -> list[dict[s
 def restructured_cases(sentence: str, previous: str, evidence: str, names: list[str],
                        rng: random.Random) -> list[dict[str, Any]]:
     """The sentence restated in another structure (passive <-> active, reported speech, a
-    pronoun resolved): faithful; each also with one seeded error. Their own suite, so the
-    word-level figures stay comparable with earlier runs."""
+    pronoun resolved, an apposition as a sentence): faithful; each also with every seeded
+    error that applies to it. Their own suite, so the word-level figures stay comparable
+    with earlier runs."""
     cases = []
     for kind, restructure in perturb.RESTRUCTURES.items():
         out = restructure(sentence, previous, rng)
@@ -242,7 +243,7 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
                                           for d in usable)}
     for name, judge in judges.items():
         flagged: list[str] = []
-        supported, sentences, removed = 0, 0, 0
+        supported, sentences = 0, 0
         latency: list[float] = []
         warm_latency: list[float] = []
         if isinstance(judge, Warmable):
@@ -253,12 +254,8 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
             verified, cold, warm = timed_verify(judge, passages, cited.text)
             latency.append(cold)
             warm_latency.append(warm)
-            markers_before = sum(len(set(c.markers)) for c in verified.checks
-                                 if c.action == "kept")
             sentences += len(verified.checks)
             supported += sum(c.supported for c in verified.checks)
-            removed += markers_before - sum(len(c.markers) for c in verified.checks
-                                            if c.action == "kept")
             if contains_reference(d["draft"], d["reference"]) and verified.unsupported:
                 flagged.append(d["id"])
         low, high = wilson(len(flagged), out["correct"])
@@ -310,12 +307,15 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             k: [round(j.score(c["claim"], c["evidence"]), 3) for c in examples]
             for k, j in judges.items()}
         print(json.dumps(result["perturbation"]), file=sys.stderr)
-    files = [f for f in args.drafts if f.is_file()] if "drafts" in args.parts else []
+    files = args.drafts if "drafts" in args.parts else []
+    for missing in [f for f in files if not f.is_file()]:
+        raise SystemExit(f"{missing}: no such drafts file; make it with "
+                         f"`python -m bench.verifier drafts --out {missing}`")
     if files:
         from service.pipeline.resources import Resources, judged_texts
 
         texts = judged_texts(Resources(settings).retriever(settings.index).snapshot())
-        result["drafts"] = {f.stem: verify_drafts(
+        result["drafts"] = {str(f): verify_drafts(
             judges, [json.loads(line) for line in f.open(encoding="utf-8")], texts)
             for f in files}
     return result

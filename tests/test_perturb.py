@@ -73,7 +73,8 @@ def test_an_apposition_is_stated_as_a_sentence(rng: random.Random) -> None:
         "The UK-based co-chairman is Patrick Cescau."}
 
 
-def test_the_restructured_suite_leaves_the_word_level_suite_as_it_was(monkeypatch) -> None:
+def test_the_restructured_suite_leaves_the_word_level_suite_as_it_was(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from bench.verifier import perturbation_cases, restructured_cases
 
     dataset, docs = ROOT / "eval" / "datasets" / "news.jsonl", ROOT / "indexes" / "news" / "docs"

@@ -16,11 +16,11 @@ and reused by every window that holds it. A pair's features are
   window; negation parity and name order against the best-aligned sentence (word order is
   what the token features cannot see: a subject/object swap keeps every token); names of
   the claim missing from that sentence (and from the one before, when it refers back by a
-  pronoun: "…,” he said"; from the one after, when that one goes on by a pronoun: "… the
-  United States … They were represented by …"; and from the document title the window is
-  shown under), and
-  whether such a name sits where one of the sentence's own names sits (a name swapped for
-  another that the window holds elsewhere passes every window-level name check).
+  pronoun: "…,” he said"; from the one after, when that one goes on by a pronoun and the
+  claim draws on its words: "… the United States … They were represented by …"; and from
+  the document title the window is shown under), and whether such a name sits where one
+  of the sentence's own names sits, by anchor words (a name swapped for another that the
+  window holds elsewhere passes every window-level name check).
 """
 
 from __future__ import annotations
@@ -141,22 +141,28 @@ def _aligned_sentence(claim: str, window: str) -> tuple[str, str, str]:
 
 
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|his|their)\b", re.I)
-# A sentence that goes on about the one before: "They were represented by …", "As far as
-# we know, it was developed by …".
-_GOES_ON = re.compile(r"^[\"“‘(]?(?:[A-Z][^,]{0,30}, )?(?:[Hh]e|[Ss]he|[Tt]hey|[Ii]t|[Hh]is|[Hh]er|"
-                      r"[Tt]heir|[Ii]ts)\b")
+# A sentence that goes on about the one before, by a pronoun after at most a short
+# lowercase lead-in: "They were represented by …", "As far as we know, it was developed by …".
+_GOES_ON = re.compile(r"^[\"“‘(]?(?:[A-Z][a-z]*(?: [a-z]+){0,5}, )?(?:[Hh]e|[Ss]he|[Tt]hey|"
+                      r"[Ii]t|[Hh]is|[Hh]er|[Tt]heir|[Ii]ts)\b")
 
 
-def _with_referent(sentence: str, before: str, after: str = "") -> str:
-    """The sentence with the one before it when it refers back by a pronoun ("“…,” he
-    said"), and with the one after it when that one goes on about it by a pronoun ("… at
-    the Ramstein meeting. They were represented by Matthew Whitaker"): a name the pronoun
-    stands for, or a claim joining the two sentences, is not missing from it."""
-    parts = [before] if before and _PRONOUN.search(sentence) else []
-    parts.append(sentence)
-    if after and _GOES_ON.match(after):
-        parts.append(after)
-    return " ".join(parts)
+def _with_referent(sentence: str, before: str) -> str:
+    """The sentence, and the one before it when it refers back by a pronoun ("“…,” he
+    said"): a name the pronoun stands for is not missing from it."""
+    return f"{before} {sentence}" if before and _PRONOUN.search(sentence) else sentence
+
+
+def _goes_on(claim: str, sentence: str, after: str) -> bool:
+    """The sentence after goes on about this one by a pronoun, and the claim draws on it:
+    it shares a word with the claim that this sentence lacks, names aside ("… at the
+    Ramstein meeting. They were *represented* by Matthew Whitaker"). A following "He met
+    Vladimir Medinsky …" does not lend "Medinsky" to "Medinsky headed the delegation":
+    only a name would be shared, and a name shared is what a swap looks like."""
+    if not after or not _GOES_ON.match(after):
+        return False
+    plain = content_words(claim) - {_key(n) for n in names(claim, first=True)}
+    return bool(plain & content_words(after) - content_words(sentence))
 
 
 def _covered(words: set[str], sentence: str) -> str:
@@ -211,12 +217,15 @@ def _anchors(text: str) -> dict[str, list[tuple[str, str]]]:
     anchors nothing."""
     tokens = [t.removesuffix("’s").removesuffix("'s") for t in _TOKEN.findall(text.lower())]
 
+    def at(j: int, step: int) -> str:
+        return tokens[j] if 0 <= j < len(tokens) else ("^" if step < 0 else "$")
+
     def anchor(i: int, step: int) -> str:
-        near = tokens[i + step] if 0 <= i + step < len(tokens) else ("^" if step < 0 else "$")
-        far = i + 2 * step
-        if near in _STOP and 0 <= far < len(tokens):
-            return f"{tokens[far]} {near}" if step < 0 else f"{near} {tokens[far]}"
-        return near
+        near = at(i + step, step)
+        if near not in _STOP:
+            return near
+        far = at(i + 2 * step, step)  # "^", "$" or a punctuation mark anchors nothing
+        return f"{far} {near}" if step < 0 else f"{near} {far}"
 
     out: dict[str, list[tuple[str, str]]] = {}
     for i, token in enumerate(tokens):
@@ -237,7 +246,7 @@ def name_in_place_of(missing: list[str], claim: str, sentence: str) -> float:
         for other in others:
             for side in (0, 1):
                 shared = _near(ours.get(name, []), side) & _near(theirs.get(other, []), side)
-                if any(" " in w or w.isalnum() for w in shared):
+                if any(w.replace(" ", "").isalnum() for w in shared):
                     return 1.0
     return 0.0
 
@@ -272,8 +281,11 @@ def surface(claim: str, window: str, title: str | None = None) -> list[float]:
     negation_claim = len(_NEGATION.findall(claim)) % 2
     negation_aligned = len(_NEGATION.findall(_covered(words, aligned))) % 2
     swapped = names_swapped(claim, aligned)
-    context = f"{title or ''} {_with_referent(aligned, before, after)}".lower()
+    near = f"{title or ''} {_with_referent(aligned, before)}".lower()
+    context = f"{near} {after.lower()}" if _goes_on(claim, aligned, after) else near
     missing = [n for n in claim_names if n not in context]
+    # A swap is read against the aligned sentence's own neighbourhood, never the next one.
+    in_place_of = name_in_place_of([n for n in claim_names if n not in near], claim, aligned)
     return [
         lexical, float(bool(claim_numbers)), float(numbers_found),
         float(not numbers_found and bool(window_numbers)),
@@ -286,7 +298,7 @@ def surface(claim: str, window: str, title: str | None = None) -> list[float]:
         float(len(claim.split()) <= 3),
         len(words & content_words(context)) / len(words) if words else 1.0,
         len(missing) / len(claim_names) if claim_names else 0.0,
-        name_in_place_of(missing, claim, aligned),
+        in_place_of,
     ]
 
 

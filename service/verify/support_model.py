@@ -109,7 +109,7 @@ class SupportModel:
         self._encoder = encoder or TokenEncoder(*model_files(), threads=threads)
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        options.intra_op_num_threads = 1  # a 200 KB MLP: a thread pool only waits
+        options.intra_op_num_threads = 1  # five small MLPs (1 MB): a thread pool only waits
         self._head = ort.InferenceSession(str(head), options,
                                           providers=["CPUExecutionProvider"])
         self._cache: OrderedDict[str, State] = OrderedDict()

@@ -240,8 +240,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--per-doc", type=int, default=4, help="sentences per article")
     parser.add_argument("--restructured", type=int, default=0,
-                        help="restructured sentences per article (default 0, as head v6 "
-                             "was trained: 2 measured no better, docs/verifier.md)")
+                        help="restructured sentences per article (default 0, as heads v6 "
+                             "and v7 were trained: 2 measured no better, docs/verifier.md)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     qa, dialogue = halueval_rows("qa"), halueval_rows("dialogue")

@@ -321,7 +321,8 @@ def reported(sentence: str, previous: str, rng: random.Random) -> str | None:
     if not who:
         return None
     quote = m.group("q").strip()
-    if quote.split()[0] in _NOT_NAMES and quote.split()[0] != "I":
+    first = re.sub(r"[’'](?:s|re|ll|ve|d)$", "", quote.split()[0])  # "It’s" is "It"
+    if first in _NOT_NAMES and first != "I":
         quote = quote[0].lower() + quote[1:]
     return f"{_capital(who)} said that {quote.rstrip('.,')}."
 

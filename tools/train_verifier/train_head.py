@@ -243,9 +243,9 @@ def plot(curve: list, path: Path, title: str) -> None:
 
 
 def export(head: Head, out: Path) -> Path:
-    """fp32 on purpose: the head is 200 KB, and onnxruntime's dynamic int8 quantisation
-    scales activations per batch, so a pair's score would depend on its batch-mates. The
-    encoder it reads from is the int8 one."""
+    """fp32 on purpose: the head is 1 MB (five MLPs of 200 KB), and onnxruntime's dynamic
+    int8 quantisation scales activations per batch, so a pair's score would depend on its
+    batch-mates. The encoder it reads from is the int8 one."""
     final = out / "support_head.onnx"
     torch.onnx.export(head, (torch.zeros(1, F.FEATURES),), str(final),
                       input_names=["features"], output_names=["probs"],
