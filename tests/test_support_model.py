@@ -116,15 +116,20 @@ def test_verification_rows_carry_verdicts_and_document_offsets(model: SupportMod
     passage = Passage(chunk_id="c1", doc_id="000.txt", title="Talks", source=None,
                       text=doc[first:], start=first, end=len(doc), score=1.0, rank=1)
     text = ("Medinsky headed the Russian delegation [1]. "
+            "The prisoner exchange was carried out with the mediation of Ankara [1]. "
             "The prisoner exchange was mediated by Ankara [1].")
     verified = verify_text(text, [passage], model, "mark")
-    supported, contradicted = verified.checks
+    supported, contradicted, reworded = verified.checks
     assert supported.verdict == "supported" and supported.supported
     [span] = supported.evidence
     assert span.doc_id == "000.txt" and doc[span.start:span.end] == span.text
     assert "Medinsky" in span.text
     assert contradicted.verdict == "contradicted" and not contradicted.supported
-    assert "(contradicted) The prisoner exchange was mediated by Ankara" in verified.text
+    assert "(contradicted) The prisoner exchange was carried out with the mediation of " \
+           "Ankara" in verified.text
+    # Reworded, the swap leaves no check a conflict to point at ("mediated by Ankara",
+    # "mediation of Minsk"): still not supported, shown as not found.
+    assert reworded.verdict == "not_found" and not reworded.supported
 
 
 def test_a_word_for_word_quote_is_supported_even_with_a_negation(model: SupportModel) -> None:
@@ -209,6 +214,18 @@ def test_another_month_or_weekday_is_contradicted(model: SupportModel) -> None:
     assert model.verdict("The talks were held in Istanbul on June 16.", evidence) \
         == "contradicted"
     assert model.verdict("Pistorius spoke on Thursday.", evidence) == "supported"
+
+
+def test_an_added_detail_is_not_found_not_contradicted(model: SupportModel) -> None:
+    """"Contradicted" needs a conflict the checks can point at (another number, a flipped
+    polarity, names swapped or in another's place); a place the passage never names
+    contradicts nothing."""
+    passage = ("The context of the preparation for the dialogue was intense. On March 11, in "
+               "Jeddah, the United States and Ukraine agreed on a 30-day truce.")
+    claim = ("The United States and Ukraine agreed on a 30-day truce on March 11 in Jeddah, "
+             "Saudi Arabia.")
+    assert model.verdict(claim, passage) == "not_found"
+    assert model.verdict(claim.replace("30-day", "60-day"), passage) == "contradicted"
 
 
 def test_a_date_is_changed_only_against_the_sentence_the_claim_restates() -> None:

@@ -365,3 +365,14 @@ def pair_features(claim: str, window: str, claim_state: tuple[np.ndarray, np.nda
 
 
 FEATURES = 4 + SURFACE + 2 * 384
+# Surface checks that show a conflict, not an absence (offsets in `pair_features`' row):
+# a number the window has another of, a flipped polarity, two names in each other's
+# place, a name where one of the sentence's own names stands.
+_CONFLICT_CHECKS = (4 + 3, 4 + 8, 4 + 9, 4 + 16)
+
+
+def shows_conflict(features: np.ndarray) -> bool:
+    """Whether a pair's features hold any sign of a conflict with the window: without one,
+    a claim the window does not hold is "not found", whatever the head's class ("…in
+    Jeddah, Saudi Arabia" adds a place the passage never names; it contradicts nothing)."""
+    return bool(np.any(features[list(_CONFLICT_CHECKS)] > 0))

@@ -39,6 +39,7 @@ from service.verify.support_features import (
     names,
     numbers,
     pair_features,
+    shows_conflict,
 )
 from service.verify.table import Cell, Evidence, SupportTable, Verdict
 from service.verify.windows import Window, sentences_of, window_units, windows, with_title
@@ -181,6 +182,12 @@ class SupportModel:
             elif _names_absent(claim, window):  # about no one it names: not supported;
                 probs[i, 0] = 0.0  # contradicted (a swapped name) or not found, as the head says
                 probs[i] /= max(float(probs[i].sum()), 1e-9)
+        for i, row in enumerate(features):
+            # "Contradicted" needs a conflict the checks can point at; without one the
+            # claim is not found (the calendar rule above has set its own).
+            if probs[i].argmax() == 1 and probs[i, 1] < 1.0 and not shows_conflict(row):
+                probs[i, 2] += probs[i, 1]
+                probs[i, 1] = 0.0
         if self.rules:
             for i, (claim, window) in enumerate(pairs):
                 lowered = window.lower()
