@@ -116,10 +116,7 @@ def restructured_cases(sentence: str, previous: str, evidence: str, names: list[
     error that applies to it. Their own suite, so the word-level figures stay comparable
     with earlier runs."""
     cases = []
-    for kind, restructure in perturb.RESTRUCTURES.items():
-        out = restructure(sentence, previous, rng)
-        if not out or out == sentence:
-            continue
+    for kind, out in perturb.restructurings(sentence, previous, rng):
         cases.append({"claim": out, "evidence": evidence, "kind": f"restructured:{kind}",
                       "label": 1, "suite": "restructured"})
         for error_kind, error in perturb.ERRORS.items():
@@ -308,9 +305,9 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             for k, j in judges.items()}
         print(json.dumps(result["perturbation"]), file=sys.stderr)
     files = args.drafts if "drafts" in args.parts else []
-    for missing in [f for f in files if not f.is_file()]:
-        raise SystemExit(f"{missing}: no such drafts file; make it with "
-                         f"`python -m bench.verifier drafts --out {missing}`")
+    if missing := [f for f in files if not f.is_file()]:
+        raise SystemExit(f"{missing[0]}: no such drafts file; make it with "
+                         f"`python -m bench.verifier drafts --out {missing[0]}`")
     if files:
         from service.pipeline.resources import Resources, judged_texts
 

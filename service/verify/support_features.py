@@ -57,6 +57,7 @@ Its What Who Why How Mr Mrs Ms Dr Yes No So Now Some Many All Both Each Such Oth
 Since Although Despite During From To With By Of
 """.split())  # noqa: SIM905
 SURFACE = 17
+ALIGNMENT = 4  # sentence cosine, token alignment mean / minimum / share below 0.5
 
 
 def _key(word: str) -> str:
@@ -364,15 +365,15 @@ def pair_features(claim: str, window: str, claim_state: tuple[np.ndarray, np.nda
                            u * v, np.abs(u - v)]).astype(np.float32)
 
 
-FEATURES = 4 + SURFACE + 2 * 384
-# Surface checks that show a conflict, not an absence (offsets in `pair_features`' row):
-# a number the window has another of, a flipped polarity, two names in each other's
-# place, a name where one of the sentence's own names stands.
-_CONFLICT_CHECKS = (4 + 3, 4 + 8, 4 + 9, 4 + 16)
+FEATURES = ALIGNMENT + SURFACE + 2 * 384
+# Surface checks that show a conflict, not an absence (their places in `surface`): a
+# number the window has another of, a flipped polarity, two names in each other's place,
+# a name where one of the sentence's own names stands.
+_CONFLICT_CHECKS = [ALIGNMENT + i for i in (3, 8, 9, 16)]
 
 
 def shows_conflict(features: np.ndarray) -> bool:
     """Whether a pair's features hold any sign of a conflict with the window: without one,
     a claim the window does not hold is "not found", whatever the head's class ("…in
     Jeddah, Saudi Arabia" adds a place the passage never names; it contradicts nothing)."""
-    return bool(np.any(features[list(_CONFLICT_CHECKS)] > 0))
+    return bool(np.any(features[_CONFLICT_CHECKS] > 0))

@@ -78,8 +78,6 @@ def _words_absent(claim: str, window: str) -> bool:
     return len(words) >= 2 and not words & content_words(window)
 
 
-
-
 class SupportModel:
     name = "support"
     _shared: ClassVar[dict[tuple[str, float | None, bool], SupportModel]] = {}
@@ -172,6 +170,12 @@ class SupportModel:
             pair_features(claim, window, join([states[probe]]), window_states[window], title)
             for (claim, window), probe, title in zip(pairs, probes, titles, strict=True)])
         probs = self._head.run(None, {"features": features})[0]
+        for i, row in enumerate(features):
+            # "Contradicted" needs a conflict the checks can point at; without one the
+            # claim is not found (the rules below may still say otherwise).
+            if probs[i].argmax() == 1 and not shows_conflict(row):
+                probs[i, 2] += probs[i, 1]
+                probs[i, 1] = 0.0
         for i, (claim, window) in enumerate(pairs):
             if _plain(claim) in _plain(window):  # word for word: supported, whatever it says
                 probs[i] = (1.0, 0.0, 0.0)
@@ -182,12 +186,6 @@ class SupportModel:
             elif _names_absent(claim, window):  # about no one it names: not supported;
                 probs[i, 0] = 0.0  # contradicted (a swapped name) or not found, as the head says
                 probs[i] /= max(float(probs[i].sum()), 1e-9)
-        for i, row in enumerate(features):
-            # "Contradicted" needs a conflict the checks can point at; without one the
-            # claim is not found (the calendar rule above has set its own).
-            if probs[i].argmax() == 1 and probs[i, 1] < 1.0 and not shows_conflict(row):
-                probs[i, 2] += probs[i, 1]
-                probs[i, 1] = 0.0
         if self.rules:
             for i, (claim, window) in enumerate(pairs):
                 lowered = window.lower()

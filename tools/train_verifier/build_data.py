@@ -189,10 +189,8 @@ def restructure_rows(doc: str, title: str, body: str, rng: random.Random,
         if not 6 <= len(sentence.split()) <= 50 or any(q in sentence for q in held_out):
             continue
         previous = sentences[i - 1] if i else ""
-        for kind, restructure in perturb.RESTRUCTURES.items():
-            out = restructure(sentence, previous, rng)
-            if out and out != sentence:
-                candidates.append((i, kind, out))
+        candidates += [(i, kind, out)
+                       for kind, out in perturb.restructurings(sentence, previous, rng)]
     rows: list[dict] = []
     for i, kind, out in rng.sample(candidates, min(per_doc, len(candidates))):
         window = " ".join(sentences[max(0, i - 1):i + 1] if i else sentences[:2])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:[-’'][A-Za-z]+)?(?:\s+[A-Z][a-z]+)*\b")
 _POSSESSIVE = re.compile(r"[’']s$")
@@ -204,7 +204,7 @@ REWRITES: dict[str, Perturbation] = {
 # Matthew Whitaker" -> "Matthew Whitaker represented the United States"); word-level
 # rewrites never show them.
 Restructure = Callable[[str, str, random.Random], str | None]
-_SUBJECT_PRONOUNS = {"he": "him", "she": "her", "they": "them", "it": "it", "we": "us"}
+_SUBJECT_PRONOUNS = {"he": "him", "she": "her", "they": "them", "we": "us"}
 # Case matters: "US" is the country, "us" the speaker.
 _FIRST_PERSON = re.compile(r"\b(?:I|[Mm]e|[Mm]y|[Ww]e|us|[Oo]urs?|[Mm]yself|[Oo]urselves)\b")
 _PASSIVE = re.compile(
@@ -366,6 +366,16 @@ RESTRUCTURES: dict[str, Restructure] = {
     "active": to_active, "passive": to_passive, "reported": reported,
     "pronoun": resolve_pronoun, "apposition": apposition,
 }
+
+
+def restructurings(sentence: str, previous: str,
+                   rng: random.Random) -> Iterator[tuple[str, str]]:
+    """(kind, restated sentence) for each restructuring that applies, lazily: a caller
+    drawing from `rng` between them (its seeded errors) keeps its sequence."""
+    for kind, restructure in RESTRUCTURES.items():
+        out = restructure(sentence, previous, rng)
+        if out and out != sentence:
+            yield kind, out
 
 
 def _value(text: str) -> float | int:
