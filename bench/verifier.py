@@ -21,7 +21,11 @@ side in one run. Results go in docs/benchmarks.md ("Verifier (issue 13)").
   chosen after reading v6's flags there): false-flag rate on correct answers
   (the draft contains the reference and some sentence is not supported) with its 95 %
   Wilson interval and the flagged ids, supported share, verification latency per answer
-  p50/p95.
+  p50/p95. Verified with the question, as answers are (so a detail restated from it may
+  be joined to another passage, service/verify/joined.py).
+- Seeded errors in context (bench/verifier_context.py): the same kinds, and a question's
+  detail or a wrong answer in the reference's place, verified among all the passages
+  retrieved for the question, with joining on and off.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ sys.path.insert(0, str(ROOT / "tools" / "train_verifier"))
 import perturb  # noqa: E402
 
 from bench.run import emit  # noqa: E402
+from bench.verifier_context import context_cases, context_suite  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.evaluation.dataset import load_dataset  # noqa: E402
 from service.evaluation.halueval import auroc, balanced  # noqa: E402
@@ -48,6 +53,7 @@ from service.verify.backends import JUDGES  # noqa: E402
 from service.verify.judge import Judge  # noqa: E402
 from service.verify.windows import sentence_spans  # noqa: E402
 
+UNSEEN = ROOT / "bench" / "data" / "unseen_news.jsonl"
 HALUEVAL = {"qa": "eval_suite/benchs/halueval/dataset_halueval_qa.jsonl",
             "dialogue": "eval_suite/benchs/halueval/dataset_halueval_dialogue.jsonl"}
 
@@ -199,7 +205,8 @@ def make_drafts(settings: Settings, dataset: Path, out: Path, generator: str,
             print(f"{item.id}: {draft.text[:80]!r}", file=sys.stderr)
 
 
-def timed_verify(judge: Judge, passages: list[Passage], text: str) -> tuple[Any, float, float]:
+def timed_verify(judge: Judge, passages: list[Passage], text: str,
+                 question: str | None = None) -> tuple[Any, float, float]:
     """The verification of one draft, and its time cold (nothing cached: the first question
     on a passage) and warm (the index's sentences cached, as `rag serve` has them after
     its start-up warm-up, so only the answer's claims are encoded). A warmable judge must
@@ -213,7 +220,7 @@ def timed_verify(judge: Judge, passages: list[Passage], text: str) -> tuple[Any,
         if cache is not None:
             cache.clear()
         t0 = time.perf_counter()
-        verified = verify_text(text, passages, judge, "mark")
+        verified = verify_text(text, passages, judge, "mark", question=question)
         cold = (time.perf_counter() - t0) * 1000
         return verified, cold, cold
     warmed = dict(cache)
@@ -222,7 +229,7 @@ def timed_verify(judge: Judge, passages: list[Passage], text: str) -> tuple[Any,
         cache.clear()
         cache.update(start)
         t0 = time.perf_counter()
-        verified = verify_text(text, passages, judge, "mark")
+        verified = verify_text(text, passages, judge, "mark", question=question)
         timings.append((time.perf_counter() - t0) * 1000)
     cache.clear()
     cache.update(warmed)
@@ -248,7 +255,7 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
         for d in usable:
             passages = [Passage.model_validate(p) for p in d["passages"]]
             cited = resolve_citations(d["draft"], passages, renumber=False)
-            verified, cold, warm = timed_verify(judge, passages, cited.text)
+            verified, cold, warm = timed_verify(judge, passages, cited.text, d["question"])
             latency.append(cold)
             warm_latency.append(warm)
             sentences += len(verified.checks)
@@ -312,9 +319,14 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         from service.pipeline.resources import Resources, judged_texts
 
         texts = judged_texts(Resources(settings).retriever(settings.index).snapshot())
-        result["drafts"] = {str(f): verify_drafts(
-            judges, [json.loads(line) for line in f.open(encoding="utf-8")], texts)
-            for f in files}
+        drafts = {f: [json.loads(line) for line in f.open(encoding="utf-8")] for f in files}
+        result["drafts"] = {str(f): verify_drafts(judges, d, texts) for f, d in drafts.items()}
+        if "context" in args.parts:
+            cases = context_cases([d for ds in drafts.values() for d in ds],
+                                  [args.dataset, UNSEEN], ROOT / "indexes" / "news" / "docs")
+            result["context"] = context_suite(judges["support"], cases)
+            print(json.dumps({k: v for k, v in result["context"].items()
+                              if k != "errors_passed"}), file=sys.stderr)
     return result
 
 
@@ -331,8 +343,11 @@ def main() -> int:
                    help="drafts files (from `drafts`), each measured on its own")
     r.add_argument("--n", type=int, default=600, help="HaluEval pairs per file")
     r.add_argument("--out", type=Path)
-    r.add_argument("--parts", nargs="+", default=["halueval", "perturbation", "drafts"],
-                   choices=["halueval", "perturbation", "drafts"])
+    r.add_argument("--parts", nargs="+",
+                   default=["halueval", "perturbation", "drafts", "context"],
+                   choices=["halueval", "perturbation", "drafts", "context"],
+                   help="context: seeded errors verified among each drafts question's "
+                   "retrieved passages (needs drafts)")
     for p in (d, r):
         p.add_argument("--dataset", type=Path, default=Path("eval/datasets/news.jsonl"))
     args = parser.parse_args()

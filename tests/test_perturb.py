@@ -90,3 +90,31 @@ def test_the_restructured_suite_leaves_the_word_level_suite_as_it_was(
     faithful = [c["claim"] for c in made if c["label"] == 1]
     assert "Matthew Whitaker represented them." in faithful
     assert all(c["kind"].startswith("restructured:") for c in made)
+
+
+def test_premise_errors_put_the_questions_detail_in_the_sentences_place() -> None:
+    from bench.verifier_context import premise_errors
+
+    out = set(premise_errors("Umerov headed the Ukrainian delegation on May 16.",
+                             "Who headed the Russian delegation on June 2?"))
+    assert "Umerov headed the Russian delegation on May 16." in out
+    assert "Umerov headed the Ukrainian delegation on June 16." in out
+    assert "Umerov headed the Ukrainian delegation on May 2." in out
+    assert not any("Who" in s for s in out)  # the question's opener is not a name
+
+
+def test_answer_errors_replace_the_reference_and_keep_the_citations() -> None:
+    from bench.verifier_context import answer_errors
+    from service.records import Passage
+
+    text = "Umerov headed the Ukrainian delegation. Medinsky led the Russian one."
+    given = [Passage(chunk_id="c1", doc_id="d1", title="T", source=None, text=text, start=0,
+                     end=len(text), score=1.0, rank=1)]
+    draft = {"id": "x", "question": "Who headed the Ukrainian delegation?", "reference": "Umerov",
+             "abstained": False, "draft": "Umerov headed the Ukrainian delegation [1]."}
+    cases = answer_errors(draft, given, random.Random(0))
+    texts = {case["text"] for case in cases}
+    assert "Medinsky headed the Ukrainian delegation [1]." in texts
+    assert all(t.endswith(" headed the Ukrainian delegation [1].") and "Umerov" not in t
+               for t in texts)
+    assert {case["label"] for case in cases} == {0}

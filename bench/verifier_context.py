@@ -1,0 +1,154 @@
+"""Seeded errors in context: the whole verifier, with every passage retrieved for the
+question, so re-citing and joining (a detail restated from the question, found in
+another passage) get their chance to let an error through.
+
+Per question of a drafts file (its retrieved passages, as the local generator got them),
+each gold quote's sentence in the passage that holds it, cited to that passage:
+- as written: faithful, should pass;
+- with each seeded error of tools/train_verifier/perturb.py: should be caught;
+- with a name, number or month of the question put in place of one of the sentence's
+  ("premise" errors: "Umerov headed the *Russian* delegation" for a question about the
+  Russian delegation): should be caught.
+And each sentence of a correct draft that holds the reference, its citations as the
+model wrote them, with the reference replaced by another name its passages hold ("answer"
+errors: "Peter Hegseth represented the United States at the Ramstein meeting in June"):
+a wrong answer restating the question's premise, the shape joining reads.
+Each case is verified twice: with the question (joining on, as answers are) and
+without it (joining off), so the table shows what joining costs.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import perturb
+
+from service.evaluation.dataset import load_dataset
+from service.evaluation.metrics import contains_reference
+from service.records import Passage
+from service.verify.judge import Judge
+from service.verify.support_features import numbers
+from service.verify.windows import sentence_spans
+
+_MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|"
+                    r"October|November|December)\b")
+_FIGURE = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?")
+
+
+def premise_errors(sentence: str, question: str) -> Iterator[str]:
+    """The sentence with a name, number or month of the question that it lacks put in
+    place of one of its own of the same kind (names of as many words)."""
+    theirs = [n for n in perturb.names_in(question) if n.lower() not in sentence.lower()]
+    for ours in perturb.names_in(sentence):
+        for name in theirs:
+            if len(name.split()) == len(ours.split()):
+                yield sentence.replace(ours, name, 1)
+    for pattern, held in ((_FIGURE, numbers(sentence)), (_MONTH, set(_MONTH.findall(sentence)))):
+        new = [m.group() for m in pattern.finditer(question)
+               if m.group().replace(",", "") not in held]
+        for m in pattern.finditer(sentence):
+            for value in new:
+                yield sentence[:m.start()] + value + sentence[m.end():]
+
+
+def context_cases(drafts: list[dict[str, Any]], datasets: list[Path], docs: Path,
+                  seed: int = 13) -> list[dict[str, Any]]:
+    items = {item.id: item for path in datasets for item in load_dataset(path)}
+    rng = random.Random(seed)
+    cases: list[dict[str, Any]] = []
+    for d in drafts:
+        item = items.get(d["id"])
+        if item is None:
+            continue
+        passages = [Passage.model_validate(p) for p in d["passages"]]
+        for gold in item.gold_quotes:
+            holder = next((n for n, p in enumerate(passages, 1) if gold.quote in p.text), None)
+            if holder is None:
+                continue
+            text = passages[holder - 1].text
+            at = text.index(gold.quote)
+            sentence = next(text[s:e] for s, e in sentence_spans(text) if s <= at < e)
+            body = (docs / gold.doc_id).read_text(encoding="utf-8")
+            doc_names = sorted(set(perturb.names_in(body.replace("\n", " "))))
+            base = {"id": d["id"], "question": d["question"], "passages": passages,
+                    "marker": holder}
+            cases.append({**base, "claim": sentence, "kind": "exact", "label": 1})
+            for kind, change in perturb.ERRORS.items():
+                out = change(sentence, doc_names, rng)
+                if out and out != sentence:
+                    cases.append({**base, "claim": out, "kind": kind, "label": 0})
+            for out in dict.fromkeys(premise_errors(sentence, d["question"])):
+                if out != sentence:
+                    cases.append({**base, "claim": out, "kind": "premise", "label": 0})
+        cases += answer_errors(d, passages, rng)
+    return cases
+
+
+def answer_errors(draft: dict[str, Any], passages: list[Passage],
+                  rng: random.Random, per_sentence: int = 3) -> list[dict[str, Any]]:
+    """Sentences of a correct draft holding the reference, with it replaced by another
+    name of its passages (as many words), cited as the model cited them."""
+    from service.generation.citations import claim_spans, resolve_citations
+    from service.generation.markers import numbers as marker_numbers
+
+    reference = draft["reference"]
+    if draft["abstained"] or not contains_reference(draft["draft"], reference) or not all(
+            w[:1].isupper() for w in reference.split()):  # a name, not "17:00" or "spring 2022"
+        return []
+    text = resolve_citations(draft["draft"], passages, renumber=False).text
+    pool = sorted({n for p in passages for n in perturb.names_in(p.text.replace("\n", " "))
+                   if len(n.split()) == len(reference.split())})
+    cases = []
+    for start, end in claim_spans(text):
+        sentence = text[start:end]
+        cited = marker_numbers(sentence)
+        if reference.lower() not in sentence.lower() or not cited:
+            continue
+        at = sentence.lower().index(reference.lower())
+        others = [n for n in pool if n.lower() not in sentence.lower()]
+        for name in rng.sample(others, min(per_sentence, len(others))):
+            cases.append({"id": draft["id"], "question": draft["question"],
+                          "passages": passages, "text": sentence[:at] + name
+                          + sentence[at + len(reference):], "kind": "answer", "label": 0})
+    return cases
+
+
+def context_suite(judge: Judge, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Errors caught and faithful passed, by kind, with joining on and off; the premise
+    errors joining let through, listed."""
+    from service.verify.verifier import verify_text
+
+    out: dict[str, Any] = {"cases": len(cases)}
+    for mode in ("joining_on", "joining_off"):
+        passed, actions, through = [], [], []
+        for case in cases:
+            text = case.get("text") or f"{case['claim'].rstrip()} [{case['marker']}]"
+            check = verify_text(text, case["passages"], judge, "mark",
+                                question=case["question"] if mode == "joining_on" else None
+                                ).checks[0]
+            passed.append(check.supported)
+            actions.append(check.action)
+            if check.supported and not case["label"]:
+                through.append({"id": case["id"], "kind": case["kind"],
+                                "claim": case.get("claim") or case["text"],
+                                "action": check.action})
+        kinds = sorted({c["kind"] for c in cases})
+        out[mode] = {
+            "errors_caught": _share([not p for p, c in zip(passed, cases, strict=True)
+                                     if not c["label"]]),
+            "faithful_passed": _share([p for p, c in zip(passed, cases, strict=True)
+                                       if c["label"]]),
+            "by_kind": {k: {"n": sum(c["kind"] == k for c in cases),
+                            "passed": _share([p for p, c in zip(passed, cases, strict=True)
+                                              if c["kind"] == k])} for k in kinds},
+            "joined": actions.count("joined"), "recited": actions.count("recited"),
+            "errors_passed": through}
+    return out
+
+
+def _share(flags: list[bool]) -> float:
+    return round(sum(flags) / len(flags), 4) if flags else 0.0
