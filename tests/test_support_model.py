@@ -318,3 +318,28 @@ def test_a_name_in_the_windows_title_is_not_missing_from_its_sentences() -> None
     claim = "The prisoner exchange formula agreed at the Istanbul meeting was “1000 to 1000”."
     assert surface(claim, window, title)[MISSING_FROM_ALIGNED] == 0.0
     assert surface(claim, window)[MISSING_FROM_ALIGNED] == 1.0  # not told it is the title
+
+
+def test_a_name_the_title_holds_still_stands_in_another_names_place() -> None:
+    """The title is the setting of every sentence: a name in it is not missing. But put
+    where the sentence has another name, beside the same words, it is a swap."""
+    title = "Trump's turn on Ukraine and the first Istanbul talks"
+    window = with_title(title, "The head of the Russian delegation, Medinsky, generally "
+                               "confirmed the immutability of our position.")
+    swapped = "The head of the Istanbul delegation, Medinsky, confirmed the position."
+    assert surface(swapped, window, title)[MISSING_FROM_ALIGNED] == 0.0
+    assert surface(swapped, window, title)[IN_PLACE_OF] == 1.0
+    kept = "At the Istanbul talks, the head of the Russian delegation was Medinsky."
+    assert surface(kept, window, title)[IN_PLACE_OF] == 0.0
+
+
+def test_called_reports_speech() -> None:
+    """ "X called it a terrorist act" reports what X said, as "X said it was" does: a
+    lead-in that may reorder the passage's names (found on a correct golden-set answer
+    restating a quote, which the head read as not found)."""
+    reports = 10  # the surface check's place: whether the claim reports speech
+    window = ("“The recent bombing of railway tracks in the Bryansk and Kursk regions is, "
+              "of course, a terrorist act,” he said.")
+    assert surface("The bombing that Putin called a terrorist act was in Bryansk.",
+                   window)[reports] == 1.0
+    assert surface("The bombing was in Bryansk.", window)[reports] == 0.0

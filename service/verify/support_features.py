@@ -125,7 +125,7 @@ def dates(text: str) -> set[str]:
 # A sentence ends at . ! ? … before a capital, except after an initial ("firm R. Politik").
 _SENTENCE = re.compile(r"(?<!\b[A-Z]\.)(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
 # Lowercase only: "the United States" is not a reporting verb.
-_REPORTING = re.compile(r"\b([Aa]ccording|said|says|say|stated|states|told|reported|reports|"
+_REPORTING = re.compile(r"\b([Aa]ccording|said|says|say|stated|states|told|reported|reports|called|calls|"
                         r"notes|noted|claims|claimed|argues|argued|wrote|writes)\b")
 
 
@@ -282,11 +282,14 @@ def surface(claim: str, window: str, title: str | None = None) -> list[float]:
     negation_claim = len(_NEGATION.findall(claim)) % 2
     negation_aligned = len(_NEGATION.findall(_covered(words, aligned))) % 2
     swapped = names_swapped(claim, aligned)
-    near = f"{title or ''} {_with_referent(aligned, before)}".lower()
+    told = _with_referent(aligned, before).lower()
+    near = f"{(title or '').lower()} {told}"
     context = f"{near} {after.lower()}" if _goes_on(claim, aligned, after) else near
     missing = [n for n in claim_names if n not in context]
-    # A swap is read against the aligned sentence's own neighbourhood, never the next one.
-    in_place_of = name_in_place_of([n for n in claim_names if n not in near], claim, aligned)
+    # A swap is read against the aligned sentence's own neighbourhood, never the next one
+    # nor the title: a name the title holds still stands in another's place ("The head of
+    # the *Istanbul* delegation, Medinsky" under a title about the Istanbul talks).
+    in_place_of = name_in_place_of([n for n in claim_names if n not in told], claim, aligned)
     return [
         lexical, float(bool(claim_numbers)), float(numbers_found),
         float(not numbers_found and bool(window_numbers)),

