@@ -125,8 +125,8 @@ def dates(text: str) -> set[str]:
 # A sentence ends at . ! ? … before a capital, except after an initial ("firm R. Politik").
 _SENTENCE = re.compile(r"(?<!\b[A-Z]\.)(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
 # Lowercase only: "the United States" is not a reporting verb.
-_REPORTING = re.compile(r"\b([Aa]ccording|said|says|say|stated|states|told|reported|reports|called|calls|"
-                        r"notes|noted|claims|claimed|argues|argued|wrote|writes)\b")
+_REPORTING = re.compile(r"\b([Aa]ccording|said|says|say|stated|states|told|reported|reports|"
+                        r"called|calls|notes|noted|claims|claimed|argues|argued|wrote|writes)\b")
 
 
 def _aligned_sentence(claim: str, window: str) -> tuple[str, str, str]:
