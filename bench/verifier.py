@@ -21,11 +21,11 @@ side in one run. Results go in docs/benchmarks.md ("Verifier (issue 13)").
   chosen after reading v6's flags there): false-flag rate on correct answers
   (the draft contains the reference and some sentence is not supported) with its 95 %
   Wilson interval and the flagged ids, supported share, verification latency per answer
-  p50/p95. Verified with the question, as answers are (so a detail restated from it may
-  be joined to another passage, service/verify/joined.py).
+  p50/p95.
 - Seeded errors in context (bench/verifier_context.py): the same kinds, and a question's
   detail or a wrong answer in the reference's place, verified among all the passages
-  retrieved for the question, with joining on and off.
+  retrieved for the question; and bare answers (a fragment: right, and a wrong one from
+  the same passage).
 """
 
 from __future__ import annotations
@@ -43,7 +43,12 @@ sys.path.insert(0, str(ROOT / "tools" / "train_verifier"))
 import perturb  # noqa: E402
 
 from bench.run import emit  # noqa: E402
-from bench.verifier_context import context_cases, context_suite  # noqa: E402
+from bench.verifier_context import (  # noqa: E402
+    bare_cases,
+    bare_suite,
+    context_cases,
+    context_suite,
+)
 from service.config import Settings  # noqa: E402
 from service.evaluation.dataset import load_dataset  # noqa: E402
 from service.evaluation.halueval import auroc, balanced  # noqa: E402
@@ -205,8 +210,7 @@ def make_drafts(settings: Settings, dataset: Path, out: Path, generator: str,
             print(f"{item.id}: {draft.text[:80]!r}", file=sys.stderr)
 
 
-def timed_verify(judge: Judge, passages: list[Passage], text: str,
-                 question: str | None = None) -> tuple[Any, float, float]:
+def timed_verify(judge: Judge, passages: list[Passage], text: str) -> tuple[Any, float, float]:
     """The verification of one draft, and its time cold (nothing cached: the first question
     on a passage) and warm (the index's sentences cached, as `rag serve` has them after
     its start-up warm-up, so only the answer's claims are encoded). A warmable judge must
@@ -220,7 +224,7 @@ def timed_verify(judge: Judge, passages: list[Passage], text: str,
         if cache is not None:
             cache.clear()
         t0 = time.perf_counter()
-        verified = verify_text(text, passages, judge, "mark", question=question)
+        verified = verify_text(text, passages, judge, "mark")
         cold = (time.perf_counter() - t0) * 1000
         return verified, cold, cold
     warmed = dict(cache)
@@ -229,7 +233,7 @@ def timed_verify(judge: Judge, passages: list[Passage], text: str,
         cache.clear()
         cache.update(start)
         t0 = time.perf_counter()
-        verified = verify_text(text, passages, judge, "mark", question=question)
+        verified = verify_text(text, passages, judge, "mark")
         timings.append((time.perf_counter() - t0) * 1000)
     cache.clear()
     cache.update(warmed)
@@ -255,7 +259,7 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
         for d in usable:
             passages = [Passage.model_validate(p) for p in d["passages"]]
             cited = resolve_citations(d["draft"], passages, renumber=False)
-            verified, cold, warm = timed_verify(judge, passages, cited.text, d["question"])
+            verified, cold, warm = timed_verify(judge, passages, cited.text)
             latency.append(cold)
             warm_latency.append(warm)
             sentences += len(verified.checks)
@@ -325,6 +329,8 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             cases = context_cases([d for ds in drafts.values() for d in ds],
                                   [args.dataset, UNSEEN], ROOT / "indexes" / "news" / "docs")
             result["context"] = context_suite(judges["support"], cases)
+            result["context"]["bare"] = bare_suite(judges["support"], bare_cases(
+                [d for ds in drafts.values() for d in ds], [args.dataset, UNSEEN]))
             print(json.dumps({k: v for k, v in result["context"].items()
                               if k != "errors_passed"}), file=sys.stderr)
     return result

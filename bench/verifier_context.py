@@ -1,6 +1,7 @@
 """Seeded errors in context: the whole verifier, with every passage retrieved for the
-question, so re-citing and joining (a detail restated from the question, found in
-another passage) get their chance to let an error through.
+question, so re-citing gets its chance to let an error through, and the cited passage
+is a retrieved chunk (longer than the two sentences either side the word-level suite
+shows), as answers meet it.
 
 Per question of a drafts file (its retrieved passages, as the local generator got them),
 each gold quote's sentence in the passage that holds it, cited to that passage:
@@ -12,9 +13,13 @@ each gold quote's sentence in the passage that holds it, cited to that passage:
 And each sentence of a correct draft that holds the reference, its citations as the
 model wrote them, with the reference replaced by another name its passages hold ("answer"
 errors: "Peter Hegseth represented the United States at the Ramstein meeting in June"):
-a wrong answer restating the question's premise, the shape joining reads.
-Each case is verified twice: with the question (joining on, as answers are) and
-without it (joining off), so the table shows what joining costs.
+a wrong answer restating the question's premise.
+
+Bare answers (`bare_cases`): each short reference (at most four words) cited as a bare
+fragment to the passage holding its gold quote, and a wrong answer of the same kind from
+that passage (another date or number for a reference with a digit, another name
+otherwise): what a fragment answer ("March 18.") gets from a verifier that reads the
+fragment, not the answer to the question.
 """
 
 from __future__ import annotations
@@ -117,37 +122,71 @@ def answer_errors(draft: dict[str, Any], passages: list[Passage],
     return cases
 
 
-def context_suite(judge: Judge, cases: list[dict[str, Any]]) -> dict[str, Any]:
-    """Errors caught and faithful passed, by kind, with joining on and off; the premise
-    errors joining let through, listed."""
+_DATED = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|"
+                    r"November|December) \d{1,2}\b|\b\d[\d,.]*\b")
+
+
+def bare_cases(drafts: list[dict[str, Any]], datasets: list[Path],
+               seed: int = 5) -> list[dict[str, Any]]:
+    items = {item.id: item for path in datasets for item in load_dataset(path)}
+    rng = random.Random(seed)
+    cases: list[dict[str, Any]] = []
+    for d in drafts:
+        item = items.get(d["id"])
+        if item is None or not item.reference or len(item.reference.split()) > 4:
+            continue
+        passages = [Passage.model_validate(p) for p in d["passages"]]
+        holder = next((n for n, p in enumerate(passages, 1)
+                       for g in item.gold_quotes if g.quote in p.text), None)
+        if holder is None:
+            continue
+        text, reference = passages[holder - 1].text, item.reference.lower()
+        pool = ([m.group() for m in _DATED.finditer(text)] if re.search(r"\d", reference)
+                else perturb.names_in(text))
+        pool = [x for x in dict.fromkeys(pool)
+                if x.lower() not in reference and reference not in x.lower()]
+        answers = [(item.reference, 1)] + ([(rng.choice(pool), 0)] if pool else [])
+        cases += [{"id": d["id"], "question": d["question"], "passages": passages,
+                   "text": f"{answer} [{holder}].", "kind": "bare", "label": label}
+                  for answer, label in answers]
+    return cases
+
+
+def bare_suite(judge: Judge, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Right bare answers passed, wrong ones passed (both as answers are verified)."""
     from service.verify.verifier import verify_text
 
-    out: dict[str, Any] = {"cases": len(cases)}
-    for mode in ("joining_on", "joining_off"):
-        passed, actions, through = [], [], []
-        for case in cases:
-            text = case.get("text") or f"{case['claim'].rstrip()} [{case['marker']}]"
-            check = verify_text(text, case["passages"], judge, "mark",
-                                question=case["question"] if mode == "joining_on" else None
-                                ).checks[0]
-            passed.append(check.supported)
-            actions.append(check.action)
-            if check.supported and not case["label"]:
-                through.append({"id": case["id"], "kind": case["kind"],
-                                "claim": case.get("claim") or case["text"],
-                                "action": check.action})
-        kinds = sorted({c["kind"] for c in cases})
-        out[mode] = {
-            "errors_caught": _share([not p for p, c in zip(passed, cases, strict=True)
-                                     if not c["label"]]),
-            "faithful_passed": _share([p for p, c in zip(passed, cases, strict=True)
-                                       if c["label"]]),
-            "by_kind": {k: {"n": sum(c["kind"] == k for c in cases),
-                            "passed": _share([p for p, c in zip(passed, cases, strict=True)
-                                              if c["kind"] == k])} for k in kinds},
-            "joined": actions.count("joined"), "recited": actions.count("recited"),
-            "errors_passed": through}
-    return out
+    passed = [verify_text(c["text"], c["passages"], judge, "mark").checks[0].supported
+              for c in cases]
+    return {"right": sum(c["label"] for c in cases),
+            "right_passed": _share([p for p, c in zip(passed, cases, strict=True) if c["label"]]),
+            "wrong": sum(not c["label"] for c in cases),
+            "wrong_passed": _share([p for p, c in zip(passed, cases, strict=True)
+                                    if not c["label"]])}
+
+
+def context_suite(judge: Judge, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Errors caught and faithful passed, by kind; the errors that passed, listed."""
+    from service.verify.verifier import verify_text
+
+    passed, actions, through = [], [], []
+    for case in cases:
+        text = case.get("text") or f"{case['claim'].rstrip()} [{case['marker']}]"
+        check = verify_text(text, case["passages"], judge, "mark").checks[0]
+        passed.append(check.supported)
+        actions.append(check.action)
+        if check.supported and not case["label"]:
+            through.append({"id": case["id"], "kind": case["kind"],
+                            "claim": case.get("claim") or case["text"], "action": check.action})
+    pairs = list(zip(passed, cases, strict=True))
+    return {
+        "cases": len(cases),
+        "errors_caught": _share([not p for p, c in pairs if not c["label"]]),
+        "faithful_passed": _share([p for p, c in pairs if c["label"]]),
+        "by_kind": {k: {"n": sum(c["kind"] == k for c in cases),
+                        "passed": _share([p for p, c in pairs if c["kind"] == k])}
+                    for k in sorted({c["kind"] for c in cases})},
+        "recited": actions.count("recited"), "errors_passed": through}
 
 
 def _share(flags: list[bool]) -> float:

@@ -159,10 +159,9 @@ class SentenceCheck(BaseModel):
     markers: list[int] = Field(description="Passage markers it cites after repair.")
     supported: bool
     score: float
-    action: Literal["kept", "recited", "joined", "marked", "dropped"] = Field(
-        description="kept as written; recited to the passage that supports it; joined: "
-        "cited to a second passage too, which holds a detail it restates from the question "
-        "that the first lacks; marked or dropped as unsupported (RAG_UNSUPPORTED).")
+    action: Literal["kept", "recited", "marked", "dropped"] = Field(
+        description="kept as written; recited to the passage that supports it; marked or "
+        "dropped as unsupported (RAG_UNSUPPORTED).")
     verdict: Literal["supported", "contradicted", "not_found"] | None = Field(
         default=None, description="The support model's verdict: contradicted when a name, "
         "number, date or polarity conflicts with the cited passage; not_found when the "

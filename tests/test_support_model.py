@@ -3,6 +3,7 @@ torch. Clear cases only; its measured quality is in docs/benchmarks.md."""
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from collections.abc import Sequence
@@ -343,3 +344,17 @@ def test_called_reports_speech() -> None:
     assert surface("The bombing that Putin called a terrorist act was in Bryansk.",
                    window)[reports] == 1.0
     assert surface("The bombing was in Bryansk.", window)[reports] == 0.0
+
+
+def test_the_hard_rules_read_names_as_the_features_do(model: SupportModel) -> None:
+    """`rules=True`: every number and name of the claim in the window. A capitalised
+    first word is a name only when rare, so a lead-in ("Reports say that …") is not a
+    name the window must hold; a rare one ("Umerov …") is."""
+    strict = copy.copy(model)
+    strict.rules = True
+    window = ("The head of the Russian delegation, Medinsky, generally confirmed the "
+              "immutability of our position.")
+    assert strict.score("Reports say that Medinsky headed the Russian delegation.",
+                        window) >= strict.threshold
+    assert strict.score("Umerov headed the Russian delegation.", window) == 0.0
+    assert strict.score("Medinsky headed the Russian delegation for 3 days.", window) == 0.0

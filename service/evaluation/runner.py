@@ -103,8 +103,6 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, float]:
                                                 for c in checks])
         m["verification.recited_share"] = mean([float(c["action"] == "recited")
                                                 for c in checks])
-        m["verification.joined_share"] = mean([float(c["action"] == "joined")
-                                               for c in checks])
     agreement = [a for r in rows for a in r.get("checker_agreement", [])]
     if agreement:
         m["verification.checker_agreement_with_judge"] = mean([float(a) for a in agreement])

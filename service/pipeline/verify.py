@@ -43,8 +43,7 @@ class VerifyStage:
         if not self._enabled:
             return Verified(text=text, checks=[])
         first_policy: Policy = "mark" if self._policy == "regenerate" else self._policy
-        verified = verify_text(text, job.passages, self._judge(), first_policy,
-                               question=job.question)
+        verified = verify_text(text, job.passages, self._judge(), first_policy)
         second = (self._second_look(job, generator, first_policy, verified)
                   if self._reread and not draft.fallback and _contradicted(verified) else None)
         if second is not None:
@@ -63,7 +62,7 @@ class VerifyStage:
         text = job.strategy.trim(cited.text, job.passages)
         if not (cited.citations and has_words(text)):
             return None
-        second = verify_text(text, job.passages, self._judge(), policy, question=job.question)
+        second = verify_text(text, job.passages, self._judge(), policy)
         if _contradicted(second) or second.share_supported < first.share_supported:
             return None
         return Verified(text=second.text, checks=second.checks,
@@ -77,12 +76,10 @@ class VerifyStage:
         retry = resolve_citations(revised.text, job.passages, renumber=False)
         if revised.abstained or not (retry.citations and has_words(retry.text)):
             # Asked again, the model has nothing supported to say about them: drop them.
-            dropped = verify_text(text, job.passages, self._judge(), "drop",
-                                  question=job.question)
+            dropped = verify_text(text, job.passages, self._judge(), "drop")
             return Verified(text=dropped.text, checks=dropped.checks,
                             first_faithfulness=verified.faithfulness)
-        second = verify_text(retry.text, job.passages, self._judge(), "mark",
-                             question=job.question)
+        second = verify_text(retry.text, job.passages, self._judge(), "mark")
         # `faithfulness` keeps describing the model's first answer; text and checks are
         # the regenerated ones.
         return Verified(text=second.text, checks=second.checks,

@@ -39,6 +39,7 @@ from service.verify.support_features import (
     names,
     numbers,
     pair_features,
+    rare_first_name,
     shows_conflict,
 )
 from service.verify.table import Cell, Evidence, SupportTable, Verdict
@@ -190,7 +191,7 @@ class SupportModel:
             for i, (claim, window) in enumerate(pairs):
                 lowered = window.lower()
                 if not (numbers(claim) <= numbers(window)
-                        and all(n in lowered for n in names(claim, first=True))):
+                        and all(n in lowered for n in names(claim) | rare_first_name(claim))):
                     probs[i, 0] = 0.0
                     probs[i] /= max(float(probs[i].sum()), 1e-9)
         return probs

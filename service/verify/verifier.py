@@ -6,8 +6,6 @@ renumbering and attribution. Per claim sentence:
 - supported by its citations: kept; a citation that alone does not support it while the
   others do is removed (it is not needed);
 - not supported (or uncited) but another given passage supports it: re-cited to that one;
-- not supported, but a detail it restates from the question is what its passage lacks,
-  and another given passage holds it: cited to both (`joined`);
 - otherwise unsupported: marked "(unverified)" or dropped, as the policy says.
 """
 
@@ -23,7 +21,6 @@ from service.generation.attribution import strip_attribution
 from service.generation.citations import claim_spans
 from service.records import EvidenceSpan, Passage, SentenceCheck
 from service.retrieval.terms import content_terms
-from service.verify.joined import join
 from service.verify.judge import BatchJudge, Judge
 from service.verify.support_features import names, rare_first_name
 from service.verify.table import Evidence, SupportTable
@@ -104,14 +101,8 @@ def _rebuilt(sentence: str, cited: list[int], action: str, verdict: str | None) 
     return rebuilt + sentence[len(sentence.rstrip()):]
 
 
-Action = Literal["kept", "recited", "joined", "marked", "dropped"]
-
-
 def verify_text(text: str, passages: list[Passage], checker: Judge,
-                policy: Literal["mark", "drop", "regenerate"],
-                question: str | None = None) -> Verified:
-    """`question`: what the answer answers; a detail restated from it may be found in
-    another passage than the one cited (`service.verify.joined`)."""
+                policy: Literal["mark", "drop", "regenerate"]) -> Verified:
     checks: list[SentenceCheck] = []
     pieces: list[str] = []
     labels = list(dict.fromkeys(wording.passage_label(p) for p in passages))
@@ -128,56 +119,45 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
         if not content_terms(claim):
             pieces.append(sentence)
             continue
+        index = len(checks)
         cited = [n for n in markers.numbers(sentence) if 1 <= n <= len(passages)]
-        check = _check(claim, cited, len(checks), passages, checker, table, policy, question)
-        checks.append(check)
-        if check.action != "dropped":
-            pieces.append(_rebuilt(sentence, check.markers, check.action, check.verdict))
+
+        def support(numbers: list[int], claim: str = claim, index: int = index) -> float:
+            if not numbers:
+                return 0.0
+            if table is not None:
+                return table.score(index, numbers)
+            return checker.score(claim, "\n".join(evidence_of(passages[n - 1])
+                                                   for n in numbers))
+
+        score = support(cited)
+        action: Literal["kept", "recited", "marked", "dropped"] = "kept"
+        if score >= checker.threshold:
+            # ALCE precision: drop a citation that neither supports alone nor is needed.
+            for n in list(cited):
+                others = [m for m in cited if m != n]
+                if others and support([n]) < checker.threshold and (
+                        support(others) >= checker.threshold):
+                    cited = others
+        else:
+            # Uncited claims stay unsupported; a cited one may move to a passage that
+            # supports it and names everyone and everywhere the claim names (a passage the
+            # model did not choose needs more than a score: "Medinsky headed …" does not
+            # move to a passage about the talks that never mentions him).
+            scored = [(support([n]), n) for n in range(1, len(passages) + 1)
+                      if names_held(claim, passages[n - 1])] if cited else []
+            best_score, best = max(scored) if scored else (0.0, 0)
+            if best_score >= checker.threshold:
+                cited, score, action = [best], best_score, "recited"
+            else:
+                action = "dropped" if policy == "drop" else "marked"
+        supported = action in ("kept", "recited")
+        verdict = table.verdict(index, cited) if table is not None else None
+        checks.append(SentenceCheck(sentence=claim, markers=cited, supported=supported,
+                                    score=round(score, 4), action=action, verdict=verdict,
+                                    evidence=_evidence(table, index, cited, passages)))
+        if action == "dropped":
+            continue
+        pieces.append(_rebuilt(sentence, cited, action, verdict))
     pieces.append(text[cursor:])
     return Verified(text=re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip(), checks=checks)
-
-
-def _check(claim: str, cited: list[int], index: int, passages: list[Passage], checker: Judge,
-           table: SupportTable | None, policy: str, question: str | None) -> SentenceCheck:
-    """One claim (row `index` of the table) against the passages it cites, its
-    citations repaired and the policy applied."""
-
-    def support(numbers: list[int]) -> float:
-        if not numbers:
-            return 0.0
-        if table is not None:
-            return table.score(index, numbers)
-        return checker.score(claim, "\n".join(evidence_of(passages[n - 1]) for n in numbers))
-
-    score = support(cited)
-    action: Action = "kept"
-    evidence: list[EvidenceSpan] | None = None
-    if score >= checker.threshold:
-        # ALCE precision: drop a citation that neither supports alone nor is needed.
-        for n in list(cited):
-            others = [m for m in cited if m != n]
-            if others and support([n]) < checker.threshold and (
-                    support(others) >= checker.threshold):
-                cited = others
-    else:
-        # Uncited claims stay unsupported; a cited one may move to a passage that supports
-        # it and names everyone and everywhere the claim names (a passage the model did not
-        # choose needs more than a score: "Medinsky headed …" does not move to a passage
-        # about the talks that never mentions him).
-        scored = [(support([n]), n) for n in range(1, len(passages) + 1)
-                  if names_held(claim, passages[n - 1])] if cited else []
-        best_score, best = max(scored) if scored else (0.0, 0)
-        if best_score >= checker.threshold:
-            cited, score, action = [best], best_score, "recited"
-        elif question and table is not None and cited and (
-                joined := join(claim, question, cited, passages, table, index, checker)):
-            cited, score, action, evidence = (joined.markers, joined.score, "joined",
-                                              joined.evidence)
-        else:
-            action = "dropped" if policy == "drop" else "marked"
-    verdict = ("supported" if action == "joined" else
-               table.verdict(index, cited) if table is not None else None)
-    return SentenceCheck(
-        sentence=claim, markers=cited, supported=action in ("kept", "recited", "joined"),
-        score=round(score, 4), action=action, verdict=verdict,
-        evidence=evidence if evidence is not None else _evidence(table, index, cited, passages))

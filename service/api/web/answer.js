@@ -72,7 +72,6 @@ export function verdictOf(check) {
   let reason = check.reason || reasons[verdict] || verdict;
   reason += ` (support score ${Number(check.score).toFixed(2)}`;
   if (check.action === "recited") reason += "; citation moved to the passage that supports it";
-  if (check.action === "joined") reason += "; a detail from the question is in the second passage";
   reason += ")";
   return { verdict, reason };
 }
