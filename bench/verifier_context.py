@@ -32,7 +32,7 @@ from typing import Any
 
 import perturb
 
-from service.evaluation.dataset import load_dataset
+from service.evaluation.dataset import GoldItem, load_dataset
 from service.evaluation.metrics import contains_reference
 from service.records import Passage
 from service.verify.judge import Judge
@@ -60,16 +60,20 @@ def premise_errors(sentence: str, question: str) -> Iterator[str]:
                 yield sentence[:m.start()] + value + sentence[m.end():]
 
 
+def _questions(drafts: list[dict[str, Any]], datasets: list[Path]) -> Iterator[
+        tuple[dict[str, Any], GoldItem, list[Passage]]]:
+    """Each draft with its golden item (from any of the datasets) and its passages."""
+    items = {item.id: item for path in datasets for item in load_dataset(path)}
+    for d in drafts:
+        if (item := items.get(d["id"])) is not None:
+            yield d, item, [Passage.model_validate(p) for p in d["passages"]]
+
+
 def context_cases(drafts: list[dict[str, Any]], datasets: list[Path], docs: Path,
                   seed: int = 13) -> list[dict[str, Any]]:
-    items = {item.id: item for path in datasets for item in load_dataset(path)}
     rng = random.Random(seed)
     cases: list[dict[str, Any]] = []
-    for d in drafts:
-        item = items.get(d["id"])
-        if item is None:
-            continue
-        passages = [Passage.model_validate(p) for p in d["passages"]]
+    for d, item, passages in _questions(drafts, datasets):
         for gold in item.gold_quotes:
             holder = next((n for n, p in enumerate(passages, 1) if gold.quote in p.text), None)
             if holder is None:
@@ -128,14 +132,11 @@ _DATED = re.compile(r"\b(?:January|February|March|April|May|June|July|August|Sep
 
 def bare_cases(drafts: list[dict[str, Any]], datasets: list[Path],
                seed: int = 5) -> list[dict[str, Any]]:
-    items = {item.id: item for path in datasets for item in load_dataset(path)}
     rng = random.Random(seed)
     cases: list[dict[str, Any]] = []
-    for d in drafts:
-        item = items.get(d["id"])
-        if item is None or not item.reference or len(item.reference.split()) > 4:
+    for d, item, passages in _questions(drafts, datasets):
+        if not item.reference or len(item.reference.split()) > 4:
             continue
-        passages = [Passage.model_validate(p) for p in d["passages"]]
         holder = next((n for n, p in enumerate(passages, 1)
                        for g in item.gold_quotes if g.quote in p.text), None)
         if holder is None:
