@@ -326,13 +326,18 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         drafts = {f: [json.loads(line) for line in f.open(encoding="utf-8")] for f in files}
         result["drafts"] = {str(f): verify_drafts(judges, d, texts) for f, d in drafts.items()}
         if "context" in args.parts:
-            cases = context_cases([d for ds in drafts.values() for d in ds],
-                                  [args.dataset, UNSEEN], ROOT / "indexes" / "news" / "docs")
-            result["context"] = context_suite(judges["support"], cases)
-            result["context"]["bare"] = bare_suite(judges["support"], bare_cases(
-                [d for ds in drafts.values() for d in ds], [args.dataset, UNSEEN]))
-            print(json.dumps({k: v for k, v in result["context"].items()
-                              if k != "errors_passed"}), file=sys.stderr)
+            everything = [d for ds in drafts.values() for d in ds]
+            cases = context_cases(everything, [args.dataset, UNSEEN],
+                                  ROOT / "indexes" / "news" / "docs")
+            bare = bare_cases(everything, [args.dataset, UNSEEN])
+            result["context"] = {"cases": len(cases), "bare_cases": len(bare)}
+            for name, judge in judges.items():
+                result["context"][name] = {**context_suite(judge, cases),
+                                           "bare": bare_suite(judge, bare)}
+                print(name, json.dumps({k: v for k, v in result["context"][name].items()
+                                        if k != "errors_passed"}), file=sys.stderr)
+    elif "context" in args.parts:
+        raise SystemExit("--parts context needs drafts: add `drafts` to --parts")
     return result
 
 

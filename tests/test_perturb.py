@@ -101,6 +101,12 @@ def test_premise_errors_put_the_questions_detail_in_the_sentences_place() -> Non
     assert "Umerov headed the Ukrainian delegation on June 16." in out
     assert "Umerov headed the Ukrainian delegation on May 2." in out
     assert not any("Who" in s for s in out)  # the question's opener is not a name
+    opened = set(premise_errors("Thune said the bill waits for the Senate.",
+                                "Which Republican senator said Trump told Thune?"))
+    assert opened and not any("Which" in s for s in opened)
+    # A rare first word is a name: the subject itself can be put in another's place.
+    assert "Umerov headed the Russian delegation." in set(premise_errors(
+        "Medinsky headed the Russian delegation.", "Did Umerov meet the Russian delegation?"))
 
 
 def test_answer_errors_replace_the_reference_and_keep_the_citations() -> None:

@@ -265,6 +265,7 @@ def test_a_name_in_another_names_place_is_a_swap_and_a_name_merely_absent_is_not
 
 
 MISSING_FROM_ALIGNED, IN_PLACE_OF = SURFACE - 2, SURFACE - 1
+REPORTS_SPEECH = 10  # whether the claim reports speech (a lead-in may reorder names)
 
 
 def test_a_name_told_by_a_pronoun_is_not_missing_from_the_sentence() -> None:
@@ -330,20 +331,23 @@ def test_a_name_the_title_holds_still_stands_in_another_names_place() -> None:
     swapped = "The head of the Istanbul delegation, Medinsky, confirmed the position."
     assert surface(swapped, window, title)[MISSING_FROM_ALIGNED] == 0.0
     assert surface(swapped, window, title)[IN_PLACE_OF] == 1.0
-    kept = "At the Istanbul talks, the head of the Russian delegation was Medinsky."
-    assert surface(kept, window, title)[IN_PLACE_OF] == 0.0
+    # A title name merely added, beside no word of the sentence's other names, is no swap.
+    met = with_title(title, "The head of the Russian delegation, Medinsky, met Umerov.")
+    assert surface("At the Istanbul talks, Medinsky met Umerov.", met, title)[IN_PLACE_OF] == 0.0
 
 
 def test_called_reports_speech() -> None:
     """ "X called it a terrorist act" reports what X said, as "X said it was" does: a
     lead-in that may reorder the passage's names (found on a correct golden-set answer
     restating a quote, which the head read as not found)."""
-    reports = 10  # the surface check's place: whether the claim reports speech
     window = ("“The recent bombing of railway tracks in the Bryansk and Kursk regions is, "
               "of course, a terrorist act,” he said.")
     assert surface("The bombing that Putin called a terrorist act was in Bryansk.",
-                   window)[reports] == 1.0
-    assert surface("The bombing was in Bryansk.", window)[reports] == 0.0
+                   window)[REPORTS_SPEECH] == 1.0
+    assert surface("The bombing was in Bryansk.", window)[REPORTS_SPEECH] == 0.0
+    for urged in ("Macron called on Europe to arm itself.", "The so-called truce held.",
+                  "Trump called off the strikes."):
+        assert surface(urged, window)[REPORTS_SPEECH] == 0.0, urged
 
 
 def test_the_hard_rules_read_names_as_the_features_do(model: SupportModel) -> None:
@@ -354,7 +358,7 @@ def test_the_hard_rules_read_names_as_the_features_do(model: SupportModel) -> No
     strict.rules = True
     window = ("The head of the Russian delegation, Medinsky, generally confirmed the "
               "immutability of our position.")
-    assert strict.score("Reports say that Medinsky headed the Russian delegation.",
-                        window) >= strict.threshold
+    lead_in = "Reports say that Medinsky headed the Russian delegation."
+    assert strict.score(lead_in, window) == model.score(lead_in, window) >= strict.threshold
     assert strict.score("Umerov headed the Russian delegation.", window) == 0.0
     assert strict.score("Medinsky headed the Russian delegation for 3 days.", window) == 0.0

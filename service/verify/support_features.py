@@ -124,9 +124,12 @@ def dates(text: str) -> set[str]:
 
 # A sentence ends at . ! ? … before a capital, except after an initial ("firm R. Politik").
 _SENTENCE = re.compile(r"(?<!\b[A-Z]\.)(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
-# Lowercase only: "the United States" is not a reporting verb.
+# Lowercase only: "the United States" is not a reporting verb. "called" reports what was
+# said ("the bombing Putin called a terrorist act"), but not "called on/for" (urged),
+# "called off" or "so-called".
 _REPORTING = re.compile(r"\b([Aa]ccording|said|says|say|stated|states|told|reported|reports|"
-                        r"called|calls|notes|noted|claims|claimed|argues|argued|wrote|writes)\b")
+                        r"notes|noted|claims|claimed|argues|argued|wrote|writes)\b"
+                        r"|(?<!so-)\bcall(?:ed|s)\b(?!\s+(?:on|upon|for|off)\b)")
 
 
 def _aligned_sentence(claim: str, window: str) -> tuple[str, str, str]:
