@@ -39,8 +39,8 @@ from service.verify.judge import Judge
 from service.verify.support_features import numbers, rare_first_name
 from service.verify.windows import sentence_spans
 
-_MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|"
-                    r"October|November|December)\b")
+_MONTHS = "|".join(perturb.MONTHS)
+_MONTH = re.compile(rf"\b(?:{_MONTHS})\b")
 _FIGURE = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?")
 
 
@@ -153,8 +153,7 @@ def answer_errors(draft: dict[str, Any], passages: list[Passage],
     return cases
 
 
-_DATED = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|"
-                    r"November|December) \d{1,2}\b|\b\d[\d,.]*\b")
+_DATED = re.compile(rf"\b(?:{_MONTHS}) \d{{1,2}}\b|\b\d[\d,.]*\b")
 
 
 def bare_cases(drafts: list[dict[str, Any]], datasets: list[Path],

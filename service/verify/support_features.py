@@ -117,6 +117,12 @@ def names(text: str, first: bool = False) -> set[str]:
     return found
 
 
+def claim_names(text: str) -> set[str]:
+    """The names a claim must not lose, lowercased: `names`, and its first word when that
+    is a rare one ("Medinsky headed …")."""
+    return names(text) | rare_first_name(text)
+
+
 def dates(text: str) -> set[str]:
     """Months and weekdays named in the text."""
     return {m.group() for m in _CALENDAR.finditer(text)}
@@ -180,10 +186,15 @@ def _covered(words: set[str], sentence: str) -> str:
 _TOKEN = re.compile(r"\w+(?:[-’']\w+)*|[^\w\s]")
 
 
+def _tokens(text: str) -> list[str]:
+    """The text's words and punctuation marks, lowercased; a hyphenated word is one token
+    and a possessive is its name ("Trump’s" is "trump")."""
+    return [t.removesuffix("’s").removesuffix("'s") for t in _TOKEN.findall(text.lower())]
+
+
 def _contexts(text: str) -> dict[str, list[tuple[str, str]]]:
-    """(word before, word after) of every occurrence of each word, lowercased; a
-    hyphenated word is one token and a possessive is its name ("Trump’s" is "trump")."""
-    tokens = [t.removesuffix("’s").removesuffix("'s") for t in _TOKEN.findall(text.lower())]
+    """(word before, word after) of every occurrence of each word (`_tokens`)."""
+    tokens = _tokens(text)
     out: dict[str, list[tuple[str, str]]] = {}
     for i, token in enumerate(tokens):
         out.setdefault(token, []).append((tokens[i - 1] if i else "^",
@@ -219,7 +230,7 @@ def _anchors(text: str) -> dict[str, list[tuple[str, str]]]:
     neighbouring word, or when that is a stopword, it and the word beyond ("mediation of",
     "to the"): "according to Meloyan" and "flights to Mars" share only "to", which
     anchors nothing."""
-    tokens = [t.removesuffix("’s").removesuffix("'s") for t in _TOKEN.findall(text.lower())]
+    tokens = _tokens(text)
 
     def at(j: int, step: int) -> str:
         return tokens[j] if 0 <= j < len(tokens) else ("^" if step < 0 else "$")
@@ -277,9 +288,9 @@ def surface(claim: str, window: str, title: str | None = None) -> list[float]:
     lexical = len(words & window_words) / len(words) if words else 1.0
     claim_numbers, window_numbers = numbers(claim), numbers(window)
     numbers_found = all(n in window_numbers for n in claim_numbers)
-    claim_names, lowered = names(claim) | rare_first_name(claim), window.lower()
-    name_share = (sum(n in lowered for n in claim_names) / len(claim_names)
-                  if claim_names else 1.0)
+    held_names, lowered = claim_names(claim), window.lower()
+    name_share = (sum(n in lowered for n in held_names) / len(held_names)
+                  if held_names else 1.0)
     claim_dates, window_dates = dates(claim), dates(window)
     aligned, before, after = _aligned_sentence(claim, window)
     negation_claim = len(_NEGATION.findall(claim)) % 2
@@ -288,15 +299,15 @@ def surface(claim: str, window: str, title: str | None = None) -> list[float]:
     told = _with_referent(aligned, before).lower()
     near = f"{(title or '').lower()} {told}"
     context = f"{near} {after.lower()}" if _goes_on(claim, aligned, after) else near
-    missing = [n for n in claim_names if n not in context]
+    missing = [n for n in held_names if n not in context]
     # A swap is read against the aligned sentence's own neighbourhood, never the next one
     # nor the title: a name the title holds still stands in another's place ("The head of
     # the *Istanbul* delegation, Medinsky" under a title about the Istanbul talks).
-    in_place_of = name_in_place_of([n for n in claim_names if n not in told], claim, aligned)
+    in_place_of = name_in_place_of([n for n in held_names if n not in told], claim, aligned)
     return [
         lexical, float(bool(claim_numbers)), float(numbers_found),
         float(not numbers_found and bool(window_numbers)),
-        float(bool(claim_names)), name_share,
+        float(bool(held_names)), name_share,
         float(name_share < 1.0 and bool(names(window))),
         float(bool(claim_dates) and not claim_dates <= window_dates),
         float(negation_claim != negation_aligned),
@@ -304,7 +315,7 @@ def surface(claim: str, window: str, title: str | None = None) -> list[float]:
         math.log1p(len(claim.split())) / 4, math.log1p(len(window.split())) / 6,
         float(len(claim.split()) <= 3),
         len(words & content_words(context)) / len(words) if words else 1.0,
-        len(missing) / len(claim_names) if claim_names else 0.0,
+        len(missing) / len(held_names) if held_names else 0.0,
         in_place_of,
     ]
 

@@ -33,13 +33,13 @@ from service.verify.support_features import (
     State,
     TokenEncoder,
     calendar_conflict,
+    claim_names,
     common_words,
     content_words,
     join,
     names,
     numbers,
     pair_features,
-    rare_first_name,
     shows_conflict,
 )
 from service.verify.table import Cell, Evidence, SupportTable, Verdict
@@ -69,8 +69,8 @@ def _names_absent(claim: str, window: str) -> bool:
     """The claim names people or places and the window (with its title) holds none of
     them: the head, trained partly on HaluEval answers whose names the knowledge need not
     hold, can still score such a claim as plausible."""
-    claim_names, lowered = names(claim), window.lower()
-    return bool(claim_names) and not any(n in lowered for n in claim_names)
+    named, lowered = names(claim), window.lower()
+    return bool(named) and not any(n in lowered for n in named)
 
 
 def _words_absent(claim: str, window: str) -> bool:
@@ -191,7 +191,7 @@ class SupportModel:
             for i, (claim, window) in enumerate(pairs):
                 lowered = window.lower()
                 if not (numbers(claim) <= numbers(window)
-                        and all(n in lowered for n in names(claim) | rare_first_name(claim))):
+                        and all(n in lowered for n in claim_names(claim))):
                     probs[i, 0] = 0.0
                     probs[i] /= max(float(probs[i].sum()), 1e-9)
         return probs

@@ -22,7 +22,7 @@ from service.generation.citations import claim_spans
 from service.records import EvidenceSpan, Passage, SentenceCheck
 from service.retrieval.terms import content_terms
 from service.verify.judge import BatchJudge, Judge
-from service.verify.support_features import names, rare_first_name
+from service.verify.support_features import claim_names
 from service.verify.table import Evidence, SupportTable
 
 
@@ -63,7 +63,7 @@ def names_held(claim: str, passage: Passage) -> bool:
     """Every name in the claim (as the support features read names) is in the passage,
     its document's title or its outlet."""
     held = f"{passage.title} {passage.source or ''} {passage.text}".lower()
-    return all(name in held for name in names(claim) | rare_first_name(claim))
+    return all(name in held for name in claim_names(claim))
 
 
 def evidence_of(passage: Passage) -> str:
