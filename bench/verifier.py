@@ -22,6 +22,9 @@ side in one run. Results go in docs/benchmarks.md ("Verifier (issue 13)").
   (the draft contains the reference and some sentence is not supported) with its 95 %
   Wilson interval and the flagged ids, supported share, verification latency per answer
   p50/p95.
+- Speakers (bench/verifier_speakers.py): who the reported speech of 130 corpus sentences
+  is attributed to, against hand labels; and per drafts file, the answer sentences the
+  verifier attributed to a speaker.
 - Seeded errors in context (bench/verifier_context.py): the same kinds, and a question's
   detail or a wrong answer in the reference's place, verified among all the passages
   retrieved for the question; and bare answers (a fragment: right, and a wrong one from
@@ -49,6 +52,7 @@ from bench.verifier_context import (  # noqa: E402
     context_cases,
     context_suite,
 )
+from bench.verifier_speakers import speaker_suite  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.evaluation.dataset import load_dataset  # noqa: E402
 from service.evaluation.halueval import auroc, balanced  # noqa: E402
@@ -251,6 +255,7 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
                                           for d in usable)}
     for name, judge in judges.items():
         flagged: list[str] = []
+        attributed: list[list[str]] = []  # [id, speaker, the sentence as shown]
         supported, sentences = 0, 0
         latency: list[float] = []
         warm_latency: list[float] = []
@@ -266,11 +271,13 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
             supported += sum(c.supported for c in verified.checks)
             if contains_reference(d["draft"], d["reference"]) and verified.unsupported:
                 flagged.append(d["id"])
+            attributed += [[d["id"], c.speaker, verified.text] for c in verified.checks
+                           if c.speaker]
         low, high = wilson(len(flagged), out["correct"])
         out[name] = {
             "false_flag_rate_on_correct": round(len(flagged) / max(out["correct"], 1), 4),
             "false_flag_95": [round(low, 4), round(high, 4)], "flagged": flagged,
-            "sentences": sentences,
+            "sentences": sentences, "attributed_to_a_speaker": attributed,
             "supported_share": round(supported / max(sentences, 1), 4),
             "latency_ms_p50": round(percentile(latency, 0.5), 1),
             "latency_ms_p95": round(percentile(latency, 0.95), 1),
@@ -315,6 +322,9 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             k: [round(j.score(c["claim"], c["evidence"]), 3) for c in examples]
             for k, j in judges.items()}
         print(json.dumps(result["perturbation"]), file=sys.stderr)
+    if "speakers" in args.parts:
+        result["speakers"] = speaker_suite(ROOT / "indexes" / "news" / "docs")
+        print("speakers", json.dumps(result["speakers"]), file=sys.stderr)
     files = args.drafts if "drafts" in args.parts else []
     if missing := [f for f in files if not f.is_file()]:
         raise SystemExit(f"{missing[0]}: no such drafts file; make it with "
@@ -355,10 +365,11 @@ def main() -> int:
     r.add_argument("--n", type=int, default=600, help="HaluEval pairs per file")
     r.add_argument("--out", type=Path)
     r.add_argument("--parts", nargs="+",
-                   default=["halueval", "perturbation", "drafts", "context"],
-                   choices=["halueval", "perturbation", "drafts", "context"],
+                   default=["halueval", "perturbation", "drafts", "context", "speakers"],
+                   choices=["halueval", "perturbation", "drafts", "context", "speakers"],
                    help="context: seeded errors verified among each drafts question's "
-                   "retrieved passages (needs drafts)")
+                   "retrieved passages (needs drafts); speakers: who says it, against "
+                   "hand labels (bench/verifier_speakers.py)")
     for p in (d, r):
         p.add_argument("--dataset", type=Path, default=Path("eval/datasets/news.jsonl"))
     args = parser.parse_args()

@@ -169,6 +169,10 @@ class SentenceCheck(BaseModel):
     evidence: list[EvidenceSpan] = Field(
         default_factory=list, description="The passage sentence(s) that support the claim "
         "(or that it contradicts), as document offsets.")
+    speaker: str | None = Field(
+        default=None, description="Who the cited passage reports as saying what the "
+        "sentence claims, when the sentence did not say so: the shown sentence is "
+        "attributed to them ('According to Putin, as reported by A, …').")
 
 
 class Answer(BaseModel):

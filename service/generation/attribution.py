@@ -44,6 +44,13 @@ def _opener(word: str) -> str:
     return word.lower() if word.rstrip(",;:").lower() in _COMMON_OPENERS else word
 
 
+def led_in(lead: str, claim: str) -> str:
+    """The claim after a lead-in: "According to A," + "The talks …" → "According to A,
+    the talks …"."""
+    first, _, rest = claim.partition(" ")
+    return f"{lead} {_opener(first)} {rest}".rstrip()
+
+
 def _label(citation: Citation) -> str:
     return label_of(citation.source, citation.title, citation.provenance)
 
@@ -57,9 +64,7 @@ def _force_uploaded_label(sentence: str, cited: list[Citation]) -> str | None:
     if not missing:
         return None
     bare = [label_of(c.source, c.title) for c in cited]
-    claim = strip_attribution(sentence, labels + bare)
-    first, _, rest = claim.partition(" ")
-    return f"{wording.lead_in(labels)} {_opener(first)} {rest}".rstrip()
+    return led_in(wording.lead_in(labels), strip_attribution(sentence, labels + bare))
 
 
 def _attribution_patterns(
@@ -119,8 +124,6 @@ def attribute_sentences(text: str, citations: list[Citation]) -> str:
             return f"{wording.lead_in(labels)} {claim}"
         if named or _ATTRIBUTED.search(sentence):
             return sentence
-        first, _, rest = sentence.partition(" ")
-        trail = sentence[len(sentence.rstrip()):]
-        return f"{wording.lead_in(labels)} {_opener(first)} {rest}".rstrip() + trail
+        return led_in(wording.lead_in(labels), sentence) + sentence[len(sentence.rstrip()):]
 
     return map_sentences(text, attribute)

@@ -27,6 +27,7 @@ _ABSTAIN_PHRASES = re.compile(
 #: Templates of a quoted account: "According to A: “…” [1]", "B reports instead: …".
 ACCOUNT_TEMPLATES = ("extractive_sentence", "perspective_also", "perspective_instead")
 _SLOT = "LABELSLOT"
+_SPEAKER_SLOT = "SPEAKERSLOT"
 
 
 def abstention() -> str:
@@ -123,6 +124,12 @@ def lead_in(labels: list[str]) -> str:
     return prompt("lead_in", sources=join_labels(labels))
 
 
+def speaker_lead_in(speaker: str, labels: list[str]) -> str:
+    """"According to Putin, as reported by A," — a claim the source only reports
+    somebody as saying (service/verify/speakers.py)."""
+    return prompt("lead_in_speaker", speaker=speaker, sources=join_labels(labels))
+
+
 def lead_in_prefix() -> str:
     """"According to " — the lead-in's words before the sources."""
     return prompt("lead_in").split("{sources}")[0]
@@ -136,7 +143,9 @@ def account(template: str, label: str, sentence: str, marker: int) -> str:
 @functools.cache
 def _heads() -> tuple[str, ...]:
     """The parts of our lead-in and account templates before the claim, label slotted."""
-    heads = [prompt("lead_in").replace("{sources}", _SLOT)]
+    heads = [prompt("lead_in").replace("{sources}", _SLOT),
+             prompt("lead_in_speaker").replace("{speaker}", _SPEAKER_SLOT)
+             .replace("{sources}", _SLOT)]
     for name in ACCOUNT_TEMPLATES:
         head = prompt(name).split("{sentence}")[0].rstrip(" “\"")
         heads.append(head.replace("{label}", _SLOT))
@@ -146,7 +155,8 @@ def _heads() -> tuple[str, ...]:
 def lead_in_pattern(sources: str) -> str:
     """Regex source matching any lead-in we write, with `sources` matching its labels.
     A model copying one may double the comma or put it inside a quote: tolerated."""
-    alternatives = [re.escape(head.rstrip(",:")).replace(_SLOT, sources) + r"[,:]+[”\"]?"
+    alternatives = [re.escape(head.rstrip(",:")).replace(_SLOT, sources)
+                    .replace(_SPEAKER_SLOT, r"[^,:“”\"]{1,80}?") + r"[,:]+[”\"]?"
                     for head in _heads()]
     return rf"^(?:{'|'.join(alternatives)}) (?=\S)"
 

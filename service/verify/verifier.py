@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from service.generation import markers, wording
-from service.generation.attribution import strip_attribution
+from service.generation.attribution import led_in, strip_attribution
 from service.generation.citations import claim_spans
 from service.records import EvidenceSpan, Passage, SentenceCheck
 from service.retrieval.terms import content_terms
 from service.verify.judge import BatchJudge, Judge
+from service.verify.speakers import reported_speaker
 from service.verify.support_features import claim_names
 from service.verify.table import Evidence, SupportTable
 
@@ -91,12 +92,42 @@ def _evidence(table: SupportTable | None, i: int, cited: list[int],
             for n, start, end in table.spans(i, cited)]
 
 
-def _rebuilt(sentence: str, cited: list[int], action: str, verdict: str | None) -> str:
-    """The sentence with its repaired markers, marked when unsupported: contradicted (a
-    warning) or not found (a soft note); the gap after it kept."""
+def _speaker(table: SupportTable | None, i: int, cited: list[int], passages: list[Passage],
+             claim: str) -> str | None:
+    """Who every passage supporting the claim reports as saying it, if the claim does not
+    say so (a claim one of them states in its own voice needs no speaker). Not for an
+    uploaded document: its claims stay under its own name, whoever it says said them."""
+    if table is None or any(passages[n - 1].provenance == "uploaded" for n in cited):
+        return None
+    speakers = [reported_speaker(claim, passages[n - 1].text, start, end)
+                for n, start, end in table.spans(i, cited)]
+    return speakers[0] if speakers and None not in speakers else None
+
+
+def _check(claim: str, index: int, cited: list[int], score: float,
+           action: Literal["kept", "recited", "marked", "dropped"],
+           table: SupportTable | None, passages: list[Passage]) -> SentenceCheck:
+    """The claim's verification row: verdict, evidence spans, and (supported) the speaker
+    its passages report it from."""
+    supported = action in ("kept", "recited")
+    return SentenceCheck(
+        sentence=claim, markers=cited, supported=supported, score=round(score, 4),
+        action=action, verdict=table.verdict(index, cited) if table is not None else None,
+        evidence=_evidence(table, index, cited, passages),
+        speaker=_speaker(table, index, cited, passages, claim) if supported else None)
+
+
+def _rebuilt(sentence: str, claim: str, check: SentenceCheck, passages: list[Passage]) -> str:
+    """The sentence with its repaired markers; attributed to the speaker its passage
+    reports it from; marked when unsupported: contradicted (a warning) or not found (a
+    soft note); the gap after it kept."""
+    cited = check.markers
+    if check.speaker is not None:
+        labels = list(dict.fromkeys(wording.passage_label(passages[n - 1]) for n in cited))
+        sentence = led_in(wording.speaker_lead_in(check.speaker, labels), claim)
     rebuilt = markers.place(sentence, cited)
-    if action == "marked":
-        rebuilt = (wording.mark_contradicted(rebuilt) if verdict == "contradicted"
+    if check.action == "marked":
+        rebuilt = (wording.mark_contradicted(rebuilt) if check.verdict == "contradicted"
                    else wording.mark_unverified(rebuilt))
     return rebuilt + sentence[len(sentence.rstrip()):]
 
@@ -151,13 +182,10 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
                 cited, score, action = [best], best_score, "recited"
             else:
                 action = "dropped" if policy == "drop" else "marked"
-        supported = action in ("kept", "recited")
-        verdict = table.verdict(index, cited) if table is not None else None
-        checks.append(SentenceCheck(sentence=claim, markers=cited, supported=supported,
-                                    score=round(score, 4), action=action, verdict=verdict,
-                                    evidence=_evidence(table, index, cited, passages)))
+        check = _check(claim, index, cited, score, action, table, passages)
+        checks.append(check)
         if action == "dropped":
             continue
-        pieces.append(_rebuilt(sentence, cited, action, verdict))
+        pieces.append(_rebuilt(sentence, claim, check, passages))
     pieces.append(text[cursor:])
     return Verified(text=re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip(), checks=checks)

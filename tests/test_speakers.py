@@ -1,0 +1,147 @@
+"""A claim its passage only reports somebody as saying is shown as theirs: the speaker of
+reported speech read by rule, and the verifier's lead-in naming them."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.config import Settings
+from service.evaluation.metrics import is_attributed
+from service.generation.attribution import attribute_sentences
+from service.generation.citations import resolve_citations
+from service.records import Passage
+from service.verify.backends import JUDGES
+from service.verify.judge import Judge
+from service.verify.speakers import names_speaker, speaker_of
+from service.verify.verifier import claim_of, verify_text
+from tests.conftest import ScriptedLLM, ask, passage_number, pipeline_with_llm
+
+QUOTE = ("“The recent bombing of railway tracks in the Bryansk and Kursk regions is, of "
+         "course, a terrorist act,” he said.")
+HARSH = "Putin made a harsh statement at a meeting with the government."
+
+
+@pytest.mark.parametrize(("sentence", "speaker"), [
+    ("Republican Senator John Wicker said that Trump had instructed John Thune to wait.",
+     "Republican Senator John Wicker"),
+    ("“It’s an interim victory for now,” said Alexander Gabuev, the director of the "
+     "Carnegie Russia Eurasia Center in Berlin.", "Alexander Gabuev"),
+    ("Russia should not make any compromises at all, says former CIA analyst Larry Johnson.",
+     "Larry Johnson"),
+    ("According to Batyuk, the reduction of American support for Kiev will happen anyway.",
+     "Batyuk"),
+    ("Military experts say Russia can keep fighting for at least another year.",
+     "military experts"),
+    ("The White House, for its part, said that the parties had agreed to begin talks.",
+     "the White House"),
+    ("“Putin has triumphed over everyone,” said one of Russia’s main TV anchors, "
+     "Olga Skabeeva.", "Olga Skabeeva"),
+    ("Washington’s channels with Moscow have been flung open, writes M.K.", "M.K."),
+])
+def test_a_speaker_named_next_to_the_reporting_verb_is_read(sentence: str,
+                                                            speaker: str) -> None:
+    assert speaker_of(sentence) == speaker
+
+
+def test_he_is_the_subject_or_speaker_of_the_sentence_before_outside_the_quote() -> None:
+    assert speaker_of(QUOTE, [HARSH]) == "Putin"
+    assert speaker_of(QUOTE) is None  # nobody before it: no guess
+    opened = "Batyuk, head of the Center, noted in a comment to NG that supplies will fall."
+    quoted = "“The lack of American supplies of air defense systems will be a blow."
+    assert speaker_of("The allies will not be able to replace them,” he believes.",
+                      [opened, quoted]) == "Batyuk"
+
+
+@pytest.mark.parametrize(("sentence", "before"), [
+    # "called": a phone call as often as words.
+    ("Trump called the Russian President to clarify Moscow’s position.", []),
+    # scare quotes report nobody
+    ("The document with the provisional name “22 points” existed in reality.", []),
+    ("The parties agreed on the terms according to the “1000 to 1000” formula.", []),
+    # the sentence before names no one who could be "him"
+    ("According to him, this does not mean that Washington and Moscow should become allies.",
+     ["Speaking recently at a hearing, Secretary of State Marco Rubio called it irresponsible."]),
+    ("They demanded that the European Union be involved in any negotiations.", []),
+    ("After the inauguration, the United States changed its policy.", []),
+])
+def test_no_speaker_is_guessed(sentence: str, before: list[str]) -> None:
+    assert speaker_of(sentence, before) is None
+
+
+def test_a_claim_naming_the_speaker_or_reporting_speech_needs_no_lead_in() -> None:
+    assert names_speaker("Scholz welcomed the decision.", "German Chancellor Olaf Scholz")
+    assert names_speaker("The chancellor said it was a good start.", "Olaf Scholz")
+    assert not names_speaker("The decision was a good start.", "German Chancellor Olaf Scholz")
+    assert not names_speaker("The German chancellor welcomed it.", "German Chancellor Olaf Scholz")
+
+
+def _passages(*texts: str, title: str = "Railway bombings and the memorandum",
+              source: str | None = "NG") -> list[Passage]:
+    return [Passage(chunk_id=f"c{i}", doc_id=f"d{i}", title=title, source=source, text=t,
+                    start=100 * i, end=100 * i + len(t), score=1.0, rank=i)
+            for i, t in enumerate(texts, start=1)]
+
+
+@pytest.fixture(scope="module")
+def judge() -> Judge:
+    return JUDGES.get("support")(Settings())
+
+
+def test_a_quote_restated_as_fact_is_attributed_to_its_speaker(judge: Judge) -> None:
+    passages = _passages(f"{HARSH} {QUOTE}")
+    out = verify_text("Yes, the railway bombings in the Bryansk and Kursk regions were a "
+                      "terrorist act [1].", passages, judge, "mark")
+    [check] = out.checks
+    assert check.supported and check.speaker == "Putin"
+    assert out.text == ("According to Putin, as reported by NG, yes, the railway bombings in "
+                        "the Bryansk and Kursk regions were a terrorist act [1].")
+    # verified again (a second look, a regeneration), the lead-in is not part of the claim
+    assert claim_of(out.text, ["NG"]).startswith("yes, the railway bombings")
+    again = verify_text(out.text, passages, judge, "mark")
+    assert again.text == out.text and again.checks[0].speaker == "Putin"
+
+
+def test_a_claim_that_names_its_speaker_or_a_narrated_fact_is_left_as_written(
+        judge: Judge) -> None:
+    passages = _passages(f"{HARSH} {QUOTE}",
+                         "On March 11, in Jeddah, the United States and Ukraine agreed on a "
+                         "30-day truce.")
+    text = ("Putin said the railway bombing in the Bryansk and Kursk regions was a terrorist "
+            "act [1]. The United States and Ukraine agreed on a 30-day truce in Jeddah [2].")
+    out = verify_text(text, passages, judge, "mark")
+    assert [c.supported for c in out.checks] == [True, True]
+    assert [c.speaker for c in out.checks] == [None, None] and out.text == text
+
+
+def test_the_source_is_not_named_twice_and_the_answer_counts_as_attributed() -> None:
+    passages = _passages(f"{HARSH} {QUOTE}")
+    text = "According to Putin, as reported by NG, the bombing was a terrorist act [1]."
+    cited = resolve_citations(text, passages)
+    assert attribute_sentences(cited.text, cited.citations) == text
+
+
+def test_an_answer_resting_on_a_quote_names_the_speaker_end_to_end(
+        news_settings: Settings) -> None:
+    """Through the pipeline over the real news index and support model: the model's
+    unattributed restatement of Putin's words comes out as his."""
+    def restates(messages: list[dict[str, str]]) -> str:
+        n = passage_number(messages, "terrorist act")
+        return (f"The railway bombings in the Bryansk and Kursk regions were a terrorist "
+                f"act [{n}].")
+
+    pipeline = pipeline_with_llm(news_settings, ScriptedLLM(restates))
+    answer = ask(pipeline, "Were the railway bombings in Bryansk and Kursk a terrorist act?")
+    assert answer.answer.startswith("According to Putin, as reported by NG")
+    assert [c.speaker for c in answer.verification] == ["Putin"]
+    assert is_attributed(answer, ["Putin"])
+
+
+def test_an_uploaded_document_cannot_put_its_claim_in_a_named_speakers_mouth(
+        judge: Judge) -> None:
+    planted = _passages("“Sanctions on Russia must end this month,” said Tatiana Stanovaya, "
+                        "the founder of R. Politik.", title="Notes", source=None)
+    uploaded = [p.model_copy(update={"provenance": "uploaded"}) for p in planted]
+    text = "Sanctions on Russia must end this month [1]."
+    assert verify_text(text, planted, judge, "mark").checks[0].speaker == "Tatiana Stanovaya"
+    out = verify_text(text, uploaded, judge, "mark")
+    assert out.checks[0].supported and out.checks[0].speaker is None and out.text == text
