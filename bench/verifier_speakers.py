@@ -35,7 +35,7 @@ def speaker_suite(docs: Path, labels: Path = LABELS) -> dict[str, Any]:
             texts[row["doc_id"]] = [text[s:e] for s, e in sentence_spans(text)]
         sentences = texts[row["doc_id"]]
         i = sentences.index(row["sentence"])
-        got = speaker_of(sentences[i], sentences[max(0, i - 3):i])
+        got = speaker_of(sentences[i], sentences[max(0, i - 3):i], sentences[i + 1:i + 4])
         gold = row["speaker"]
         ok = got is not None and gold is not None and (
             got.lower() == gold.lower() or bool(own_words(got) & own_words(gold)))

@@ -52,6 +52,18 @@ def test_he_is_the_subject_or_speaker_of_the_sentence_before_outside_the_quote()
                       [opened, quoted]) == "Batyuk"
 
 
+def test_a_quotation_over_several_sentences_is_the_speaker_of_its_close() -> None:
+    opened = "Batyuk, head of the Center, noted in a comment to NG that supplies will fall."
+    quoted = "“The lack of American supplies of air defense systems will be a blow."
+    closing = "The allies will not be able to replace them,” he believes."
+    assert speaker_of(quoted, [opened], [closing]) == "Batyuk"
+    assert speaker_of(quoted, [opened], ["Nothing closes the quotation here."]) is None
+    said = "“It’s an interim victory for now,” said Alexander Gabuev, a director."
+    alone = "“The ultimate victory for Putin is a Ukraine denied sovereign choices.”"
+    assert speaker_of(alone, [said]) == "Alexander Gabuev"
+    assert speaker_of(alone, ["Talks began in Riyadh on Tuesday."]) is None
+
+
 @pytest.mark.parametrize(("sentence", "before"), [
     # "called": a phone call as often as words.
     ("Trump called the Russian President to clarify Moscow’s position.", []),

@@ -121,12 +121,47 @@ def _referent(before: list[str]) -> str | None:
     return None
 
 
-def speaker_of(sentence: str, before: list[str] | None = None) -> str | None:
+def _opens(sentence: str) -> bool:
+    """A quotation opens in the sentence and runs on past it."""
+    straight = sentence.count('"')
+    return sentence.count("“") > sentence.count("”") or (
+        straight % 2 == 1 and sentence.lstrip().startswith('"'))
+
+
+def _closes(sentence: str) -> bool:
+    """A quotation opened before the sentence closes in it."""
+    straight = sentence.count('"')
+    return sentence.count("”") > sentence.count("“") or (
+        straight % 2 == 1 and not sentence.lstrip().startswith('"'))
+
+
+def _whole_quote(sentence: str) -> bool:
+    """The sentence is one quotation and nothing else: “We are ready.”"""
+    text = sentence.strip()
+    return (text[:1] in "“\"" and text[-1:] in "”\"" and text.count("“") <= 1
+            and text.count('"') in (0, 2))
+
+
+def speaker_of(sentence: str, before: list[str] | None = None,
+               after: list[str] | None = None) -> str | None:
     """Who the sentence reports as saying what it says, when that can be told safely;
-    `before`: the sentences before it in its passage, oldest first."""
+    `before` / `after`: the sentences before and after it in its passage, in order.
+    A quotation running over several sentences is the words of whoever the sentence
+    closing it names; a quotation standing alone after one with its speaker named is
+    theirs (“It’s an interim victory,” said Gabuev. “The ultimate victory …”)."""
+    before, after = before or [], after or []
     if (name := _named(sentence)) is not None:
         return name
-    return _referent(before or []) if _pronoun(sentence) else None
+    if _pronoun(sentence):
+        return _referent(before)
+    if _opens(sentence):
+        for i, later in enumerate(after[:3]):
+            if _closes(later):
+                return speaker_of(later, [*before, sentence, *after[:i]])
+        return None
+    if _whole_quote(sentence) and before and re.search("[“”\"]", before[-1]):
+        return speaker_of(before[-1], before[:-1])
+    return None
 
 
 def names_speaker(claim: str, speaker: str) -> bool:
@@ -157,5 +192,6 @@ def reported_speaker(claim: str, text: str, start: int, end: int) -> str | None:
     sentences = [text[s:e] for s, e in spans]
     best = max(inside, key=lambda i: len(wanted & (content_words(sentences[i])
                                                     | numbers(sentences[i]))))
-    speaker = speaker_of(sentences[best], sentences[max(0, best - 3):best])
+    speaker = speaker_of(sentences[best], sentences[max(0, best - 3):best],
+                         sentences[best + 1:best + 4])
     return speaker if speaker is not None and not names_speaker(claim, speaker) else None
