@@ -7,12 +7,13 @@ import pytest
 
 from service.config import Settings
 from service.evaluation.metrics import is_attributed
+from service.generation import wording
 from service.generation.attribution import attribute_sentences
 from service.generation.citations import resolve_citations
 from service.records import Passage
 from service.verify.backends import JUDGES
 from service.verify.judge import Judge
-from service.verify.speakers import names_speaker, speaker_of
+from service.verify.speakers import misattributed, names_speaker, speaker_of
 from service.verify.verifier import claim_of, verify_text
 from tests.conftest import ScriptedLLM, ask, passage_number, pipeline_with_llm
 
@@ -37,6 +38,7 @@ HARSH = "Putin made a harsh statement at a meeting with the government."
     ("“Putin has triumphed over everyone,” said one of Russia’s main TV anchors, "
      "Olga Skabeeva.", "Olga Skabeeva"),
     ("Washington’s channels with Moscow have been flung open, writes M.K.", "M.K."),
+    ("On Tuesday Putin said the talks were useful.", "Putin"),
 ])
 def test_a_speaker_named_next_to_the_reporting_verb_is_read(sentence: str,
                                                             speaker: str) -> None:
@@ -46,14 +48,19 @@ def test_a_speaker_named_next_to_the_reporting_verb_is_read(sentence: str,
 def test_he_is_the_subject_or_speaker_of_the_sentence_before_outside_the_quote() -> None:
     assert speaker_of(QUOTE, [HARSH]) == "Putin"
     assert speaker_of(QUOTE) is None  # nobody before it: no guess
-    opened = "Batyuk, head of the Center, noted in a comment to NG that supplies will fall."
+    opened = "Batyuk, a political scientist, noted in a comment that supplies will fall."
     quoted = "“The lack of American supplies of air defense systems will be a blow."
     assert speaker_of("The allies will not be able to replace them,” he believes.",
                       [opened, quoted]) == "Batyuk"
+    # "he"/"she" is nobody when the sentence before names more than one name
+    assert speaker_of("“We will see,” she said.",
+                      ["Putin spoke with Merkel by phone on Monday."]) is None
+    assert speaker_of(QUOTE, ["Lavrov and Rubio met in Riyadh."]) is None
+    assert speaker_of(QUOTE, ["According to the Kremlin, Putin will attend."]) is None
 
 
 def test_a_quotation_over_several_sentences_is_the_speaker_of_its_close() -> None:
-    opened = "Batyuk, head of the Center, noted in a comment to NG that supplies will fall."
+    opened = "Batyuk, a political scientist, noted in a comment that supplies will fall."
     quoted = "“The lack of American supplies of air defense systems will be a blow."
     closing = "The allies will not be able to replace them,” he believes."
     assert speaker_of(quoted, [opened], [closing]) == "Batyuk"
@@ -74,6 +81,11 @@ def test_a_quotation_over_several_sentences_is_the_speaker_of_its_close() -> Non
     ("According to him, this does not mean that Washington and Moscow should become allies.",
      ["Speaking recently at a hearing, Secretary of State Marco Rubio called it irresponsible."]),
     ("They demanded that the European Union be involved in any negotiations.", []),
+    # an adjective, a scare quote before a name, a clause: no speaker
+    ("The attack, believed to be the largest since 2022, hit Kharkiv.", []),
+    ("The “coalition of the willing” Britain announced in March will deploy troops.", []),
+    ("“It was useful,” said Head of the Department of the Ministry of Foreign Affairs for "
+     "the Commonwealth of Independent States.", []),
     ("After the inauguration, the United States changed its policy.", []),
 ])
 def test_no_speaker_is_guessed(sentence: str, before: list[str]) -> None:
@@ -157,3 +169,82 @@ def test_an_uploaded_document_cannot_put_its_claim_in_a_named_speakers_mouth(
     assert verify_text(text, planted, judge, "mark").checks[0].speaker == "Tatiana Stanovaya"
     out = verify_text(text, uploaded, judge, "mark")
     assert out.checks[0].supported and out.checks[0].speaker is None and out.text == text
+
+
+JOHNSON = ("Russia should not make any compromises at all, says former CIA analyst Larry "
+           "Johnson. He expects a long war.")
+
+
+IZVESTIA = (  # the chunk of 003.txt the retriever gives for uns20
+    "In the context of the US President's initiative to impose a 30-day truce, the Russian "
+    "side has identified a number of significant issues related to ensuring effective "
+    "control over a possible ceasefire along the entire line of contact, the need to stop "
+    "forced mobilization in Ukraine and the rearmament of the Armed Forces of Ukraine.\n\n"
+    "Russia should not make any compromises at all, says former CIA analyst Larry Johnson."
+    "\n\n\"The outcome of the negotiations should be a firm commitment by the United States "
+    "to immediately end all support for Ukraine, including intelligence, financial "
+    "assistance, and weapons.")
+
+
+def test_words_put_in_the_mouth_of_somebody_else_are_contradicted(judge: Judge) -> None:
+    # Under this title ("Trump" is in it) the support model alone passes the wrong speaker.
+    passages = _passages(IZVESTIA, source="Izvestia",
+                         title="Putin and Trump agree to begin negotiations on a Ukrainian "
+                         "settlement")
+    wrong = "President Trump argued that Russia should make no compromises at all [1]."
+    out = verify_text(wrong, passages, judge, "mark")
+    [check] = out.checks
+    assert check.score >= judge.threshold
+    assert not check.supported and check.verdict == "contradicted"
+    assert out.text == wording.mark_contradicted(wrong)
+    assert verify_text(wrong, passages, judge, "drop").text == ""
+    for right in ("Larry Johnson argued that Russia should make no compromises at all [1].",
+                  "Former CIA analyst Johnson said Russia should make no compromises [1]."):
+        assert verify_text(right, passages, judge, "mark").checks[0].supported, right
+
+
+def test_a_claimed_speaker_named_in_the_window_or_unnamed_is_no_misattribution() -> None:
+    claim = "Trump argued that Russia should make no compromises at all."
+    assert misattributed(claim, JOHNSON, 0, len(JOHNSON)) == "Larry Johnson"
+    both = "Trump met the delegation. " + JOHNSON
+    assert misattributed(claim, both, 0, len(both)) is None
+    assert misattributed("The president argued that Russia should make no compromises.",
+                         JOHNSON, 0, len(JOHNSON)) is None  # a title names no one
+
+
+def test_only_the_reported_words_of_one_speaker_get_a_lead_in(judge: Judge) -> None:
+    told = _passages("Russia launched 90 drones at Kyiv overnight; Zelensky said Moscow "
+                     "must pay.")
+    out = verify_text("Russia launched 90 drones at Kyiv overnight [1].", told, judge, "mark")
+    assert out.checks[0].supported and out.checks[0].speaker is None  # the outlet's own words
+    two = [*_passages("“The talks were useful,” Peskov said."),
+           *_passages("“The talks were useful,” Lavrov said.", source="Izvestia")]
+    two[1] = two[1].model_copy(update={"chunk_id": "c2", "doc_id": "d2"})
+    out = verify_text("The talks were useful [1][2].", two, judge, "mark")
+    assert out.checks[0].speaker is None  # two speakers: neither is named for both
+
+
+def test_the_models_own_attribution_quotations_and_accounts_are_kept(judge: Judge) -> None:
+    passages = _passages(f"{HARSH} {QUOTE}")
+    for text in ("According to Merkel, the railway bombings in Bryansk and Kursk were a "
+                 "terrorist act [1].",
+                 "NG reports that the railway bombings in Bryansk and Kursk were a terrorist "
+                 "act [1].",
+                 "The railway bombings in Bryansk and Kursk were “a terrorist act.” [1]",
+                 "NG also reports: “The recent bombing of railway tracks in the Bryansk and "
+                 "Kursk regions is, of course, a terrorist act.” [1]"):
+        out = verify_text(text, passages, judge, "mark")
+        assert out.checks[0].speaker is None and out.text == text, text
+
+
+def test_the_gap_after_a_rewritten_sentence_and_a_single_mark_are_kept(judge: Judge) -> None:
+    passages = [*_passages(f"{HARSH} {QUOTE}"),
+                *_passages("The Pentagon urged the press not to dramatize the situation.")]
+    passages[1] = passages[1].model_copy(update={"chunk_id": "c2", "doc_id": "d2"})
+    text = ("The railway bombings in the Bryansk and Kursk regions were a terrorist act. [1] "
+            "Hegseth skipped the meeting in Paris [2].")
+    out = verify_text(text, passages, judge, "mark")
+    assert "terrorist act [1]. " in out.text and out.checks[0].speaker == "Putin"
+    assert out.text.count(wording.unverified_mark()) == 1
+    again = verify_text(out.text, passages, judge, "mark")
+    assert again.text == out.text

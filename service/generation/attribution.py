@@ -85,19 +85,20 @@ def _attribution_patterns(
     return lead, trail
 
 
-def strip_attribution(sentence: str, labels: Iterable[str] = ()) -> str:
+def strip_attribution(sentence: str, labels: Iterable[str] = (), generic: bool = True) -> str:
     """The sentence without a leading "According to <source>," (or "<source> reports
     instead:"), or a trailing ", according to <source>" — who makes the claim, not the
-    claim."""
-    generic = re.compile(wording.generic_lead_in_pattern())
+    claim. `generic`: also a lead-in of our shape naming someone not in `labels` (a
+    model's "According to Merkel, …")."""
+    lead_in = re.compile(wording.generic_lead_in_pattern() if generic else "(?!)")
     patterns = _attribution_patterns(labels)
     if patterns is None:
-        return generic.sub("", sentence)
+        return lead_in.sub("", sentence)
     lead, trail = patterns
     if match := lead.match(sentence):
         return sentence[match.end():]
     stripped = trail.sub("", sentence)
-    return stripped if stripped != sentence else generic.sub("", sentence)
+    return stripped if stripped != sentence else lead_in.sub("", sentence)
 
 
 def attribute_sentences(text: str, citations: list[Citation]) -> str:

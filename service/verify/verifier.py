@@ -22,7 +22,7 @@ from service.generation.citations import claim_spans
 from service.records import EvidenceSpan, Passage, SentenceCheck
 from service.retrieval.terms import content_terms
 from service.verify.judge import BatchJudge, Judge
-from service.verify.speakers import reported_speaker
+from service.verify.speakers import misattributed, reported_speaker, reports_speech
 from service.verify.support_features import claim_names
 from service.verify.table import Evidence, SupportTable
 
@@ -92,36 +92,61 @@ def _evidence(table: SupportTable | None, i: int, cited: list[int],
             for n, start, end in table.spans(i, cited)]
 
 
+def attributable(sentence: str, labels: list[str]) -> bool:
+    """The sentence may be shown as a speaker's words: it quotes nothing (a quotation, an
+    extractive or perspectives account keeps its own wording) and, a lead-in naming its
+    source aside, does not say who said it ("NG reports that …", "According to Merkel")."""
+    plain = wording.strip_unverified(markers.strip(sentence))
+    return not re.search("[“”\"]", plain) and not reports_speech(
+        strip_attribution(plain, labels, generic=False))
+
+
 def _speaker(table: SupportTable | None, i: int, cited: list[int], passages: list[Passage],
              claim: str) -> str | None:
-    """Who every passage supporting the claim reports as saying it, if the claim does not
-    say so (a claim one of them states in its own voice needs no speaker). Not for an
-    uploaded document: its claims stay under its own name, whoever it says said them."""
+    """Who every passage supporting the claim reports as saying it (one speaker), if the
+    claim does not say so (a claim one of them states in its own voice needs no
+    speaker). Not for an uploaded document: its claims stay under its own name, whoever
+    it says said them."""
     if table is None or any(passages[n - 1].provenance == "uploaded" for n in cited):
         return None
-    speakers = [reported_speaker(claim, passages[n - 1].text, start, end)
-                for n, start, end in table.spans(i, cited)]
-    return speakers[0] if speakers and None not in speakers else None
+    speakers = {reported_speaker(claim, passages[n - 1].text, start, end)
+                for n, start, end in table.spans(i, cited)}
+    return speakers.pop() if len(speakers) == 1 else None
+
+
+def _misattributed(table: SupportTable | None, i: int, cited: list[int],
+                   passages: list[Passage], claim: str) -> bool:
+    """The claim puts a passage's words in the mouth of somebody it does not name there
+    (a conflict of names, so contradicted)."""
+    return table is not None and any(
+        misattributed(claim, passages[n - 1].text, start, end) is not None
+        for n, start, end in table.spans(i, cited))
 
 
 def _check(claim: str, index: int, cited: list[int], score: float,
            action: Literal["kept", "recited", "marked", "dropped"],
-           table: SupportTable | None, passages: list[Passage]) -> SentenceCheck:
-    """The claim's verification row: verdict, evidence spans, and (supported) the speaker
-    its passages report it from."""
+           table: SupportTable | None, passages: list[Passage],
+           policy: Literal["mark", "drop", "regenerate"], attributable: bool) -> SentenceCheck:
+    """The claim's verification row: verdict, evidence spans, and (supported, and the
+    sentence `attributable`) the speaker its passages report it from."""
     supported = action in ("kept", "recited")
+    verdict = table.verdict(index, cited) if table is not None else None
+    if supported and _misattributed(table, index, cited, passages, claim):
+        supported, verdict = False, "contradicted"
+        action = "dropped" if policy == "drop" else "marked"
     return SentenceCheck(
         sentence=claim, markers=cited, supported=supported, score=round(score, 4),
-        action=action, verdict=table.verdict(index, cited) if table is not None else None,
-        evidence=_evidence(table, index, cited, passages),
-        speaker=_speaker(table, index, cited, passages, claim) if supported else None)
+        action=action, verdict=verdict, evidence=_evidence(table, index, cited, passages),
+        speaker=_speaker(table, index, cited, passages, claim)
+        if supported and attributable else None)
 
 
 def _rebuilt(sentence: str, claim: str, check: SentenceCheck, passages: list[Passage]) -> str:
     """The sentence with its repaired markers; attributed to the speaker its passage
     reports it from; marked when unsupported: contradicted (a warning) or not found (a
     soft note); the gap after it kept."""
-    cited = check.markers
+    cited, gap = check.markers, sentence[len(sentence.rstrip()):]
+    sentence = wording.strip_unverified(sentence)  # verified again: marked afresh below
     if check.speaker is not None:
         labels = list(dict.fromkeys(wording.passage_label(passages[n - 1]) for n in cited))
         sentence = led_in(wording.speaker_lead_in(check.speaker, labels), claim)
@@ -129,7 +154,7 @@ def _rebuilt(sentence: str, claim: str, check: SentenceCheck, passages: list[Pas
     if check.action == "marked":
         rebuilt = (wording.mark_contradicted(rebuilt) if check.verdict == "contradicted"
                    else wording.mark_unverified(rebuilt))
-    return rebuilt + sentence[len(sentence.rstrip()):]
+    return rebuilt + gap
 
 
 def verify_text(text: str, passages: list[Passage], checker: Judge,
@@ -182,9 +207,10 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
                 cited, score, action = [best], best_score, "recited"
             else:
                 action = "dropped" if policy == "drop" else "marked"
-        check = _check(claim, index, cited, score, action, table, passages)
+        check = _check(claim, index, cited, score, action, table, passages, policy,
+                       attributable(sentence, labels))
         checks.append(check)
-        if action == "dropped":
+        if check.action == "dropped":
             continue
         pieces.append(_rebuilt(sentence, claim, check, passages))
     pieces.append(text[cursor:])
