@@ -39,6 +39,7 @@ HARSH = "Putin made a harsh statement at a meeting with the government."
      "Olga Skabeeva.", "Olga Skabeeva"),
     ("Washington’s channels with Moscow have been flung open, writes M.K.", "M.K."),
     ("On Tuesday Putin said the talks were useful.", "Putin"),
+    ("Moreover Putin said the talks were useful.", "Putin"),
 ])
 def test_a_speaker_named_next_to_the_reporting_verb_is_read(sentence: str,
                                                             speaker: str) -> None:
@@ -57,6 +58,10 @@ def test_he_is_the_subject_or_speaker_of_the_sentence_before_outside_the_quote()
                       ["Putin spoke with Merkel by phone on Monday."]) is None
     assert speaker_of(QUOTE, ["Lavrov and Rubio met in Riyadh."]) is None
     assert speaker_of(QUOTE, ["According to the Kremlin, Putin will attend."]) is None
+    # a quotation naming its speaker is where "he" is found, whoever the subject before
+    assert speaker_of("“The next round will take place in June,” he added.",
+                      [HARSH, "“The talks in Istanbul were useful,” Dmitry Peskov told "
+                       "reporters."]) == "Dmitry Peskov"
 
 
 def test_a_quotation_over_several_sentences_is_the_speaker_of_its_close() -> None:
@@ -77,6 +82,17 @@ def test_a_quotation_over_several_sentences_is_the_speaker_of_its_close() -> Non
     # scare quotes report nobody
     ("The document with the provisional name “22 points” existed in reality.", []),
     ("The parties agreed on the terms according to the “1000 to 1000” formula.", []),
+    # the name after a descriptor ending in a link is not the speaker
+    ("Talks will resume in June, said a spokesman for President Zelensky.", []),
+    ("Talks will resume in June, said a source close to the Kremlin.", []),
+    ("Talks will resume in June, said officials in Kharkiv.", []),
+    # denied, supposed, asked, second hand, one of a list
+    ("Peskov denied that Putin said the talks had failed.", []),
+    ("If Putin says no, the talks will collapse.", []),
+    ("Did Putin say that the war will end this year?", []),
+    ("Zelensky said Putin claimed the truce was holding.", []),
+    ("According to Interfax, Zelensky said the truce was holding.", []),
+    ("Germany, France and Britain said they would send troops to Ukraine.", []),
     # the sentence before names no one who could be "him"
     ("According to him, this does not mean that Washington and Moscow should become allies.",
      ["Speaking recently at a hearing, Secretary of State Marco Rubio called it irresponsible."]),
@@ -204,8 +220,11 @@ def test_words_put_in_the_mouth_of_somebody_else_are_contradicted(judge: Judge) 
 
 
 def test_a_claimed_speaker_named_in_the_window_or_unnamed_is_no_misattribution() -> None:
-    claim = "Trump argued that Russia should make no compromises at all."
+    claim = "President Trump argued that Russia should make no compromises at all."
     assert misattributed(claim, JOHNSON, 0, len(JOHNSON)) == "Larry Johnson"
+    # one capitalised word may be a country or a city its spokesman speaks for
+    assert misattributed("Washington argued that Russia should make no compromises.",
+                         JOHNSON, 0, len(JOHNSON)) is None
     both = "Trump met the delegation. " + JOHNSON
     assert misattributed(claim, both, 0, len(both)) is None
     assert misattributed("The president argued that Russia should make no compromises.",
@@ -248,3 +267,32 @@ def test_the_gap_after_a_rewritten_sentence_and_a_single_mark_are_kept(judge: Ju
     assert out.text.count(wording.unverified_mark()) == 1
     again = verify_text(out.text, passages, judge, "mark")
     assert again.text == out.text
+
+
+def test_a_model_lead_in_naming_the_wrong_speaker_is_contradicted(judge: Judge) -> None:
+    passages = _passages(IZVESTIA, source="Izvestia",
+                         title="Putin and Trump agree to begin negotiations on a Ukrainian "
+                         "settlement")
+    wrong = "According to President Trump, Russia should make no compromises at all [1]."
+    assert verify_text(wrong, passages, judge, "mark").checks[0].verdict == "contradicted"
+    quoted = _passages(f"{HARSH} {QUOTE}")
+    merkel = ("According to Angela Merkel, the railway bombings in the Bryansk and Kursk "
+              "regions were a terrorist act [1].")
+    assert verify_text(merkel, quoted, judge, "mark").checks[0].verdict == "contradicted"
+    # speaking for a country is not a wrong speaker
+    spokesman = _passages("“The talks in Istanbul were useful,” said Dmitry Peskov, "
+                          "Putin’s spokesman.")
+    russia = verify_text("Russia said the talks in Istanbul were useful [1].", spokesman,
+                         judge, "mark")
+    assert russia.checks[0].supported
+
+
+def test_a_source_labelled_by_its_title_still_gets_the_speaker(judge: Judge) -> None:
+    titled = _passages(f"{HARSH} {QUOTE}", source=None)
+    label = "“Railway bombings and the memorandum”"
+    out = verify_text(f"According to {label}, the railway bombings in the Bryansk and Kursk "
+                      "regions were a terrorist act [1].", titled, judge, "mark")
+    assert out.checks[0].speaker == "Putin"
+    assert out.text.startswith(f"According to Putin, as reported by {label}, the railway")
+    again = verify_text(out.text, titled, judge, "mark")
+    assert again.text == out.text and again.checks[0].speaker == "Putin"

@@ -57,7 +57,7 @@ _DESCRIPTOR = r"(?:(?:[a-z][\w’'-]*|[A-Z]{2,}|[A-Z][\w’'-]*’s),? ){0,7}?"
 _LEAD = re.compile(rf"(?:^|[,;:] |\bthat |^As |, as )(?:(?:new|former) )?"
                    rf"(?P<name>(?:[Tt]he )?{_RUN}|{_GROUP}){_APPOSITIVE},?{_AUX} {_LEAD_VERB}")
 # "…,” said X." / "…, says former CIA analyst X, a …"
-_TRAIL = re.compile(rf"[,”\"]\s+{_VERB} {_DESCRIPTOR}(?P<name>{_RUN})"
+_TRAIL = re.compile(rf"[,”\"]\s+{_VERB} (?P<descriptor>{_DESCRIPTOR})(?P<name>{_RUN})"
                     rf"(?:,[^“”\"]*)?[.!?]?[”\"]?\s*$")
 # "…,” Putin said in January." / "…,” the Kremlin said in a statement."
 _TRAIL_NAME_FIRST = re.compile(rf"[,?!][”\"]\s+(?P<name>(?:the )?{_RUN}){_AUX} {_VERB}\b"
@@ -73,6 +73,20 @@ _SUBJECT = re.compile(rf"^(?P<name>(?:The )?{_RUN}){_APPOSITIVE} (?:[a-z]+ed|mad
                       rf"gave|took|has|had|is|was|sent|held|spoke|went|came|wrote|told|"
                       rf"said|says)\b")
 _ANY_NAME = re.compile(_RUN)
+# A descriptor ending in one of these links the speaker to the name after it: "said a
+# spokesman for President Zelensky", "an aide to Trump", "a source close to the Kremlin".
+_LINKS = frozenset("""for to of in at from with by near close about on under behind
+around within""".split())  # noqa: SIM905
+# A frame that does not report the words as said: denied, negated, conditional, asked
+# ("Peskov denied that Putin said …", "If Putin says no, …", "Did Putin say …?").
+_NOT_SAID = re.compile(r"\b(?:not|never|no|denied|denies|deny|denying|rejected|rejects|"
+                       r"dismissed|dismisses|refuted|if|unless|whether|would|could|might|"
+                       r"should)\b|n't\b|\?|^(?:Did|Does|Do|Will|Would|Can|Could|Is|Was|Has|"
+                       r"Have|Had)\b", re.I)
+# A report inside the reported words: second hand ("Zelensky said Putin claimed …",
+# "According to Interfax, Zelensky said …"): nobody's words safely.
+_NESTED = re.compile(rf"\b{_VERB}\b|\b[Aa]ccording to\b")
+_QUOTED = re.compile(r"“[^”]*”?|\"[^\"]*\"?")
 
 _CALENDAR = """yesterday today tomorrow monday tuesday wednesday thursday friday saturday
 sunday january february march april may june july august september october november
@@ -80,7 +94,10 @@ december"""
 # Words that open a sentence (or a name run) without being anyone's name.
 _OPENERS = frozenset(f"""a an and as at but by for from however if in it meanwhile on
 since so that then there these this those thus to we when while with yet he she they
-it i earlier later last next {_CALENDAR}""".split())
+it i earlier later last next moreover still nevertheless nonetheless furthermore indeed
+besides instead now again also did does do will would can could should is was were are
+has have had why how what who where unless although though because after before during
+despite even {_CALENDAR}""".split())
 # Titles and descriptors: a claim naming only these does not name the speaker.
 _TITLES = frozenset("""president minister foreign defense defence secretary state
 senator chancellor ambassador general envoy special prime deputy head director analyst
@@ -128,12 +145,36 @@ def _named(sentence: str) -> Report | None:
     for pattern, after in ((_ACCORDING, True), (_TRAIL, False), (_TRAIL_NAME_FIRST, False),
                            (_LEAD, True)):
         if (match := pattern.search(sentence)) and match.group("name"):
+            descriptor = match.group("descriptor").split() if pattern is _TRAIL else []
+            while descriptor and descriptor[-1] in ("the", "a", "an"):
+                descriptor.pop()
+            if descriptor and descriptor[-1].rstrip(",") in _LINKS:
+                return None  # "said a spokesman for X": X is not the speaker
+            if pattern is _LEAD and _listed(sentence, match):
+                return None
             name = _clean(match.group("name"))
             if name is None:
                 return None
-            return (Report(name, match.end(), len(sentence)) if after
-                    else Report(name, 0, match.start()))
+            report = (Report(name, match.end(), len(sentence)) if after
+                      else Report(name, 0, match.start()))
+            return report if _as_said(sentence, report, nested=after) else None
     return None
+
+
+def _listed(sentence: str, match: re.Match[str]) -> bool:
+    """The name is the end of a list ("Germany, France and Britain said"): one of a
+    group, not the speaker."""
+    before = sentence[:match.start("name")].rstrip()
+    return " and " in match.group("name") and bool(re.search(r"[A-Z][\w’'.-]*,$", before))
+
+
+def _as_said(sentence: str, report: Report, nested: bool) -> bool:
+    """The frame around the reported words reports them as said (not denied, asked or
+    supposed), and (`nested`) the words are not a report of a report."""
+    frame = f"{sentence[:report.start]} {sentence[report.end:]}"
+    said = sentence[report.start:report.end]
+    return not _NOT_SAID.search(_QUOTED.sub(" ", frame).strip()) and not (
+        nested and _NESTED.search(said))
 
 
 def _pronoun(sentence: str) -> tuple[int, int] | None:
@@ -141,28 +182,36 @@ def _pronoun(sentence: str) -> tuple[int, int] | None:
     for pattern, after in ((_TRAIL_PRONOUN, False), (_LEAD_PRONOUN, True),
                            (_ACCORDING, True)):
         if (match := pattern.search(sentence)) and match.group("pronoun"):
-            return (match.end(), len(sentence)) if after else (0, match.start())
+            span = (match.end(), len(sentence)) if after else (0, match.start())
+            return span if _as_said(sentence, Report("", *span), nested=after) else None
     return None
 
 
 def _only_name(sentence: str, name: str) -> bool:
-    """The sentence names nobody but `name` (a weekday or a sentence opener aside)."""
-    others = [n for n in (_clean(m.group()) for m in _ANY_NAME.finditer(sentence))
-              if n and n.lower() not in _OPENERS and not set(n.split()) <= set(name.split())]
+    """The sentence names nobody but `name` outside its quotations (a weekday, a sentence
+    opener or an acronym aside)."""
+    frame = _QUOTED.sub(" ", sentence)
+    others = [n for n in (_clean(m.group()) for m in _ANY_NAME.finditer(frame))
+              if n and n.lower() not in _OPENERS and not n.isupper()  # "CIA" is no "he"
+              and not set(n.split()) <= set(name.split())]
     return not others
 
 
 def _referent(before: list[str]) -> str | None:
-    """Who "he"/"she" is: the nearest earlier sentence outside a quote (a quote running
-    over several sentences is skipped), if it names one name only, its speaker or
-    subject: "Putin spoke with Merkel" leaves "she" to no one."""
+    """Who "he"/"she" is: the nearest earlier sentence that names its speaker (“…,”
+    Peskov told reporters) or, outside a quotation (one running over several sentences
+    is skipped), its subject; and names no other name: "Putin spoke with Merkel" leaves
+    "she" to no one."""
     for sentence in reversed(before[-3:]):
         sentence = sentence.strip()
-        if not sentence or sentence.startswith(("“", '"')):
+        report = _named(sentence) if sentence else None
+        if report is None and (not sentence or sentence.startswith(("“", '"'))):
             continue
-        report = _named(sentence)
-        match = _SUBJECT.match(sentence) if report is None else None
-        name = report.speaker if report else _clean(match.group("name")) if match else None
+        if report is not None:  # the reported words may name anyone: not them
+            frame = f"{sentence[:report.start]} {sentence[report.end:]}"
+            return report.speaker if _only_name(frame, report.speaker) else None
+        match = _SUBJECT.match(sentence)
+        name = _clean(match.group("name")) if match else None
         return name if name is not None and _only_name(sentence, name) else None
     return None
 
@@ -227,10 +276,12 @@ def own_words(speaker: str) -> set[str]:
 
 
 def reports_speech(text: str) -> bool:
-    """The text says somebody said it ("X said", "according to", "NG reports") or has a
-    pronoun that may be the speaker."""
+    """The text says somebody said it ("X said", "according to", "NG reports", "in X's
+    view") or has a pronoun that may be the speaker."""
     return bool(_PRONOUN.search(text) or re.search(
-        rf"\b{_VERB}\b|\b[Aa]ccording to\b|\bcall(?:ed|s)\b|\breport(?:s|ed)?\b", text))
+        rf"\b{_VERB}\b|\b[Aa]ccording to\b|\bcall(?:ed|s)\b|\breport(?:s|ed)?\b"
+        r"|\b[Ii]n [A-Z][\w.-]*(?:’|')s? (?:view|words|opinion)\b|\bin the (?:view|words) of\b",
+        text))
 
 
 def names_speaker(claim: str, speaker: str) -> bool:
@@ -279,14 +330,16 @@ def misattributed(claim: str, text: str, start: int, end: int) -> str | None:
     """The speaker the passage gives for words the claim puts in somebody else's mouth:
     "President Trump argued that Russia should make no compromises [1]" against "Russia
     should not make any compromises at all, says former CIA analyst Larry Johnson". Only
-    when both are named by a proper name and the claim's speaker is nowhere in the
-    window."""
+    when the claim names a person by two capitalised words at least ("Russia said" may
+    be its spokesman), the passage names its speaker properly, and the claim's speaker
+    is nowhere in the window."""
     claimed = report_of(claim)
     said_by = _drawn_on(claim, text, start, end) if claimed else None
     if claimed is None or said_by is None:
         return None
     ours, theirs = own_words(claimed.speaker), own_words(said_by.speaker)
-    proper = claimed.speaker[:1].isupper() and said_by.speaker[:1].isupper()
-    if not (proper and ours and theirs) or ours & (theirs | content_words(text[start:end])):
+    person = len(re.findall(r"\b[A-Z]", claimed.speaker)) >= 2
+    if not (person and said_by.speaker[:1].isupper() and ours and theirs) or (
+            ours & (theirs | content_words(text[start:end]))):
         return None
     return said_by.speaker

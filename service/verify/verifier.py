@@ -92,13 +92,19 @@ def _evidence(table: SupportTable | None, i: int, cited: list[int],
             for n, start, end in table.spans(i, cited)]
 
 
-def attributable(sentence: str, labels: list[str]) -> bool:
-    """The sentence may be shown as a speaker's words: it quotes nothing (a quotation, an
-    extractive or perspectives account keeps its own wording) and, a lead-in naming its
-    source aside, does not say who said it ("NG reports that …", "According to Merkel")."""
+def said_as(sentence: str, labels: list[str]) -> str:
+    """The sentence as its writer attributes it: markers, marks and a lead-in naming its
+    own source (one of `labels`) removed, a lead-in naming anyone else kept ("According
+    to Merkel, …")."""
     plain = wording.strip_unverified(markers.strip(sentence))
-    return not re.search("[“”\"]", plain) and not reports_speech(
-        strip_attribution(plain, labels, generic=False))
+    return strip_attribution(plain, labels, generic=False)
+
+
+def attributable(own: str) -> bool:
+    """A sentence (`said_as`) may be shown as a speaker's words: it quotes nothing (a
+    quotation, an extractive or perspectives account keeps its wording) and does not say
+    who said it ("NG reports that …", "According to Merkel, …")."""
+    return not re.search("[“”\"]", own) and not reports_speech(own)
 
 
 def _speaker(table: SupportTable | None, i: int, cited: list[int], passages: list[Passage],
@@ -107,38 +113,44 @@ def _speaker(table: SupportTable | None, i: int, cited: list[int], passages: lis
     claim does not say so (a claim one of them states in its own voice needs no
     speaker). Not for an uploaded document: its claims stay under its own name, whoever
     it says said them."""
-    if table is None or any(passages[n - 1].provenance == "uploaded" for n in cited):
+    if table is None or _uploaded(cited, passages):
         return None
     speakers = {reported_speaker(claim, passages[n - 1].text, start, end)
                 for n, start, end in table.spans(i, cited)}
     return speakers.pop() if len(speakers) == 1 else None
 
 
+def _uploaded(cited: list[int], passages: list[Passage]) -> bool:
+    return any(passages[n - 1].provenance == "uploaded" for n in cited)
+
+
 def _misattributed(table: SupportTable | None, i: int, cited: list[int],
-                   passages: list[Passage], claim: str) -> bool:
-    """The claim puts a passage's words in the mouth of somebody it does not name there
-    (a conflict of names, so contradicted)."""
-    return table is not None and any(
-        misattributed(claim, passages[n - 1].text, start, end) is not None
+                   passages: list[Passage], own: str) -> bool:
+    """The sentence (`said_as`) puts a passage's words in the mouth of somebody it does
+    not name there (a conflict of names, so contradicted). Not on an uploaded document's
+    word: it cannot overrule the answer's own citation."""
+    return table is not None and not _uploaded(cited, passages) and any(
+        misattributed(own, passages[n - 1].text, start, end) is not None
         for n, start, end in table.spans(i, cited))
 
 
 def _check(claim: str, index: int, cited: list[int], score: float,
            action: Literal["kept", "recited", "marked", "dropped"],
            table: SupportTable | None, passages: list[Passage],
-           policy: Literal["mark", "drop", "regenerate"], attributable: bool) -> SentenceCheck:
+           policy: Literal["mark", "drop", "regenerate"], own: str) -> SentenceCheck:
     """The claim's verification row: verdict, evidence spans, and (supported, and the
-    sentence `attributable`) the speaker its passages report it from."""
+    sentence, as its writer attributes it (`own`), `attributable`) the speaker its
+    passages report it from."""
     supported = action in ("kept", "recited")
     verdict = table.verdict(index, cited) if table is not None else None
-    if supported and _misattributed(table, index, cited, passages, claim):
+    if supported and _misattributed(table, index, cited, passages, own):
         supported, verdict = False, "contradicted"
         action = "dropped" if policy == "drop" else "marked"
     return SentenceCheck(
         sentence=claim, markers=cited, supported=supported, score=round(score, 4),
         action=action, verdict=verdict, evidence=_evidence(table, index, cited, passages),
         speaker=_speaker(table, index, cited, passages, claim)
-        if supported and attributable else None)
+        if supported and attributable(own) else None)
 
 
 def _rebuilt(sentence: str, claim: str, check: SentenceCheck, passages: list[Passage]) -> str:
@@ -208,7 +220,7 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
             else:
                 action = "dropped" if policy == "drop" else "marked"
         check = _check(claim, index, cited, score, action, table, passages, policy,
-                       attributable(sentence, labels))
+                       said_as(sentence, labels))
         checks.append(check)
         if check.action == "dropped":
             continue
