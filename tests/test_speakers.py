@@ -13,7 +13,12 @@ from service.generation.citations import resolve_citations
 from service.records import Passage
 from service.verify.backends import JUDGES
 from service.verify.judge import Judge
-from service.verify.speakers import misattributed, names_speaker, speaker_of
+from service.verify.speakers import (
+    misattributed,
+    names_speaker,
+    reported_speaker,
+    speaker_of,
+)
 from service.verify.verifier import claim_of, verify_text
 from tests.conftest import ScriptedLLM, ask, passage_number, pipeline_with_llm
 
@@ -40,6 +45,7 @@ HARSH = "Putin made a harsh statement at a meeting with the government."
     ("Washington’s channels with Moscow have been flung open, writes M.K.", "M.K."),
     ("On Tuesday Putin said the talks were useful.", "Putin"),
     ("Moreover Putin said the talks were useful.", "Putin"),
+    ("Two sources told Reuters that the talks had stalled.", "two sources"),
 ])
 def test_a_speaker_named_next_to_the_reporting_verb_is_read(sentence: str,
                                                             speaker: str) -> None:
@@ -93,6 +99,11 @@ def test_a_quotation_over_several_sentences_is_the_speaker_of_its_close() -> Non
     ("Zelensky said Putin claimed the truce was holding.", []),
     ("According to Interfax, Zelensky said the truce was holding.", []),
     ("Germany, France and Britain said they would send troops to Ukraine.", []),
+    ("Putin said the talks were useful, said Zelensky.", []),
+    ("“Putin said the talks were useful,” Zelensky told reporters.", []),
+    # "he": the one told is a name too
+    ("“We are going to make a deal with Russia,” he said.",
+     ["Giorgia Meloni told Trump that Europe wanted a seat at the table."]),
     # the sentence before names no one who could be "him"
     ("According to him, this does not mean that Washington and Moscow should become allies.",
      ["Speaking recently at a hearing, Secretary of State Marco Rubio called it irresponsible."]),
@@ -296,3 +307,33 @@ def test_a_source_labelled_by_its_title_still_gets_the_speaker(judge: Judge) -> 
     assert out.text.startswith(f"According to Putin, as reported by {label}, the railway")
     again = verify_text(out.text, titled, judge, "mark")
     assert again.text == out.text and again.checks[0].speaker == "Putin"
+
+
+def test_the_outlets_own_clause_after_a_speakers_words_is_not_theirs() -> None:
+    told = ("The offensive is going according to plan, Gerasimov told Putin after Russian "
+            "troops captured the village of Andriivka.")
+    assert reported_speaker("Russian troops captured the village of Andriivka.", told,
+                            0, len(told)) is None
+    said = "Peskov said talks would resume after the holidays."
+    assert reported_speaker("Talks would resume after the holidays.", said,
+                            0, len(said)) == "Peskov"
+
+
+def test_an_institution_speaking_through_its_spokesman_is_no_misattribution() -> None:
+    quote = ("“Units of the Battlegroup Center liberated Andriivka,” Igor Konashenkov told "
+             "reporters.")
+    for claim in ("The Russian Defense Ministry said its units liberated Andriivka.",
+                  "Russian Defense Ministry officials said units liberated Andriivka.",
+                  "Russian Defense Ministry said its units liberated Andriivka."):
+        assert misattributed(claim, quote, 0, len(quote)) is None, claim
+    assert misattributed("President Trump said units liberated Andriivka.",
+                         quote, 0, len(quote)) == "Igor Konashenkov"
+
+
+def test_an_uploaded_document_cannot_make_a_sentence_contradicted(judge: Judge) -> None:
+    title = "Putin and Trump agree to begin negotiations on a Ukrainian settlement"
+    bundled = _passages(IZVESTIA, source=None, title=title)
+    uploaded = [p.model_copy(update={"provenance": "uploaded"}) for p in bundled]
+    wrong = "President Trump argued that Russia should make no compromises at all [1]."
+    assert verify_text(wrong, bundled, judge, "mark").checks[0].verdict == "contradicted"
+    assert verify_text(wrong, uploaded, judge, "mark").checks[0].verdict == "supported"

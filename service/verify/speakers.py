@@ -105,7 +105,18 @@ former german russian ukrainian american british french republican democratic
 military the of for and""".split())  # noqa: SIM905
 # A group's first word that is not a proper adjective: "military experts say".
 _COMMON_FIRST = frozenset("""military many some several independent leading senior top
-local political western""".split())  # noqa: SIM905
+local political western two three four five six seven eight nine ten""".split())  # noqa: SIM905
+# Words of an institution's name: "the Russian Defense Ministry said" may be its
+# spokesman's words, so it is never compared with the speaker a passage names.
+_INSTITUTION = re.compile(r"\b(?:Ministry|Department|Office|House|Kremlin|Pentagon|Council|"
+                          r"Committee|Commission|Agency|Service|Government|Administration|"
+                          r"Embassy|Institute|Center|Centre|Party|Army|Forces|Command|Staff|"
+                          r"Union|Organi[sz]ation|Bank|Court|Parliament|Congress|Senate|Duma|"
+                          r"Rada|Cabinet|Bureau|Press|Guard|Police)\b")
+# What ends the words after "X said" without "that": "…, Gerasimov told Putin after
+# Russian troops captured …" — the clause after is the outlet's narration.
+_CLAUSE_END = re.compile(r"\b(?:after|before|when|while|as|because|since|during|following|"
+                         r"once|until|amid|whereas)\b")
 _PRONOUN = re.compile(r"\b(?:he|she|him|her)\b", re.I)
 _WORDS = re.compile(r"[A-Za-z][\w’'-]*")
 #: Longer sentences are not read (no speaker), so no input makes the rules slow.
@@ -121,6 +132,11 @@ class Report:
     speaker: str
     start: int
     end: int
+
+    def frame(self, sentence: str) -> str:
+        """The words that report the others: before them ("Putin said that …",
+        "According to X,") or, for a trailing tag, after them ("…,” said X")."""
+        return sentence[:self.start] if self.start > 0 else sentence[self.end:]
 
 
 def _clean(name: str) -> str | None:
@@ -155,10 +171,24 @@ def _named(sentence: str) -> Report | None:
             name = _clean(match.group("name"))
             if name is None:
                 return None
-            report = (Report(name, match.end(), len(sentence)) if after
+            report = (Report(name, *_words_after(sentence, match.end())) if after
                       else Report(name, 0, match.start()))
-            return report if _as_said(sentence, report, nested=after) else None
+            return report if _as_said(sentence, report) else None
     return None
+
+
+def _words_after(sentence: str, start: int) -> tuple[int, int]:
+    """The reported words after a verb ending at `start`: after the addressee of "told"
+    ("told Putin that …": Putin is not the words), and, unless "that", a colon or a
+    quotation opens them, up to a clause of the outlet's own ("…, Gerasimov told Putin
+    after Russian troops captured …")."""
+    if sentence[:start].endswith(("told", "tells")) and (
+            addressee := re.match(rf"\s+(?:the\s+)?(?:{_RUN}|[a-z]+)", sentence[start:])):
+        start += addressee.end()
+    if re.match(r"\s*(?:that\b|:|[“\"])", sentence[start:]):
+        return start, len(sentence)
+    end = _CLAUSE_END.search(sentence, start)
+    return start, end.start() if end else len(sentence)
 
 
 def _listed(sentence: str, match: re.Match[str]) -> bool:
@@ -168,13 +198,13 @@ def _listed(sentence: str, match: re.Match[str]) -> bool:
     return " and " in match.group("name") and bool(re.search(r"[A-Z][\w’'.-]*,$", before))
 
 
-def _as_said(sentence: str, report: Report, nested: bool) -> bool:
+def _as_said(sentence: str, report: Report) -> bool:
     """The frame around the reported words reports them as said (not denied, asked or
-    supposed), and (`nested`) the words are not a report of a report."""
-    frame = f"{sentence[:report.start]} {sentence[report.end:]}"
+    supposed), and the words are not a report of a report ("Zelensky said Putin
+    claimed …", "Putin said the talks were useful, said Zelensky")."""
     said = sentence[report.start:report.end]
-    return not _NOT_SAID.search(_QUOTED.sub(" ", frame).strip()) and not (
-        nested and _NESTED.search(said))
+    return not _NOT_SAID.search(_QUOTED.sub(" ", report.frame(sentence)).strip()) and not (
+        _NESTED.search(said))
 
 
 def _pronoun(sentence: str) -> tuple[int, int] | None:
@@ -182,8 +212,8 @@ def _pronoun(sentence: str) -> tuple[int, int] | None:
     for pattern, after in ((_TRAIL_PRONOUN, False), (_LEAD_PRONOUN, True),
                            (_ACCORDING, True)):
         if (match := pattern.search(sentence)) and match.group("pronoun"):
-            span = (match.end(), len(sentence)) if after else (0, match.start())
-            return span if _as_said(sentence, Report("", *span), nested=after) else None
+            span = _words_after(sentence, match.end()) if after else (0, match.start())
+            return span if _as_said(sentence, Report("", *span)) else None
     return None
 
 
@@ -208,8 +238,8 @@ def _referent(before: list[str]) -> str | None:
         if report is None and (not sentence or sentence.startswith(("“", '"'))):
             continue
         if report is not None:  # the reported words may name anyone: not them
-            frame = f"{sentence[:report.start]} {sentence[report.end:]}"
-            return report.speaker if _only_name(frame, report.speaker) else None
+            return report.speaker if _only_name(report.frame(sentence),
+                                                report.speaker) else None
         match = _SUBJECT.match(sentence)
         name = _clean(match.group("name")) if match else None
         return name if name is not None and _only_name(sentence, name) else None
@@ -330,15 +360,17 @@ def misattributed(claim: str, text: str, start: int, end: int) -> str | None:
     """The speaker the passage gives for words the claim puts in somebody else's mouth:
     "President Trump argued that Russia should make no compromises [1]" against "Russia
     should not make any compromises at all, says former CIA analyst Larry Johnson". Only
-    when the claim names a person by two capitalised words at least ("Russia said" may
-    be its spokesman), the passage names its speaker properly, and the claim's speaker
-    is nowhere in the window."""
+    when the claim names a person by two capitalised words at least, not an institution
+    ("Russia said", "the Russian Defense Ministry said" may be their spokesman), the
+    passage names its speaker properly, and the claim's speaker is nowhere in the
+    window."""
     claimed = report_of(claim)
     said_by = _drawn_on(claim, text, start, end) if claimed else None
     if claimed is None or said_by is None:
         return None
     ours, theirs = own_words(claimed.speaker), own_words(said_by.speaker)
-    person = len(re.findall(r"\b[A-Z]", claimed.speaker)) >= 2
+    person = len(re.findall(r"\b[A-Z]", claimed.speaker)) >= 2 and claimed.speaker[
+        :1].isupper() and not _INSTITUTION.search(claimed.speaker)
     if not (person and said_by.speaker[:1].isupper() and ours and theirs) or (
             ours & (theirs | content_words(text[start:end]))):
         return None

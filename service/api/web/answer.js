@@ -73,6 +73,8 @@ export function verdictOf(check) {
   reason += ` (support score ${Number(check.score).toFixed(2)}`;
   if (check.action === "recited") reason += "; citation moved to the passage that supports it";
   reason += ")";
+  // The verifier named who the passage reports as saying it (service/verify/speakers.py).
+  if (check.speaker) reason += `. The source reports this as the words of ${check.speaker}.`;
   return { verdict, reason };
 }
 
