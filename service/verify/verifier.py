@@ -83,13 +83,13 @@ def _table(claims: list[tuple[str, list[int]]], passages: list[Passage],
                          cited=[numbers for _, numbers in claims])
 
 
-def _evidence(table: SupportTable | None, i: int, cited: list[int],
-              passages: list[Passage]) -> list[EvidenceSpan]:
-    if table is None:
-        return []
+Spans = list[tuple[int, int, int]]  # (passage number, start, end): SupportTable.spans
+
+
+def _evidence(spans: Spans, passages: list[Passage]) -> list[EvidenceSpan]:
     return [EvidenceSpan(doc_id=passages[n - 1].doc_id, start=passages[n - 1].start + start,
                          end=passages[n - 1].start + end, text=passages[n - 1].text[start:end])
-            for n, start, end in table.spans(i, cited)]
+            for n, start, end in spans]
 
 
 def said_as(sentence: str, labels: list[str]) -> str:
@@ -107,50 +107,42 @@ def attributable(own: str) -> bool:
     return not re.search("[“”\"]", own) and not reports_speech(own)
 
 
-def _speaker(table: SupportTable | None, i: int, cited: list[int], passages: list[Passage],
-             claim: str) -> str | None:
+def _speaker(spans: Spans, passages: list[Passage], claim: str) -> str | None:
     """Who every passage supporting the claim reports as saying it (one speaker), if the
     claim does not say so (a claim one of them states in its own voice needs no
-    speaker). Not for an uploaded document: its claims stay under its own name, whoever
-    it says said them."""
-    if table is None or _uploaded(cited, passages):
-        return None
+    speaker)."""
     speakers = {reported_speaker(claim, passages[n - 1].text, start, end)
-                for n, start, end in table.spans(i, cited)}
+                for n, start, end in spans}
     return speakers.pop() if len(speakers) == 1 else None
 
 
-def _uploaded(cited: list[int], passages: list[Passage]) -> bool:
-    return any(passages[n - 1].provenance == "uploaded" for n in cited)
-
-
-def _misattributed(table: SupportTable | None, i: int, cited: list[int],
-                   passages: list[Passage], own: str) -> bool:
+def _misattributed(spans: Spans, passages: list[Passage], own: str) -> bool:
     """The sentence (`said_as`) puts a passage's words in the mouth of somebody it does
-    not name there (a conflict of names, so contradicted). Not on an uploaded document's
-    word: it cannot overrule the answer's own citation."""
-    return table is not None and not _uploaded(cited, passages) and any(
-        misattributed(own, passages[n - 1].text, start, end) is not None
-        for n, start, end in table.spans(i, cited))
+    not name there (a conflict of names, so contradicted)."""
+    return any(misattributed(own, passages[n - 1].text, start, end) is not None
+               for n, start, end in spans)
 
 
 def _check(claim: str, index: int, cited: list[int], score: float,
            action: Literal["kept", "recited", "marked", "dropped"],
            table: SupportTable | None, passages: list[Passage],
            policy: Literal["mark", "drop", "regenerate"], own: str) -> SentenceCheck:
-    """The claim's verification row: verdict, evidence spans, and (supported, and the
-    sentence, as its writer attributes it (`own`), `attributable`) the speaker its
-    passages report it from."""
+    """The claim's verification row: verdict, evidence spans, and, from the spans of a
+    supported claim, a speaker the sentence (as its writer attributes it, `own`) misnames
+    (then contradicted) or may be shown as saying it. Speakers are not read from an
+    uploaded document: its claims stay under its own name, whoever it says said them,
+    and it cannot overrule the answer's own citation."""
     supported = action in ("kept", "recited")
     verdict = table.verdict(index, cited) if table is not None else None
-    if supported and _misattributed(table, index, cited, passages, own):
-        supported, verdict = False, "contradicted"
+    spans = table.spans(index, cited) if table is not None else []
+    by_speaker = supported and not any(passages[n - 1].provenance == "uploaded" for n in cited)
+    if by_speaker and _misattributed(spans, passages, own):
+        supported, by_speaker, verdict = False, False, "contradicted"
         action = "dropped" if policy == "drop" else "marked"
     return SentenceCheck(
         sentence=claim, markers=cited, supported=supported, score=round(score, 4),
-        action=action, verdict=verdict, evidence=_evidence(table, index, cited, passages),
-        speaker=_speaker(table, index, cited, passages, claim)
-        if supported and attributable(own) else None)
+        action=action, verdict=verdict, evidence=_evidence(spans, passages),
+        speaker=_speaker(spans, passages, claim) if by_speaker and attributable(own) else None)
 
 
 def _rebuilt(sentence: str, claim: str, check: SentenceCheck, passages: list[Passage]) -> str:
