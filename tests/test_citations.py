@@ -113,3 +113,15 @@ def test_the_verifiers_marks_stay_in_front_of_the_attribution() -> None:
         cited = resolve_citations(f"{mark} The call lasted three hours [3].", PS)
         text = attribute_sentences(cited.text, cited.citations)
         assert text == f"{mark} According to Izvestia, the call lasted three hours [1]."
+
+
+def test_a_list_items_lead_in_and_mark_go_after_its_bullet() -> None:
+    cited = resolve_citations(
+        "Two points:\n- The call lasted two hours [3].\n2. Medinsky led it [1].", PS)
+    text = attribute_sentences(cited.text, cited.citations)
+    assert text == ("Two points:\n- According to Izvestia, the call lasted two hours [1]."
+                    "\n2. According to Outlet A, Medinsky led it [2].")
+    mark = wording.contradicted_mark()
+    cited = resolve_citations(f"* {mark} The call lasted three hours [3].", PS)
+    assert attribute_sentences(cited.text, cited.citations) == (
+        f"* {mark} According to Izvestia, the call lasted three hours [1].")

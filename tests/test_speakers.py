@@ -16,6 +16,7 @@ from service.verify.judge import Judge
 from service.verify.speakers import (
     misattributed,
     names_speaker,
+    report_of,
     reported_speaker,
     speaker_of,
 )
@@ -337,3 +338,29 @@ def test_an_uploaded_document_cannot_make_a_sentence_contradicted(judge: Judge) 
     wrong = "President Trump argued that Russia should make no compromises at all [1]."
     assert verify_text(wrong, bundled, judge, "mark").checks[0].verdict == "contradicted"
     assert verify_text(wrong, uploaded, judge, "mark").checks[0].verdict == "supported"
+
+
+def test_the_person_spoken_to_is_not_the_speaker() -> None:
+    told = "Lavrov told Rubio that Russia is ready to restore full diplomatic relations."
+    for claim in ("Marco Rubio said Russia is ready to restore full diplomatic relations.",
+                  "Secretary Rubio told Lavrov that Russia is ready to restore relations."):
+        assert misattributed(claim, told, 0, len(told)) == "Lavrov", claim
+    assert misattributed("Sergey Lavrov said Russia is ready to restore full relations.",
+                         told, 0, len(told)) is None
+    both = "Marco Rubio met Lavrov in Riyadh. " + told  # Rubio may have said it too
+    assert misattributed("Marco Rubio said Russia is ready to restore full relations.",
+                         both, 0, len(both)) is None
+
+
+def test_an_unquoted_trailing_tag_reports_the_clause_before_it() -> None:
+    for tail in (".", " on Tuesday.", " during the meeting in Riyadh."):
+        sentence = f"Russia is ready to restore relations, Lavrov said{tail}"
+        report = report_of(sentence)
+        assert report is not None and report.speaker == "Lavrov"
+        assert sentence[report.start:report.end] == "Russia is ready to restore relations"
+        assert reported_speaker("Russia is ready to restore relations.", sentence, 0,
+                                len(sentence)) == "Lavrov"
+    for sentence in ("Russia is ready, Lavrov said the talks would resume.",
+                     "Russia is ready, Lavrov said in a statement that talks would resume."):
+        report = report_of(sentence)
+        assert report is None or not sentence[report.start:report.end].startswith("Russia")

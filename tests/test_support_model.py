@@ -98,6 +98,9 @@ def test_windows_keep_offsets() -> None:
         "New line"]
     for w in windows(text * 3):
         assert (text * 3)[w.start:w.end] == w.text
+    byline = "Channels have been flung open, writes M.K. Bhadrakumar. The U.S. agreed."
+    assert [byline[s:e] for s, e in sentence_spans(byline)] == [
+        "Channels have been flung open, writes M.K. Bhadrakumar.", "The U.S. agreed."]
 
 
 def test_meta_records_dev_calibration() -> None:

@@ -15,6 +15,7 @@ from service.retrieval.terms import content_terms
 
 _LEADING_MARKERS = re.compile(rf"\s*[”\"’)]*\s*(?:{markers.MARKER.pattern}\s*)+[.!?]?")
 _MARKERS_AFTER_STOP = re.compile(rf"(?<=\w)([.!?])[ \t]*({markers.MARKER_RUN})")
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+(?=\S)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 #: An uncited sentence gets a marker when this share of its content words is in one passage.
 AUTO_CITE_MIN_SUPPORT = 0.6
@@ -44,13 +45,16 @@ def lexical_support(sentence: str, passage_text: str) -> float:
 
 def claim_spans(text: str) -> list[tuple[int, int]]:
     """Sentence spans, with the markers that trail a sentence (Punkt often puts a marker
-    after a closing quote at the start of the next sentence) joined to that sentence."""
+    after a closing quote at the start of the next sentence) joined to that sentence, and
+    without a list item's bullet ("- ", "2. "): a lead-in or a mark goes after it."""
     spans: list[tuple[int, int]] = []
     for start, end in split_sentences(text):
         lead = _LEADING_MARKERS.match(text, start, end)
         if spans and lead:
             spans[-1] = (spans[-1][0], lead.end())
             start = lead.end()
+        if bullet := _LIST_ITEM.match(text, start, end):
+            start = bullet.end()
         if text[start:end].strip():
             spans.append((start, end))
     return spans
@@ -99,20 +103,25 @@ def _move_lead_marker(sentence: str) -> str:
 
 
 def drop_narration(text: str) -> str:
+    """The text without sentences that only narrate where a claim is found ("This
+    information is found in passage [2]."): each one's marker moves to the sentence before
+    it. Everything between the other sentences (line breaks, a list's bullets) is kept."""
     text = map_sentences(text, _move_lead_marker)
     text = _NARRATED_MARKER.sub(r" \1", text)
-    kept: list[str] = []
+    pieces: list[str] = []
+    kept = -1  # index in pieces of the last sentence kept
+    cursor = 0
     for start, end in claim_spans(text):
-        sentence = text[start:end]
-        narration = _NARRATION_SENTENCE.match(sentence)
-        if narration and kept:
-            # Its marker moves to the sentence it was narrating about.
-            previous = kept[-1].rstrip()
-            stop = previous[-1] if previous and previous[-1] in ".!?" else ""
-            kept[-1] = previous[: len(previous) - len(stop)] + narration.group(1) + stop
-        elif not narration:
-            kept.append(sentence)
-    return " ".join(s.strip() for s in kept)
+        gap, sentence, cursor = text[cursor:start], text[start:end], end
+        if narration := _NARRATION_SENTENCE.match(sentence):
+            if kept >= 0:  # its marker moves to the sentence it was narrating about
+                previous = pieces[kept].rstrip()
+                stop = previous[-1] if previous and previous[-1] in ".!?" else ""
+                pieces[kept] = previous[: len(previous) - len(stop)] + narration.group(1) + stop
+            continue
+        pieces += [gap, sentence]
+        kept = len(pieces) - 1
+    return "".join([*pieces, text[cursor:]]).strip()
 
 
 def resolve_citations(text: str, passages: list[Passage], renumber: bool = True) -> CitedText:

@@ -118,6 +118,13 @@ _INSTITUTION = re.compile(r"\b(?:Ministry|Department|Office|House|Kremlin|Pentag
 _CLAUSE_END = re.compile(r"\b(?:after|before|when|while|as|because|since|during|following|"
                          r"once|until|amid|whereas)\b")
 _PRONOUN = re.compile(r"\b(?:he|she|him|her)\b", re.I)
+# The person spoken to: "Lavrov told Rubio that …" names Rubio, but not as a speaker.
+_ADDRESSEE = re.compile(rf"\b(?:told|tells|assured|assures|warned|warns|reminded|reminds|"
+                        rf"informed|informs)\s+(?:the\s+)?(?P<name>{_RUN})")
+# What may follow a trailing "…, Lavrov said": the sentence's end, a time or place, or a
+# clause of the outlet's own ("…, Gerasimov told Putin after …" stops at "after").
+_TAGGED_TAIL = re.compile(r"\s*(?:(?:on|in|at|during|late|earlier|last|this|yesterday|today|"
+                          r"tonight)\b[^,;]*)?[.!?]?\s*$")
 _WORDS = re.compile(r"[A-Za-z][\w’'-]*")
 #: Longer sentences are not read (no speaker), so no input makes the rules slow.
 MAX_SENTENCE = 1200
@@ -171,6 +178,8 @@ def _named(sentence: str) -> Report | None:
             name = _clean(match.group("name"))
             if name is None:
                 return None
+            if pattern is _LEAD and _tags_before(sentence, match):
+                after = False
             report = (Report(name, *_words_after(sentence, match.end())) if after
                       else Report(name, 0, match.start()))
             return report if _as_said(sentence, report) else None
@@ -189,6 +198,18 @@ def _words_after(sentence: str, start: int) -> tuple[int, int]:
         return start, len(sentence)
     end = _CLAUSE_END.search(sentence, start)
     return start, end.start() if end else len(sentence)
+
+
+def _tags_before(sentence: str, match: re.Match[str]) -> bool:
+    """"X said" after a comma, with no words of its own after it, tags the clause before:
+    "Russia is ready to restore relations, Lavrov said (on Tuesday / during the talks)."
+    Not when "that", a colon or a quotation follows, or the words after say something."""
+    if not match.group().startswith(","):
+        return False
+    start, end = _words_after(sentence, match.end())
+    rest = sentence[start:end]
+    return not re.search(r"\bthat\b|[:“\"]", sentence[match.end():]) and (
+        _TAGGED_TAIL.match(rest) is not None)
 
 
 def _listed(sentence: str, match: re.Match[str]) -> bool:
@@ -362,7 +383,7 @@ def misattributed(claim: str, text: str, start: int, end: int) -> str | None:
     when the claim names a person by two capitalised words at least, not an institution
     ("Russia said", "the Russian Defense Ministry said" may be their spokesman), the
     passage names its speaker properly, and the claim's speaker is nowhere in the
-    window."""
+    window but as the one spoken to ("Lavrov told Rubio that …" is not Rubio's word)."""
     claimed = report_of(claim)
     said_by = _drawn_on(claim, text, start, end) if claimed else None
     if claimed is None or said_by is None:
@@ -370,7 +391,8 @@ def misattributed(claim: str, text: str, start: int, end: int) -> str | None:
     ours, theirs = own_words(claimed.speaker), own_words(said_by.speaker)
     person = len(re.findall(r"\b[A-Z]", claimed.speaker)) >= 2 and claimed.speaker[
         :1].isupper() and not _INSTITUTION.search(claimed.speaker)
+    window = _ADDRESSEE.sub(lambda m: m.group()[:m.start("name") - m.start()], text[start:end])
     if not (person and said_by.speaker[:1].isupper() and ours and theirs) or (
-            ours & (theirs | content_words(text[start:end]))):
+            ours & (theirs | content_words(window))):
         return None
     return said_by.speaker

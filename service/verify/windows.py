@@ -19,6 +19,8 @@ _ABBREVIATIONS = frozenset({
     "sen", "rep", "u.s", "u.k", "e.g", "i.e", "vs", "no", "inc", "ltd", "co", "corp",
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 })
+# Initials: "j" of "J. Smith", "m.k" of "M.K. Bhadrakumar".
+_INITIALS = re.compile(r"(?:[a-z]\.){0,3}[a-z]")
 WINDOW_SENTENCES = 2
 #: Evidence this short is read whole, as one window.
 WHOLE_WORDS = 60
@@ -40,8 +42,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         before = text[start:stop].rstrip()
         last = before.rsplit(None, 1)[-1].rstrip(".").lower() if before.split() else ""
         if match.group().strip() == "" and "\n" not in match.group() and (
-                last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())):
-            continue  # "Mr. Smith", "J. Smith": not a boundary
+                last in _ABBREVIATIONS or _INITIALS.fullmatch(last)):
+            continue  # "Mr. Smith", "J. Smith", "M.K. Bhadrakumar": not a boundary
         spans.append((start, stop))
         start = match.end()
     spans.append((start, len(text)))
