@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from service.generation import markers, wording
 from service.generation.attribution import attribute_sentences, strip_attribution
-from service.generation.citations import resolve_citations
+from service.generation.citations import claim_spans, resolve_citations
 from service.generation.markers import MarkerFilter
 from service.records import Passage
 
@@ -125,3 +125,13 @@ def test_a_list_items_lead_in_and_mark_go_after_its_bullet() -> None:
     cited = resolve_citations(f"* {mark} The call lasted three hours [3].", PS)
     assert attribute_sentences(cited.text, cited.citations) == (
         f"* {mark} According to Izvestia, the call lasted three hours [1].")
+
+
+def test_a_heading_is_no_claim_and_an_emptied_item_goes() -> None:
+    cited = resolve_citations("Key points:\n- The call lasted two hours [3].\n- \n"
+                              "- Medinsky led it [1].", PS)
+    assert cited.text == "Key points:\n- The call lasted two hours [1].\n- Medinsky led it [2]."
+    text = attribute_sentences(cited.text, cited.citations)
+    assert text.startswith("Key points:\n- According to Izvestia, the call")
+    assert [cited.text[s:e] for s, e in claim_spans(cited.text)] == [
+        "The call lasted two hours [1].", "Medinsky led it [2]."]

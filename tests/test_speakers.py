@@ -364,3 +364,37 @@ def test_an_unquoted_trailing_tag_reports_the_clause_before_it() -> None:
                      "Russia is ready, Lavrov said in a statement that talks would resume."):
         report = report_of(sentence)
         assert report is None or not sentence[report.start:report.end].startswith("Russia")
+
+
+@pytest.mark.parametrize(("passage", "claim"), [
+    ("Putin told Trump in Alaska that Ukraine must hold elections, a demand the U.S. "
+     "president later repeated.", "Donald Trump said Ukraine must hold elections."),
+    ("Lavrov told Rubio that Russia was ready to restore relations, and he agreed.",
+     "Marco Rubio said Russia was ready to restore relations."),
+    ("Russia is ready for talks, Lavrov told Rubio. Rubio agreed.",
+     "Marco Rubio said Russia is ready for talks."),
+])
+def test_a_person_spoken_to_who_may_have_said_it_too_is_no_misattribution(
+        passage: str, claim: str) -> None:
+    assert misattributed(claim, passage, 0, len(passage)) is None
+
+
+@pytest.mark.parametrize(("sentence", "claim"), [
+    ("Hours after a Russian missile hit a hospital in Kharkiv, Zelensky said on Sunday "
+     "Moscow must pay.", "A Russian missile hit a hospital in Kharkiv."),
+    ("After talks in Riyadh that lasted four and a half hours, Lavrov told reporters.",
+     "The talks in Riyadh lasted four and a half hours."),
+    ("The ceasefire collapsed within days, as Zelensky had warned.",
+     "The ceasefire collapsed within days."),
+])
+def test_an_opening_phrase_or_a_foreseen_fact_is_not_the_taggers_words(
+        sentence: str, claim: str) -> None:
+    assert reported_speaker(claim, sentence, 0, len(sentence)) is None
+
+
+def test_a_title_before_the_tagged_name_is_not_the_reported_words() -> None:
+    sentence = ("The strikes killed 12 people in Kharkiv, the regional governor, Oleh "
+                "Syniehubov, said.")
+    report = report_of(sentence)
+    assert report is not None and report.speaker == "Oleh Syniehubov"
+    assert sentence[report.start:report.end] == "The strikes killed 12 people in Kharkiv"

@@ -98,9 +98,11 @@ def test_windows_keep_offsets() -> None:
         "New line"]
     for w in windows(text * 3):
         assert (text * 3)[w.start:w.end] == w.text
-    byline = "Channels have been flung open, writes M.K. Bhadrakumar. The U.S. agreed."
+    byline = ("Channels have been flung open, writes M.K. Bhadrakumar. Zelensky addressed "
+              "the U.N. Russia walked out at 10 a.m. Talks resumed.")
     assert [byline[s:e] for s, e in sentence_spans(byline)] == [
-        "Channels have been flung open, writes M.K. Bhadrakumar.", "The U.S. agreed."]
+        "Channels have been flung open, writes M.K. Bhadrakumar.",
+        "Zelensky addressed the U.N.", "Russia walked out at 10 a.m.", "Talks resumed."]
 
 
 def test_meta_records_dev_calibration() -> None:

@@ -125,6 +125,28 @@ def test_the_demo_question_streams_and_chip_1_highlights_citation_1s_exact_text(
     screenshot(browser, "web-answer.png")
 
 
+def test_each_list_item_gets_its_own_verdict_and_a_heading_none(
+        server: Server, browser: WebDriver) -> None:
+    """The page splits a list answer where the service does (items without a full stop
+    too), so each item's verdict sits on that item and a heading gets none."""
+    open_page(browser, server)
+    answer = ("Key points:\n- According to A, Medinsky headed the Russian delegation [1]\n"
+              "- (contradicted) According to B, Umerov headed the Russian delegation [2]")
+    rows = [{"sentence": "Medinsky headed the Russian delegation [1]", "verdict": "supported"},
+            {"sentence": "Umerov headed the Russian delegation [2]",
+             "verdict": "contradicted"}]
+    paired = browser.execute_async_script(
+        "const [answer, rows, done] = arguments;"
+        "import('/web/answer.js').then((m) => done(m.pairVerification("
+        "  m.splitSentences(answer), rows).map((s) => [s.text.trim(),"
+        "  s.check ? s.check.verdict : null])));", answer, rows)
+    assert paired == [
+        ["Key points:", None],
+        ["- According to A, Medinsky headed the Russian delegation [1]", "supported"],
+        ["- (contradicted) According to B, Umerov headed the Russian delegation [2]",
+         "contradicted"]]
+
+
 @pytest.fixture(scope="module")
 def local_server(news_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     bundled_gguf("qwen2.5-coder-1.5b")

@@ -16,7 +16,10 @@ from service.retrieval.terms import content_terms
 _LEADING_MARKERS = re.compile(rf"\s*[”\"’)]*\s*(?:{markers.MARKER.pattern}\s*)+[.!?]?")
 _MARKERS_AFTER_STOP = re.compile(rf"(?<=\w)([.!?])[ \t]*({markers.MARKER_RUN})")
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+(?=\S)")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+_HEADING = re.compile(r"\s*(?:#{1,6}\s[^\[\]]*|\*\*[^*\[\]]+\*\*:?|[^\[\]\n]{1,80}:)\s*")
+# A list item left empty (its sentence dropped), and lines holding only spaces.
+_EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]*\n", re.M)
+_SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?])")
 #: An uncited sentence gets a marker when this share of its content words is in one passage.
 AUTO_CITE_MIN_SUPPORT = 0.6
 _MIN_CLAIM_WORDS = 3
@@ -46,7 +49,8 @@ def lexical_support(sentence: str, passage_text: str) -> float:
 def claim_spans(text: str) -> list[tuple[int, int]]:
     """Sentence spans, with the markers that trail a sentence (Punkt often puts a marker
     after a closing quote at the start of the next sentence) joined to that sentence, and
-    without a list item's bullet ("- ", "2. "): a lead-in or a mark goes after it."""
+    without a list item's bullet ("- ", "2. "): a lead-in or a mark goes after it. A
+    heading ("Key points:", "**Summary**", "## Sources") is no claim."""
     spans: list[tuple[int, int]] = []
     for start, end in split_sentences(text):
         lead = _LEADING_MARKERS.match(text, start, end)
@@ -55,7 +59,7 @@ def claim_spans(text: str) -> list[tuple[int, int]]:
             start = lead.end()
         if bullet := _LIST_ITEM.match(text, start, end):
             start = bullet.end()
-        if text[start:end].strip():
+        if text[start:end].strip() and not _HEADING.fullmatch(text, start, end):
             spans.append((start, end))
     return spans
 
@@ -124,6 +128,15 @@ def drop_narration(text: str) -> str:
     return "".join([*pieces, text[cursor:]]).strip()
 
 
+def tidy_lines(text: str) -> str:
+    """Runs of spaces inside a line made one (indentation kept), empty list items and
+    blank lines beyond one gone."""
+    text = re.sub(r"(?<=\S)[ \t]{2,}", " ", text.replace("\r\n", "\n"))
+    text = re.sub(r"^[ \t]+$", "", text, flags=re.M)
+    text = _EMPTY_ITEM.sub("", text.rstrip() + "\n").rstrip()
+    return re.sub(r"\n{3,}", "\n\n", text).lstrip("\n")
+
+
 def resolve_citations(text: str, passages: list[Passage], renumber: bool = True) -> CitedText:
     """`renumber=False` keeps passage numbers as markers (text already streamed)."""
     text = drop_narration(markers.normalise(text))
@@ -161,7 +174,7 @@ def resolve_citations(text: str, passages: list[Passage], renumber: bool = True)
     for n in markers.numbers(text):
         order.setdefault(n, len(order) + 1 if renumber else n)
     text = markers.renumber(text, lambda n: markers.marker(order[n]))
-    text = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", tidy_lines(text))
     text = re.sub(r"([^\s\]])\[", r"\1 [", text)
     # "…talks. [1]" -> "…talks [1]." so a marker sits inside the sentence it supports.
     text = _MARKERS_AFTER_STOP.sub(r" \2\1", text)

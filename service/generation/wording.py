@@ -54,8 +54,14 @@ def fallback_notice() -> str:
     return prompt("fallback_notice")
 
 
+def in_front(note: str, text: str) -> str:
+    """A note before the answer: on a line of its own when the answer has lines (a list),
+    so a first bullet still opens a line."""
+    return f"{note}\n\n{text}" if "\n" in text else f"{note} {text}"
+
+
 def with_fallback_notice(text: str) -> str:
-    return f"{fallback_notice()} {text}"
+    return in_front(fallback_notice(), text)
 
 
 def is_fallback_notice(sentence: str) -> bool:

@@ -37,7 +37,7 @@ class ComposeStage:
             if cited.citations and has_words(cited.text):
                 text = attribute_sentences(cited.text, cited.citations)
                 if note := strategy.note(text, cited.citations):
-                    text = f"{note} {text}"
+                    text = wording.in_front(note, text)
                 composed = Composed(text, cited.citations, abstained=False)
         if draft.replaced:
             composed.text = wording.with_fallback_notice(composed.text)

@@ -123,8 +123,17 @@ _ADDRESSEE = re.compile(rf"\b(?:told|tells|assured|assures|warned|warns|reminded
                         rf"informed|informs)\s+(?:the\s+)?(?P<name>{_RUN})")
 # What may follow a trailing "…, Lavrov said": the sentence's end, a time or place, or a
 # clause of the outlet's own ("…, Gerasimov told Putin after …" stops at "after").
-_TAGGED_TAIL = re.compile(r"\s*(?:(?:on|in|at|during|late|earlier|last|this|yesterday|today|"
-                          r"tonight)\b[^,;]*)?[.!?]?\s*$")
+_PLACE_OR_TIME = (r"(?:(?:on|in|at|during|with|after|before)\s+(?:(?:a|an|the)\s+)?[\w’'-]+"
+                  r"(?:\s+[A-Z][\w’'-]*)?|earlier|later|yesterday|today|tonight|"
+                  r"(?:last|this|next)\s+[a-z]+)")
+_TAGGED_TAIL = re.compile(rf"\s*(?:{_PLACE_OR_TIME}(?:\s+{_PLACE_OR_TIME})?)?\s*[.!?]?\s*")
+# First words of an opening phrase, not of a clause: "Hours after …", "Shortly before …".
+_INTRODUCERS = frozenset("""hours days weeks months minutes moments shortly soon just
+speaking asked following amid""".split())  # noqa: SIM905
+# A later mention of somebody by title: "the U.S. president", "the French leader".
+_TITLE_REFERENCE = re.compile(r"\b[Tt]he (?:[\w.-]+ ){0,2}(?:president|leader|secretary|"
+                              r"minister|envoy|chancellor|premier|diplomat|senator|official|"
+                              r"chief|head|spokesman|spokeswoman)\b")
 _WORDS = re.compile(r"[A-Za-z][\w’'-]*")
 #: Longer sentences are not read (no speaker), so no input makes the rules slow.
 MAX_SENTENCE = 1200
@@ -181,7 +190,7 @@ def _named(sentence: str) -> Report | None:
             if pattern is _LEAD and _tags_before(sentence, match):
                 after = False
             report = (Report(name, *_words_after(sentence, match.end())) if after
-                      else Report(name, 0, match.start()))
+                      else Report(name, 0, _before_appositive(sentence, match.start())))
             return report if _as_said(sentence, report) else None
     return None
 
@@ -200,16 +209,27 @@ def _words_after(sentence: str, start: int) -> tuple[int, int]:
     return start, end.start() if end else len(sentence)
 
 
+def _before_appositive(sentence: str, end: int) -> int:
+    """Where the words before a tag end, without a title standing before the name: "The
+    strikes killed 12 people, the regional governor, Oleh Syniehubov, said"."""
+    title = re.search(r",\s*(?:the|a|an)\s+[a-z][a-z\s’'-]*$", sentence[:end])
+    return title.start() if title else end
+
+
 def _tags_before(sentence: str, match: re.Match[str]) -> bool:
     """"X said" after a comma, with no words of its own after it, tags the clause before:
-    "Russia is ready to restore relations, Lavrov said (on Tuesday / during the talks)."
-    Not when "that", a colon or a quotation follows, or the words after say something."""
-    if not match.group().startswith(","):
+    "Russia is ready to restore relations, Lavrov said (on Tuesday / in a statement)."
+    Not when "that", a colon or a quotation follows, more than a time or place follows,
+    the part before is an opening phrase ("Hours after a missile hit Kharkiv, Zelensky
+    said …", "After talks in Riyadh, Lavrov told reporters."), or the tag is "as X
+    warned" (the outlet's own fact, which X foresaw)."""
+    if not match.group().startswith(",") or match.group().startswith(", as "):
         return False
     start, end = _words_after(sentence, match.end())
-    rest = sentence[start:end]
+    first = sentence.split(None, 1)[0].strip(",").lower() if sentence.strip() else ""
     return not re.search(r"\bthat\b|[:“\"]", sentence[match.end():]) and (
-        _TAGGED_TAIL.match(rest) is not None)
+        _TAGGED_TAIL.fullmatch(sentence[start:end]) is not None) and not (
+        first in _OPENERS or first in _INTRODUCERS or first.endswith("ing"))
 
 
 def _listed(sentence: str, match: re.Match[str]) -> bool:
@@ -376,6 +396,20 @@ def reported_speaker(claim: str, text: str, start: int, end: int) -> str | None:
     return report.speaker
 
 
+def _unaddressed(window: str) -> str:
+    """The window without the names of people spoken to ("Lavrov told Rubio that …"),
+    unless a pronoun or a title may refer to them later ("…, and the president agreed")."""
+    if _PRONOUN.search(window) or _TITLE_REFERENCE.search(window):
+        return window
+
+    def drop(match: re.Match[str]) -> str:
+        name = re.split(r"(?<=\.)\s", match.group("name"))[0]  # not into the next sentence
+        said = match.group()[:match.start("name") - match.start()]
+        return said + match.group("name")[len(name):]
+
+    return _ADDRESSEE.sub(drop, window)
+
+
 def misattributed(claim: str, text: str, start: int, end: int) -> str | None:
     """The speaker the passage gives for words the claim puts in somebody else's mouth:
     "President Trump argued that Russia should make no compromises [1]" against "Russia
@@ -391,7 +425,7 @@ def misattributed(claim: str, text: str, start: int, end: int) -> str | None:
     ours, theirs = own_words(claimed.speaker), own_words(said_by.speaker)
     person = len(re.findall(r"\b[A-Z]", claimed.speaker)) >= 2 and claimed.speaker[
         :1].isupper() and not _INSTITUTION.search(claimed.speaker)
-    window = _ADDRESSEE.sub(lambda m: m.group()[:m.start("name") - m.start()], text[start:end])
+    window = _unaddressed(text[start:end])
     if not (person and said_by.speaker[:1].isupper() and ours and theirs) or (
             ours & (theirs | content_words(window))):
         return None

@@ -19,8 +19,10 @@ _ABBREVIATIONS = frozenset({
     "sen", "rep", "u.s", "u.k", "e.g", "i.e", "vs", "no", "inc", "ltd", "co", "corp",
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 })
-# Initials: "j" of "J. Smith", "m.k" of "M.K. Bhadrakumar".
-_INITIALS = re.compile(r"(?:[a-z]\.){0,3}[a-z]")
+# A person's initials: "M.K" of "M.K. Bhadrakumar"; not an acronym that may end a
+# sentence ("… addressed the U.N. Russia walked out.", "… at 10 a.m. He …").
+_INITIALS = re.compile(r"(?:[A-Z]\.){1,3}[A-Z]")
+_ACRONYMS = frozenset({"u.n", "d.c", "u.s.a", "a.d", "b.c", "e.u", "u.a.e", "u.s.s.r"})
 WINDOW_SENTENCES = 2
 #: Evidence this short is read whole, as one window.
 WHOLE_WORDS = 60
@@ -40,9 +42,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for match in _BOUNDARY.finditer(text):
         stop = match.start() + len(match.group(1) or "")
         before = text[start:stop].rstrip()
-        last = before.rsplit(None, 1)[-1].rstrip(".").lower() if before.split() else ""
+        token = before.rsplit(None, 1)[-1].rstrip(".") if before.split() else ""
+        last = token.lower()
         if match.group().strip() == "" and "\n" not in match.group() and (
-                last in _ABBREVIATIONS or _INITIALS.fullmatch(last)):
+                last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()) or (
+                    _INITIALS.fullmatch(token) and last not in _ACRONYMS)):
             continue  # "Mr. Smith", "J. Smith", "M.K. Bhadrakumar": not a boundary
         spans.append((start, stop))
         start = match.end()

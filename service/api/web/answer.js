@@ -3,8 +3,9 @@
 
 const MARKERS = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
 // A sentence ends at . ! ? (maybe followed by a closing quote and markers) before a space
-// and a word that does not start in lower case ("U.S. officials" is one sentence).
-const SENTENCE_END = /[.!?…][”"’)]?(?:\s*\[\d+(?:\s*,\s*\d+)*\])*(?=\s+[^\s\p{Ll}]|\s*$)/gu;
+// and a word that does not start in lower case ("U.S. officials" is one sentence), or at
+// a line break (a list item without a full stop), as the service splits it.
+const SENTENCE_END = /[.!?…][”"’)]?(?:\s*\[\d+(?:\s*,\s*\d+)*\])*(?=\s+[^\s\p{Ll}]|\s*$)|(?=\n)/gu;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
