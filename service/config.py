@@ -129,6 +129,16 @@ class Settings(BaseSettings):
         default=0.5, ge=0.0, le=1.0,
         description="Share of the question's content words a quoted sentence must contain.",
     )
+    quote_declined: bool = Field(
+        default=True, description="When the model answers that the passages hold no answer "
+        "although they hold at least RAG_QUOTE_DECLINED_COVERAGE of the question's content "
+        "words, show the passages' sentences that match the question best instead: quoted, "
+        "attributed, verified and labelled (prompts/quoted_notice.md). The bundled 1.5B "
+        "model declines many answerable questions (docs/benchmarks.md).")
+    quote_declined_coverage: float = Field(
+        default=0.7, ge=0.0, le=1.0,
+        description="Share of the question's content words the retrieved passages must "
+        "hold for a declined answer to be replaced by quotes (RAG_QUOTE_DECLINED).")
     history_turns: int = Field(default=6, ge=0, description="Earlier turns used for follow-ups.")
     max_question_chars: int = Field(default=2000, ge=10,
                                     description="Longer questions are rejected.")

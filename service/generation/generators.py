@@ -57,6 +57,8 @@ class Draft:
     replaced: bool = False
     #: Already sent to the reader delta by delta (markers cannot be renumbered).
     streamed: bool = False
+    #: Quotes shown because the model declined an answer the passages seem to hold.
+    quoted: bool = False
 
 
 class Generator(Protocol):

@@ -64,8 +64,13 @@ def with_fallback_notice(text: str) -> str:
     return in_front(fallback_notice(), text)
 
 
+def with_quoted_notice(text: str) -> str:
+    return in_front(prompt("quoted_notice"), text)
+
+
 def is_fallback_notice(sentence: str) -> bool:
-    return sentence.strip() == fallback_notice()
+    """The fallback or the quoted notice: the service's words, not a claim."""
+    return sentence.strip() in (fallback_notice(), prompt("quoted_notice"))
 
 
 def unverified_mark() -> str:

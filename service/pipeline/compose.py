@@ -2,7 +2,7 @@
 
 Markers renumbered [1], [2]… in order of first use (unless the text already went out
 as a stream), each cited sentence attributed to its source, the strategy's note and
-the fallback notice put in front; an answer left with no cited words is withheld
+the fallback (or quoted) notice put in front; an answer left with no cited words is withheld
 (its checks still say why).
 """
 
@@ -41,6 +41,8 @@ class ComposeStage:
                 composed = Composed(text, cited.citations, abstained=False)
         if draft.replaced:
             composed.text = wording.with_fallback_notice(composed.text)
+        elif draft.quoted and not composed.abstained:
+            composed.text = wording.with_quoted_notice(composed.text)
         return composed
 
     def answer(self, composed: Composed, draft: Draft, verified: Verified | None, *,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from service.config import Settings
 from service.errors import BadRequest, PayloadTooLarge
 from service.generation import markers
-from service.generation.backends import GENERATORS
+from service.generation.backends import BACKUP, GENERATORS
 from service.generation.generators import Draft, GenerationInput, Generator, close_iterator
 from service.generation.prompts import prompt
 from service.generation.strategy import AnswerStrategy, PerspectivesAnswer, PlainAnswer
@@ -69,6 +69,7 @@ class Pipeline:
         flight = self._prepare(request)
         with flight.trace.stage("generate"):
             draft = self._early_draft(flight) or flight.generator.generate(flight.job)
+            draft = self._quote_if_declined(flight, draft)
         return self._finish(flight, draft)
 
     def stream(self, request: AskRequest) -> Iterator[str | Answer]:
@@ -92,10 +93,13 @@ class Pipeline:
                     yield item
         finally:  # closed early: stop the generator (and its LLM) now, not at collection
             close_iterator(items)
-        flight.trace.mark("generate", t0)
         assert draft is not None, "a generator's stream ends with its Draft"
-        answer = self._finish(flight, draft)
-        if not draft.streamed:
+        quoted = self._quote_if_declined(flight, draft)
+        flight.trace.mark("generate", t0)
+        answer = self._finish(flight, quoted)
+        if quoted is not draft:  # the model's "not found" went out: the quotes follow it
+            yield f"\n\n{answer.answer}" if sent else answer.answer
+        elif not draft.streamed:
             yield answer.answer
         elif answer.revised:  # what went out contradicted its source: the second answer
             yield f"\n\n{prompt('reread_notice')} {answer.answer}"
@@ -131,6 +135,29 @@ class Pipeline:
         if self.retrieve.answerable(flight.retrieval):
             return None
         return Draft("", abstained=True, generator=flight.generator.name)
+
+    def _quote_if_declined(self, flight: InFlight, draft: Draft) -> Draft:
+        """The model declined, yet the passages hold most of the question's words
+        (RAG_QUOTE_DECLINED_COVERAGE): small models decline answers that are in front of
+        them, so the passages' best-matching sentences are quoted instead, labelled. The
+        quotes are verified like any answer; if they find nothing, the model's "not
+        found" stands."""
+        coverage = flight.retrieval.coverage
+        if not (draft.abstained and self.settings.quote_declined and flight.strategy is self._plain
+                and coverage >= self.settings.quote_declined_coverage
+                and self.retrieve.answerable(flight.retrieval)
+                and flight.generator.name != BACKUP):
+            return draft
+        backup = self.resources.generator(BACKUP)
+        job = GenerationInput(flight.standalone, flight.retrieval.passages, flight.retrieval.idf,
+                              flight.strategy, flight.trace.usage)
+        quoted = backup.generate(job)
+        if quoted.abstained:
+            return draft
+        flight.job, flight.generator = job, backup  # the quotes' passages and generator
+        quoted.quoted = True
+        quoted.fallback = prompt("quoted_reason", coverage=f"{coverage:.0%}")
+        return quoted
 
     def _finish(self, flight: InFlight, draft: Draft) -> Answer:
         verified = None

@@ -120,8 +120,8 @@ def render_answer(answer: Answer, answer_id: str, asked_by: str | None = None) -
 
 def _footer(answer: Answer) -> str:
     parts = [f"index `{answer.index}`", f"generator `{answer.generator}`"]
-    if answer.fallback:  # the answer text itself opens with the fallback notice
-        parts.append("fallback answer")
+    if answer.fallback:  # the answer text itself opens with the fallback / quoted notice
+        parts.append("quoted from the sources")
     if answer.revised:  # the first answer contradicted its source; this is the second
         parts.append("answered again after checking")
     shown = [c for c in answer.verification if c.action != "dropped"]

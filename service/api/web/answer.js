@@ -135,7 +135,8 @@ export function renderLabels(answer) {
     labels.append(el("span", "label label-abstained", "No answer in the sources"));
   }
   if (answer.fallback) {
-    const label = el("span", "label label-fallback", "Quoted from the sources (language model unavailable)");
+    // Why: the language model was unavailable, or it declined an answer the passages hold.
+    const label = el("span", "label label-fallback", "Quoted from the sources");
     label.title = answer.fallback;
     labels.append(label);
   }
