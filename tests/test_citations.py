@@ -135,3 +135,12 @@ def test_a_heading_is_no_claim_and_an_emptied_item_goes() -> None:
     assert text.startswith("Key points:\n- According to Izvestia, the call")
     assert [cited.text[s:e] for s, e in claim_spans(cited.text)] == [
         "The call lasted two hours [1].", "Medinsky led it [2]."]
+
+
+def test_a_short_line_that_may_claim_something_is_checked_and_a_lone_number_kept() -> None:
+    for line in ("Putin agreed to a full ceasefire in March:", "## Putin agreed",
+                 "**Putin agreed to a ceasefire**"):
+        text = f"{line}\n- The call lasted two hours [3]."
+        assert [text[s:e] for s, e in claim_spans(text)][0] == line.strip(), line
+    assert resolve_citations("Rounds of talks held in Istanbul:\n2.", PS).text == (
+        "Rounds of talks held in Istanbul:\n2.")

@@ -373,6 +373,10 @@ def test_an_unquoted_trailing_tag_reports_the_clause_before_it() -> None:
      "Marco Rubio said Russia was ready to restore relations."),
     ("Russia is ready for talks, Lavrov told Rubio. Rubio agreed.",
      "Marco Rubio said Russia is ready for talks."),
+    ("Putin told Trump that Ukraine must hold elections, a demand Washington later "
+     "repeated.", "Donald Trump said Ukraine must hold elections."),
+    ("Merz told Macron and Starmer that Europe must rearm. Both leaders agreed.",
+     "Emmanuel Macron said Europe must rearm."),
 ])
 def test_a_person_spoken_to_who_may_have_said_it_too_is_no_misattribution(
         passage: str, claim: str) -> None:
@@ -386,6 +390,13 @@ def test_a_person_spoken_to_who_may_have_said_it_too_is_no_misattribution(
      "The talks in Riyadh lasted four and a half hours."),
     ("The ceasefire collapsed within days, as Zelensky had warned.",
      "The ceasefire collapsed within days."),
+    ("As Zelensky had warned, the ceasefire collapsed within days.",
+     "The ceasefire collapsed within days."),
+    ("Once the talks in Riyadh ended, Lavrov told reporters.", "The talks in Riyadh ended."),
+    ("Two days after the talks in Riyadh ended, Lavrov told reporters on Tuesday.",
+     "The talks in Riyadh ended on Tuesday."),
+    ("Unlike the talks in Riyadh, which collapsed, Lavrov said in Moscow.",
+     "The talks in Riyadh collapsed."),
 ])
 def test_an_opening_phrase_or_a_foreseen_fact_is_not_the_taggers_words(
         sentence: str, claim: str) -> None:
@@ -398,3 +409,14 @@ def test_a_title_before_the_tagged_name_is_not_the_reported_words() -> None:
     report = report_of(sentence)
     assert report is not None and report.speaker == "Oleh Syniehubov"
     assert sentence[report.start:report.end] == "The strikes killed 12 people in Kharkiv"
+
+
+@pytest.mark.parametrize("sentence", [
+    "It is a terrorist act, Putin said.",
+    "Fighting continued in Pokrovsk, the Ukrainian General Staff said.",
+    "Ukraine will rebuild the city, the school and the hospital, Zelensky said.",
+])
+def test_a_clause_tagged_after_a_comma_is_the_speakers_however_it_opens(sentence: str) -> None:
+    report = report_of(sentence)
+    assert report is not None and sentence[report.end:].startswith(",")
+    assert report.start == 0 and report.end == sentence.rindex(",")

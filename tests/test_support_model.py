@@ -103,6 +103,10 @@ def test_windows_keep_offsets() -> None:
     assert [byline[s:e] for s, e in sentence_spans(byline)] == [
         "Channels have been flung open, writes M.K. Bhadrakumar.",
         "Zelensky addressed the U.N.", "Russia walked out at 10 a.m.", "Talks resumed."]
+    quoted = "Zelensky flew to the U.S. “Peace is possible,” Trump said. He spoke in L.A. “Yes.”"
+    assert [quoted[s:e] for s, e in sentence_spans(quoted)] == [
+        "Zelensky flew to the U.S.", "“Peace is possible,” Trump said.", "He spoke in L.A.",
+        "“Yes.”"]
 
 
 def test_meta_records_dev_calibration() -> None:

@@ -16,9 +16,16 @@ from service.retrieval.terms import content_terms
 _LEADING_MARKERS = re.compile(rf"\s*[”\"’)]*\s*(?:{markers.MARKER.pattern}\s*)+[.!?]?")
 _MARKERS_AFTER_STOP = re.compile(rf"(?<=\w)([.!?])[ \t]*({markers.MARKER_RUN})")
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+(?=\S)")
-_HEADING = re.compile(r"\s*(?:#{1,6}\s[^\[\]]*|\*\*[^*\[\]]+\*\*:?|[^\[\]\n]{1,80}:)\s*")
+# A heading: a few words a heading is made of, with a colon, in bold or after "#"
+# ("Key points:", "**Summary**", "## Sources"). Any other short line ending in a colon
+# ("Putin agreed:") may be a claim: it is checked.
+_HEADING = re.compile(r"\s*(?:#{1,6}\s+(?P<h>[^\n]*?)|\*\*(?P<b>[^*\n]+)\*\*:?|(?P<c>[^\n:]+):)\s*")
+_HEADING_WORDS = frozenset("""key main points point summary sources source answer answers
+details detail background overview notes note findings highlights facts fact timeline
+context conclusion conclusions in short brief the a an of and to what who when where how
+here is are this these that quick""".split())  # noqa: SIM905
 # A list item left empty (its sentence dropped), and lines holding only spaces.
-_EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]*\n", re.M)
+_EMPTY_ITEM = re.compile(r"^[ \t]*[-*•][ \t]*\n", re.M)
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?])")
 #: An uncited sentence gets a marker when this share of its content words is in one passage.
 AUTO_CITE_MIN_SUPPORT = 0.6
@@ -46,6 +53,13 @@ def lexical_support(sentence: str, passage_text: str) -> float:
     return len(claim & set(content_terms(passage_text))) / len(claim)
 
 
+def is_heading(sentence: str) -> bool:
+    """A line that heads what follows and claims nothing ("Key points:")."""
+    match = _HEADING.fullmatch(sentence)
+    words = re.findall(r"\S+", next((g for g in match.groups() if g), "")) if match else []
+    return 0 < len(words) <= 4 and all(w.lower() in _HEADING_WORDS for w in words)
+
+
 def claim_spans(text: str) -> list[tuple[int, int]]:
     """Sentence spans, with the markers that trail a sentence (Punkt often puts a marker
     after a closing quote at the start of the next sentence) joined to that sentence, and
@@ -59,7 +73,7 @@ def claim_spans(text: str) -> list[tuple[int, int]]:
             start = lead.end()
         if bullet := _LIST_ITEM.match(text, start, end):
             start = bullet.end()
-        if text[start:end].strip() and not _HEADING.fullmatch(text, start, end):
+        if text[start:end].strip() and not is_heading(text[start:end]):
             spans.append((start, end))
     return spans
 

@@ -73,6 +73,9 @@ _SUBJECT = re.compile(rf"^(?P<name>(?:The )?{_RUN}){_APPOSITIVE} (?:[a-z]+ed|mad
                       rf"gave|took|has|had|is|was|sent|held|spoke|went|came|wrote|told|"
                       rf"said|says)\b")
 _ANY_NAME = re.compile(_RUN)
+# "As Zelensky had warned, the ceasefire collapsed": the outlet's fact, which X foresaw.
+_FORESEEN = re.compile(r"(?:, as|As) .*\b(?:warned|warns|predicted|predicts|feared|expected|"
+                       r"foresaw|forecast)$")
 # A descriptor ending in one of these links the speaker to the name after it: "said a
 # spokesman for President Zelensky", "an aide to Trump", "a source close to the Kremlin".
 _LINKS = frozenset("""for to of in at from with by near close about on under behind
@@ -127,13 +130,22 @@ _PLACE_OR_TIME = (r"(?:(?:on|in|at|during|with|after|before)\s+(?:(?:a|an|the)\s
                   r"(?:\s+[A-Z][\w’'-]*)?|earlier|later|yesterday|today|tonight|"
                   r"(?:last|this|next)\s+[a-z]+)")
 _TAGGED_TAIL = re.compile(rf"\s*(?:{_PLACE_OR_TIME}(?:\s+{_PLACE_OR_TIME})?)?\s*[.!?]?\s*")
-# First words of an opening phrase, not of a clause: "Hours after …", "Shortly before …".
-_INTRODUCERS = frozenset("""hours days weeks months minutes moments shortly soon just
-speaking asked following amid""".split())  # noqa: SIM905
+# First words of an opening phrase, not of a clause: "Once …", "Hours after …".
+_INTRODUCERS = frozenset("""after before once when whenever while since until till ahead
+within unlike despite following amid amidst as if unless although though because during
+upon on in at by for from with without throughout meanwhile however then late early
+earlier later hours days weeks months minutes moments shortly soon just speaking asked
+responding referring commenting addressing noting citing answering talking writing
+after""".split())  # noqa: SIM905
+_QUANTITIES = frozenset("""a an one two three four five six seven eight nine ten several
+few some many""".split())  # noqa: SIM905
 # A later mention of somebody by title: "the U.S. president", "the French leader".
 _TITLE_REFERENCE = re.compile(r"\b[Tt]he (?:[\w.-]+ ){0,2}(?:president|leader|secretary|"
                               r"minister|envoy|chancellor|premier|diplomat|senator|official|"
                               r"chief|head|spokesman|spokeswoman)\b")
+_AGREED = re.compile(r"\b(?:they|them|their|his|both|latter|counterpart|guest|host|agree[ds]?|"
+                     r"repeated|repeats|echoed|echoes|concurred|endorsed|seconded|shared)\b",
+                     re.I)
 _WORDS = re.compile(r"[A-Za-z][\w’'-]*")
 #: Longer sentences are not read (no speaker), so no input makes the rules slow.
 MAX_SENTENCE = 1200
@@ -182,7 +194,7 @@ def _named(sentence: str) -> Report | None:
                 descriptor.pop()
             if descriptor and descriptor[-1].rstrip(",") in _LINKS:
                 return None  # "said a spokesman for X": X is not the speaker
-            if pattern is _LEAD and _listed(sentence, match):
+            if pattern is _LEAD and (_listed(sentence, match) or _FORESEEN.match(match.group())):
                 return None
             name = _clean(match.group("name"))
             if name is None:
@@ -212,7 +224,10 @@ def _words_after(sentence: str, start: int) -> tuple[int, int]:
 def _before_appositive(sentence: str, end: int) -> int:
     """Where the words before a tag end, without a title standing before the name: "The
     strikes killed 12 people, the regional governor, Oleh Syniehubov, said"."""
-    title = re.search(r",\s*(?:the|a|an)\s+[a-z][a-z\s’'-]*$", sentence[:end])
+    title = re.search(r",\s*(?:the|a|an)\s+(?:[a-z’'-]+\s+){0,3}(?:governor|minister|"
+                      r"president|spokes(?:man|woman|person)|head|chief|director|analyst|envoy|"
+                      r"secretary|ambassador|mayor|leader|commander|official|advis[eo]r|aide|"
+                      r"expert)$", sentence[:end])
     return title.start() if title else end
 
 
@@ -226,10 +241,18 @@ def _tags_before(sentence: str, match: re.Match[str]) -> bool:
     if not match.group().startswith(",") or match.group().startswith(", as "):
         return False
     start, end = _words_after(sentence, match.end())
-    first = sentence.split(None, 1)[0].strip(",").lower() if sentence.strip() else ""
     return not re.search(r"\bthat\b|[:“\"]", sentence[match.end():]) and (
-        _TAGGED_TAIL.fullmatch(sentence[start:end]) is not None) and not (
-        first in _OPENERS or first in _INTRODUCERS or first.endswith("ing"))
+        _TAGGED_TAIL.fullmatch(sentence[start:end]) is not None) and not _opening_phrase(
+        sentence[:match.start()])
+
+
+def _opening_phrase(words: str) -> bool:
+    """The words open with a phrase leading into a clause, not with a clause: "Once the
+    talks ended", "Hours after a missile hit Kharkiv", "Two days after …", "Speaking in
+    Kyiv", "Unlike the talks in Riyadh, which collapsed"."""
+    first = [w.strip(",").lower() for w in words.split()[:3]]
+    return bool(first) and (first[0] in _INTRODUCERS or (
+        first[0] in _QUANTITIES and bool(set(first[1:]) & _INTRODUCERS)))
 
 
 def _listed(sentence: str, match: re.Match[str]) -> bool:
@@ -398,8 +421,9 @@ def reported_speaker(claim: str, text: str, start: int, end: int) -> str | None:
 
 def _unaddressed(window: str) -> str:
     """The window without the names of people spoken to ("Lavrov told Rubio that …"),
-    unless a pronoun or a title may refer to them later ("…, and the president agreed")."""
-    if _PRONOUN.search(window) or _TITLE_REFERENCE.search(window):
+    unless a pronoun or a title may refer to them later ("…, and the president agreed"),
+    or anybody agreed or repeated it ("Washington later repeated the demand")."""
+    if _PRONOUN.search(window) or _TITLE_REFERENCE.search(window) or _AGREED.search(window):
         return window
 
     def drop(match: re.Match[str]) -> str:

@@ -44,10 +44,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         before = text[start:stop].rstrip()
         token = before.rsplit(None, 1)[-1].rstrip(".") if before.split() else ""
         last = token.lower()
-        if match.group().strip() == "" and "\n" not in match.group() and (
+        quote_follows = text[match.end():match.end() + 1] in "“\"‘"
+        if match.group().strip() == "" and "\n" not in match.group() and not quote_follows and (
                 last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()) or (
                     _INITIALS.fullmatch(token) and last not in _ACRONYMS)):
             continue  # "Mr. Smith", "J. Smith", "M.K. Bhadrakumar": not a boundary
+            # (but "… the U.S. “We are ready,” Lavrov said" is one: a quotation opens)
         spans.append((start, stop))
         start = match.end()
     spans.append((start, len(text)))
