@@ -132,9 +132,10 @@ class Settings(BaseSettings):
     quote_declined: bool = Field(
         default=True, description="When the model answers that the passages hold no answer "
         "although they hold at least RAG_QUOTE_DECLINED_COVERAGE of the question's content "
-        "words, show the passages' sentences that match the question best instead: quoted, "
-        "attributed, verified and labelled (prompts/quoted_notice.md). The bundled 1.5B "
-        "model declines many answerable questions (docs/benchmarks.md).")
+        "words, show the passages' sentences that match the question best instead, if they "
+        "hold every name and number the question asks about: quoted, attributed and "
+        "labelled as possibly not answering it (prompts/quoted_notice.md, Answer.quoted). "
+        "The bundled 1.5B model declines many answerable questions (docs/benchmarks.md).")
     quote_declined_coverage: float = Field(
         default=0.7, ge=0.0, le=1.0,
         description="Share of the question's content words the retrieved passages must "

@@ -192,6 +192,10 @@ class Answer(BaseModel):
     faithfulness: float | None = Field(
         default=None, description="Share of the answer's claims its citations support, as "
         "generated (before marking, dropping or regenerating); None when abstained.")
+    quoted: bool = Field(
+        default=False, description="The model found no answer, but the passages hold most "
+        "of the question's words, so their best-matching sentences are quoted instead "
+        "(RAG_QUOTE_DECLINED); they may not answer the question.")
     revised: bool = Field(
         default=False, description="The model's first answer contradicted a passage it "
         "cited, so it was asked again (RAG_REREAD_CONTRADICTED); this is the second answer, "
@@ -205,7 +209,7 @@ class Answer(BaseModel):
 #: Fields of an answer as every surface shows it (`rag ask --json`, POST /v1/ask), in order.
 PUBLIC_ANSWER_FIELDS = ("answer", "abstained", "citations", "generator", "fallback",
                         "timings_ms", "usage", "question", "standalone_question", "index",
-                        "faithfulness", "revised", "verification")
+                        "faithfulness", "quoted", "revised", "verification")
 
 
 def public_answer(answer: Answer) -> dict[str, object]:

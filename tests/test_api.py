@@ -90,7 +90,7 @@ def test_native_ask_returns_the_cli_json_shape(server: Server) -> None:
     body = httpx.post(f"{server.url}/v1/ask", json={"question": MEDINSKY_Q}, timeout=60).json()
     assert list(body) == ["answer", "abstained", "citations", "generator", "fallback",
                           "timings_ms", "usage", "question", "standalone_question", "index",
-                          "faithfulness", "revised", "verification"]
+                          "faithfulness", "quoted", "revised", "verification"]
     assert body["verification"] and body["faithfulness"] == 1.0
     izv = httpx.post(f"{server.url}/v1/ask", timeout=60, json={
         "question": MEDINSKY_Q, "filters": {"sources": ["Izvestia"]}}).json()
@@ -290,13 +290,15 @@ def test_serve_refuses_to_start_on_an_unbuilt_default_index(tmp_path: Path) -> N
     assert result.returncode == 3 and "rag ingest --index news" in result.stderr
 
 
-def test_a_second_answer_is_counted_as_revised_in_the_metrics() -> None:
+def test_a_second_answer_and_quotes_for_a_decline_are_counted_apart_in_the_metrics() -> None:
     from service.api.metrics import Metrics
     from tests.test_slack_parts import answer, citation
 
     metrics = Metrics()
     metrics.observe_answer(answer("Medinsky headed it [1].", [citation(1)], revised=True))
     metrics.observe_answer(answer("Medinsky headed it [1].", [citation(1)]))
+    metrics.observe_answer(answer("“Medinsky headed it.” [1]", [citation(1)], quoted=True))
     text = metrics.render().decode()
     assert 'rag_answers_total{generator="extractive",outcome="revised"} 1.0' in text
     assert 'rag_answers_total{generator="extractive",outcome="answered"} 1.0' in text
+    assert 'rag_answers_total{generator="extractive",outcome="quoted"} 1.0' in text

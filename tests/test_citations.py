@@ -141,6 +141,6 @@ def test_a_short_line_that_may_claim_something_is_checked_and_a_lone_number_kept
     for line in ("Putin agreed to a full ceasefire in March:", "## Putin agreed",
                  "**Putin agreed to a ceasefire**"):
         text = f"{line}\n- The call lasted two hours [3]."
-        assert [text[s:e] for s, e in claim_spans(text)][0] == line.strip(), line
+        assert next(text[s:e] for s, e in claim_spans(text)) == line.strip(), line
     assert resolve_citations("Rounds of talks held in Istanbul:\n2.", PS).text == (
         "Rounds of talks held in Istanbul:\n2.")

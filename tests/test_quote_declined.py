@@ -1,16 +1,21 @@
 """A model that declines an answer its passages hold: the passages are quoted instead
-(RAG_QUOTE_DECLINED), labelled, verified; a decline on thin passages stands."""
+(RAG_QUOTE_DECLINED), labelled, verified; a decline on thin passages, on passages that
+lack a name the question asks about, or in a perspectives answer stands."""
 
 from __future__ import annotations
 
 from service.config import Settings
 from service.generation import wording
+from service.generation.generators import Draft
 from service.generation.prompts import prompt
+from service.pipeline.declined import QuoteDeclined
 from service.records import Answer, AskRequest
 from tests.conftest import ScriptedLLM, ask, pipeline_with_llm
 
 DEMO_Q = "Who headed the Russian delegation at the Istanbul talks?"  # coverage 0.92
+MIDDLING_Q = "Why did Rubio meet Lavrov in Istanbul?"  # coverage 0.65: quotes exist
 THIN_Q = "What did Putin say about the weather in Moscow?"  # coverage 0.39
+FALSE_PREMISE_Q = "When did Russia join NATO?"  # coverage 0.93; passages: Ukraine and NATO
 
 
 def declining() -> ScriptedLLM:
@@ -19,29 +24,44 @@ def declining() -> ScriptedLLM:
 
 def test_a_declined_answer_the_passages_hold_is_quoted_and_labelled(
         news_settings: Settings) -> None:
-    answer = ask(pipeline_with_llm(news_settings, declining()), DEMO_Q)
-    assert not answer.abstained and "Medinsky" in answer.answer
+    answer = ask(pipeline_with_llm(news_settings, declining(), prompt_budget=60), DEMO_Q)
+    assert not answer.abstained and answer.quoted and "Medinsky" in answer.answer
     assert answer.answer.startswith(prompt("quoted_notice"))
-    assert answer.generator == "extractive" and answer.citations
-    assert answer.fallback and "the model found no answer" in answer.fallback
+    assert answer.generator == "extractive" and answer.fallback is None
     assert answer.verification and all(c.supported for c in answer.verification)
-    # the quotes cite the passages they were taken from
-    cited = {c.marker: c.text for c in answer.citations}
-    assert any("Medinsky" in text for text in cited.values())
+    # quoted from the retrieved passages, not the 60-token budget the model read
+    assert len(answer.passages) == len(answer.retrieved) == news_settings.top_k
+    for citation in answer.citations:
+        assert citation.text == answer.passages[citation.marker - 1].text or any(
+            citation.text == p.text for p in answer.passages)
 
 
-def test_a_decline_stands_on_thin_passages_or_when_turned_off(
+def test_a_decline_stands_on_thin_passages_a_missing_name_or_when_turned_off(
         news_settings: Settings) -> None:
-    thin = ask(pipeline_with_llm(news_settings, declining()), THIN_Q)
-    assert thin.abstained and thin.answer == wording.abstention()
+    for question in (THIN_Q, MIDDLING_Q, FALSE_PREMISE_Q):
+        answer = ask(pipeline_with_llm(news_settings, declining()), question)
+        assert answer.abstained and not answer.quoted, question
+        assert answer.answer == wording.abstention()
+    lower = pipeline_with_llm(news_settings, declining(), quote_declined_coverage=0.6)
+    assert ask(lower, MIDDLING_Q).quoted  # the threshold, not the quotes, kept it out
     off = ask(pipeline_with_llm(news_settings, declining(), quote_declined=False), DEMO_Q)
-    assert off.abstained and off.generator == "openai" and off.fallback is None
+    assert off.abstained and off.generator == "openai" and not off.quoted
+    both = ask(pipeline_with_llm(news_settings, declining()), DEMO_Q, perspectives=True)
+    assert both.abstained and not both.quoted
 
 
-def test_a_streamed_decline_is_followed_by_the_quotes(news_settings: Settings) -> None:
+def test_a_replaced_draft_is_not_quoted_again() -> None:
+    stage = QuoteDeclined(enabled=True, min_coverage=0.0)
+    replaced = Draft("", abstained=True, generator="extractive", replaced=True)
+    assert stage.run(replaced, DEMO_Q, None, None) is None  # type: ignore[arg-type]
+
+
+def test_a_streamed_decline_sends_the_quotes_not_the_token(news_settings: Settings) -> None:
     pipeline = pipeline_with_llm(news_settings, declining())
     events = list(pipeline.stream(AskRequest(question=DEMO_Q)))
     answer = events[-1]
-    assert isinstance(answer, Answer) and not answer.abstained
-    deltas = "".join(e for e in events if isinstance(e, str))
-    assert deltas == f"{wording.ABSTAIN_TOKEN}\n\n{answer.answer}"
+    assert isinstance(answer, Answer) and answer.quoted
+    assert "".join(e for e in events if isinstance(e, str)) == answer.answer
+    thin = list(pipeline.stream(AskRequest(question=THIN_Q)))
+    assert [e for e in thin if isinstance(e, str)] == [wording.abstention()]
+    assert wording.may_be_abstain_token("NOT FO") and not wording.may_be_abstain_token("NOTE")

@@ -84,6 +84,10 @@ def test_a_second_answer_says_so_and_its_own_support() -> None:
                               "a5")
     footer = next(t for t in all_texts(message.blocks) if t.startswith("index `news`"))
     assert "answered again after checking" in footer and "verified support 100%" in footer
+    [quoted] = render_answer(answer("“Medinsky headed it.” [1]", [citation(1)], quoted=True),
+                             "a6")
+    footer = next(t for t in all_texts(quoted.blocks) if t.startswith("index `news`"))
+    assert "quoted: the model found no answer" in footer and "fallback" not in footer
 
 
 def test_abstention_says_plainly_the_collection_does_not_answer() -> None:

@@ -147,6 +147,19 @@ def test_each_list_item_gets_its_own_verdict_and_a_heading_none(
          "contradicted"]]
 
 
+def test_quotes_for_a_declined_answer_and_a_fallback_are_labelled_apart(
+        server: Server, browser: WebDriver) -> None:
+    open_page(browser, server)
+    labels = browser.execute_async_script(
+        "const done = arguments[0];"
+        "import('/web/answer.js').then((m) => done([{quoted: true}, {fallback: 'down'}]"
+        "  .map((a) => m.renderLabels({generator: 'extractive', verification: [], ...a})"
+        "  .textContent)));")
+    assert "Quoted: the model found no answer" in labels[0]
+    assert "language model unavailable" not in labels[0]
+    assert "Quoted from the sources (language model unavailable)" in labels[1]
+
+
 @pytest.fixture(scope="module")
 def local_server(news_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     bundled_gguf("qwen2.5-coder-1.5b")

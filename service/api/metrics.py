@@ -23,7 +23,8 @@ class Metrics:
                               registry=self.registry)
         self.answers = Counter("rag_answers_total", "Answers by generator and outcome "
                                "(answered, revised: asked again after a contradiction, "
-                               "abstained, fallback)",
+                               "abstained, fallback: the LLM replaced, quoted: the model "
+                               "declined and the passages are quoted)",
                                ["generator", "outcome"], registry=self.registry)
         self.errors = Counter("rag_errors_total", "Errors by kind", ["kind"],
                               registry=self.registry)
@@ -34,7 +35,8 @@ class Metrics:
         self.tokens.labels("prompt").inc(answer.usage.get("prompt_tokens", 0))
         self.tokens.labels("completion").inc(answer.usage.get("completion_tokens", 0))
         outcome = ("abstained" if answer.abstained else "fallback" if answer.fallback
-                   else "revised" if answer.revised else "answered")
+                   else "quoted" if answer.quoted else "revised" if answer.revised
+                   else "answered")
         self.answers.labels(answer.generator, outcome).inc()
 
     def render(self) -> bytes:

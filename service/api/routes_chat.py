@@ -34,7 +34,8 @@ def _extensions(answer: Answer) -> dict[str, Any]:
     public = public_answer(answer)
     return {"citations": public["citations"], "abstained": answer.abstained,
             "generator": answer.generator, "fallback": answer.fallback,
-            "faithfulness": answer.faithfulness, "revised": answer.revised,
+            "faithfulness": answer.faithfulness, "quoted": answer.quoted,
+            "revised": answer.revised,
             "verification": public["verification"],
             "timings_ms": answer.timings_ms}
 

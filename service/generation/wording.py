@@ -45,6 +45,14 @@ def is_abstention(text: str) -> bool:
     return ABSTAIN_TOKEN.lower() in plain or bool(_ABSTAIN_PHRASES.search(plain))
 
 
+def may_be_abstain_token(text: str) -> bool:
+    """The start of a streamed answer may be the abstain token ("NOT", "NOT FOUND", "NOT
+    FOUND."): held back until it is not."""
+    stripped = text.strip()
+    return ABSTAIN_TOKEN.startswith(stripped) or (
+        stripped.startswith(ABSTAIN_TOKEN) and not stripped[len(ABSTAIN_TOKEN):].strip(" .!"))
+
+
 def drop_stray_abstain(text: str) -> str:
     """A cited answer that also says NOT FOUND: that part goes."""
     return _STRAY_ABSTAIN.sub("", text).strip() if markers.has_marker(text) else text

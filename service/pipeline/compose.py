@@ -56,6 +56,7 @@ class ComposeStage:
                       fallback=draft.fallback, verification=checks,
                       faithfulness=faithfulness,
                       revised=bool(verified and verified.rewritten and not composed.abstained),
+                      quoted=draft.quoted and not composed.abstained,
                       question=question,
                       standalone_question=standalone, index=index, passages=passages,
                       retrieved=retrieved,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from service.config import Settings
 from service.errors import BadRequest, PayloadTooLarge
-from service.generation import markers
+from service.generation import markers, wording
 from service.generation.backends import BACKUP, GENERATORS
 from service.generation.generators import Draft, GenerationInput, Generator, close_iterator
 from service.generation.prompts import prompt
@@ -25,6 +25,7 @@ from service.generation.strategy import AnswerStrategy, PerspectivesAnswer, Plai
 from service.pipeline.budget import PromptBudget
 from service.pipeline.compose import ComposeStage
 from service.pipeline.condense import CondenseStage
+from service.pipeline.declined import QuoteDeclined
 from service.pipeline.resources import Resources
 from service.pipeline.retrieve import RetrieveStage
 from service.pipeline.trace import Trace
@@ -61,6 +62,7 @@ class Pipeline:
         self.verify = VerifyStage(self.resources.judge, settings.unsupported, settings.verify,
                                   settings.reread_contradicted)
         self.compose = ComposeStage()
+        self.declined = QuoteDeclined(settings.quote_declined, settings.quote_declined_coverage)
         self._plain = PlainAnswer(settings.extractive_sentences)
         self._perspectives = PerspectivesAnswer(settings.top_k, settings.candidate_k,
                                                 settings.min_support)
@@ -76,30 +78,40 @@ class Pipeline:
         """Text deltas as the generator writes them (invalid markers removed on the fly),
         then the final Answer, whose markers are the passage numbers the deltas used. A
         draft that was not streamed (extractive, perspectives, fallback) is sent whole,
-        composed, as one delta. Closing the iterator early stops the LLM."""
+        composed, as one delta; so is the answer to a model that declined with its
+        NOT FOUND token (held back, not sent): the abstention, or the quotes shown
+        instead. Closing the iterator early stops the LLM."""
         flight = self._prepare(request)
         t0 = time.perf_counter()
         early = self._early_draft(flight)
         items = iter([early]) if early else flight.generator.stream(flight.job)
         draft: Draft | None = None
         sent: list[str] = []
+        held = ""  # what may be the model's NOT FOUND: sent once it is not
         try:
             for item in items:
                 if isinstance(item, Draft):
                     draft = item
                 elif item:
+                    if not sent and wording.may_be_abstain_token(held + item):
+                        held += item
+                        continue
+                    item, held = held + item, ""
                     flight.trace.mark("generate_first_token", t0)
                     sent.append(item)
                     yield item
         finally:  # closed early: stop the generator (and its LLM) now, not at collection
             close_iterator(items)
         assert draft is not None, "a generator's stream ends with its Draft"
+        if held and not draft.abstained:  # "NOT" began a sentence after all
+            sent.append(held)
+            yield held
         quoted = self._quote_if_declined(flight, draft)
         flight.trace.mark("generate", t0)
         answer = self._finish(flight, quoted)
-        if quoted is not draft:  # the model's "not found" went out: the quotes follow it
+        if quoted is not draft:  # the model declined in words that went out: quotes follow
             yield f"\n\n{answer.answer}" if sent else answer.answer
-        elif not draft.streamed:
+        elif not draft.streamed or not sent:
             yield answer.answer
         elif answer.revised:  # what went out contradicted its source: the second answer
             yield f"\n\n{prompt('reread_notice')} {answer.answer}"
@@ -137,26 +149,18 @@ class Pipeline:
         return Draft("", abstained=True, generator=flight.generator.name)
 
     def _quote_if_declined(self, flight: InFlight, draft: Draft) -> Draft:
-        """The model declined, yet the passages hold most of the question's words
-        (RAG_QUOTE_DECLINED_COVERAGE): small models decline answers that are in front of
-        them, so the passages' best-matching sentences are quoted instead, labelled. The
-        quotes are verified like any answer; if they find nothing, the model's "not
-        found" stands."""
-        coverage = flight.retrieval.coverage
-        if not (draft.abstained and self.settings.quote_declined and flight.strategy is self._plain
-                and coverage >= self.settings.quote_declined_coverage
-                and self.retrieve.answerable(flight.retrieval)
-                and flight.generator.name != BACKUP):
+        """The passages' quotes in place of a model's decline (pipeline/declined.py), for
+        a plain answer by an LLM that passed the retrieval gate; else the draft."""
+        if flight.strategy is not self._plain or flight.generator.name == BACKUP or not (
+                self.retrieve.answerable(flight.retrieval)):
             return draft
+        job = GenerationInput(flight.standalone, flight.retrieval.passages,
+                              flight.retrieval.idf, flight.strategy, flight.trace.usage)
         backup = self.resources.generator(BACKUP)
-        job = GenerationInput(flight.standalone, flight.retrieval.passages, flight.retrieval.idf,
-                              flight.strategy, flight.trace.usage)
-        quoted = backup.generate(job)
-        if quoted.abstained:
+        quoted = self.declined.run(draft, flight.standalone, job, backup)
+        if quoted is None:
             return draft
         flight.job, flight.generator = job, backup  # the quotes' passages and generator
-        quoted.quoted = True
-        quoted.fallback = prompt("quoted_reason", coverage=f"{coverage:.0%}")
         return quoted
 
     def _finish(self, flight: InFlight, draft: Draft) -> Answer:

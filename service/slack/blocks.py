@@ -120,8 +120,10 @@ def render_answer(answer: Answer, answer_id: str, asked_by: str | None = None) -
 
 def _footer(answer: Answer) -> str:
     parts = [f"index `{answer.index}`", f"generator `{answer.generator}`"]
-    if answer.fallback:  # the answer text itself opens with the fallback / quoted notice
-        parts.append("quoted from the sources")
+    if answer.fallback:  # the answer text itself opens with the fallback notice
+        parts.append("fallback answer")
+    if answer.quoted:  # the model declined; the answer opens with the quoted notice
+        parts.append("quoted: the model found no answer")
     if answer.revised:  # the first answer contradicted its source; this is the second
         parts.append("answered again after checking")
     shown = [c for c in answer.verification if c.action != "dropped"]

@@ -135,9 +135,14 @@ export function renderLabels(answer) {
     labels.append(el("span", "label label-abstained", "No answer in the sources"));
   }
   if (answer.fallback) {
-    // Why: the language model was unavailable, or it declined an answer the passages hold.
-    const label = el("span", "label label-fallback", "Quoted from the sources");
+    const label = el("span", "label label-fallback", "Quoted from the sources (language model unavailable)");
     label.title = answer.fallback;
+    labels.append(label);
+  }
+  if (answer.quoted) {
+    const label = el("span", "label label-fallback", "Quoted: the model found no answer");
+    label.title = "The model found no answer in the sources. They share most of your " +
+      "question's words, so the sentences that match it best are quoted; they may not answer it.";
     labels.append(label);
   }
   if (answer.revised) {
