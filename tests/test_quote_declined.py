@@ -8,7 +8,7 @@ from service.config import Settings
 from service.generation import wording
 from service.generation.generators import Draft
 from service.generation.prompts import prompt
-from service.pipeline.declined import QuoteDeclined
+from service.pipeline.declined import QuoteDeclined, holds_what_is_asked
 from service.records import Answer, AskRequest
 from tests.conftest import ScriptedLLM, ask, pipeline_with_llm
 
@@ -65,3 +65,20 @@ def test_a_streamed_decline_sends_the_quotes_not_the_token(news_settings: Settin
     thin = list(pipeline.stream(AskRequest(question=THIN_Q)))
     assert [e for e in thin if isinstance(e, str)] == [wording.abstention()]
     assert wording.may_be_abstain_token("NOT FO") and not wording.may_be_abstain_token("NOTE")
+
+
+def test_quotes_must_hold_the_names_and_numbers_asked_about() -> None:
+    assert not holds_what_is_asked("When did Russia join NATO?",
+                                   "Ukraine continues to strive to join NATO.")
+    assert not holds_what_is_asked("Zelensky and Trump spoke on March 18?",  # first word too
+                                   "Putin and Trump spoke on March 18.")
+    assert not holds_what_is_asked("How long was the call on March 19?",
+                                   "The call on March 18 lasted two hours.")
+    assert not holds_what_is_asked("Who did the US Senate confirm?",
+                                   "Washington offered us Gabbard, the Senate said.")
+    # a name by its first letters ("Russia's", "Russian"; "Zelensky", "Zelenskyy"), an
+    # acronym with or without dots
+    assert holds_what_is_asked("Who headed Russia's delegation at the Istanbul talks?",
+                               "Medinsky headed the Russian delegation in Istanbul.")
+    assert holds_what_is_asked("What did Zelensky say?", "Volodymyr Zelenskyy noted it.")
+    assert holds_what_is_asked("Who did the US Senate confirm?", "The U.S. Senate confirmed her.")

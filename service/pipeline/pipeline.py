@@ -108,6 +108,8 @@ class Pipeline:
             yield held
         quoted = self._quote_if_declined(flight, draft)
         flight.trace.mark("generate", t0)
+        if not sent:  # the first words the reader gets are the composed answer's
+            flight.trace.mark("generate_first_token", t0)
         answer = self._finish(flight, quoted)
         if quoted is not draft:  # the model declined in words that went out: quotes follow
             yield f"\n\n{answer.answer}" if sent else answer.answer

@@ -161,7 +161,7 @@ async function ask(question) {
     turn.answer = { id: final.id, answer: final.answer, citations: final.citations || [],
       verification: final.verification || [], abstained: final.abstained, fallback: final.fallback,
       generator: final.generator, faithfulness: final.faithfulness, revised: final.revised,
-      timings_ms: final.timings_ms };
+      quoted: final.quoted, timings_ms: final.timings_ms };
   } catch (error) {
     if (error.name === "AbortError") return;
     if (error instanceof AuthError) {
