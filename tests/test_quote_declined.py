@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from service.config import Settings
 from service.generation import wording
+from service.generation.citations import claim_spans
 from service.generation.generators import Draft
 from service.generation.prompts import prompt
 from service.pipeline.declined import QuoteDeclined, holds_what_is_asked
@@ -27,6 +28,9 @@ def test_a_declined_answer_the_passages_hold_is_quoted_and_labelled(
     answer = ask(pipeline_with_llm(news_settings, declining(), prompt_budget=60), DEMO_Q)
     assert not answer.abstained and answer.quoted and "Medinsky" in answer.answer
     assert answer.answer.startswith(prompt("quoted_notice"))
+    # the notice is the service's words, one sentence, not a claim to score or check
+    notice = answer.answer[:claim_spans(answer.answer)[0][1]]
+    assert wording.is_fallback_notice(notice) and notice == prompt("quoted_notice")
     assert answer.generator == "extractive" and answer.fallback is None
     assert answer.verification and all(c.supported for c in answer.verification)
     # quoted from the retrieved passages, not the 60-token budget the model read
