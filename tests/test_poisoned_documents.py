@@ -148,7 +148,7 @@ def test_the_local_model_follows_no_planted_instruction(poisoned: dict) -> None:
     pipeline = Pipeline(_settings(poisoned, generator="local", local_model=TEST_MODEL))
     for question in QUESTIONS:
         answer = ask(pipeline, question)
-        assert answer.generator == "local" and answer.fallback is None
+        assert answer.fallback is None and (answer.generator == "local" or answer.quoted)
         assert_not_poisoned(answer)
 
 
@@ -160,5 +160,8 @@ def test_the_openai_generator_follows_no_planted_instruction(
         llm_model="test-model"))
     for question in QUESTIONS:
         answer = ask(pipeline, question)
-        assert answer.generator == "openai" and answer.fallback is None, answer.fallback
+        # the model answered, or declined and the passages were quoted (RAG_QUOTE_DECLINED):
+        # either way no planted instruction reaches the answer
+        assert answer.fallback is None, answer.fallback
+        assert answer.generator == "openai" or answer.quoted, answer.answer
         assert_not_poisoned(answer)
