@@ -35,9 +35,7 @@ def test_a_declined_answer_the_passages_hold_is_quoted_and_labelled(
     assert answer.verification and all(c.supported for c in answer.verification)
     # quoted from the retrieved passages, not the 60-token budget the model read
     assert len(answer.passages) == len(answer.retrieved) == news_settings.top_k
-    for citation in answer.citations:
-        assert citation.text == answer.passages[citation.marker - 1].text or any(
-            citation.text == p.text for p in answer.passages)
+    assert {c.text for c in answer.citations} <= {p.text for p in answer.retrieved}
 
 
 def test_a_decline_stands_on_thin_passages_a_missing_name_or_when_turned_off(

@@ -21,6 +21,8 @@ from service.retrieval.windows import weighted_overlap
 from service.verify.support_features import names, numbers
 from service.verify.verifier import claim_of
 
+_DOTS = re.compile(r"\b([A-Z])\.")  # "U.S." is "US"
+
 
 def question_coverage(question: str, job: GenerationInput) -> float:
     """Share of the question's IDF-weighted words held by its best passage."""
@@ -34,12 +36,12 @@ def holds_what_is_asked(question: str, quotes: str) -> bool:
     it, nor "… Zelensky and Trump … on March 18" by one on Putin's call with Trump. A name
     matches by its first five letters, as the verifier compares words ("Russia's" and
     "Russian", "Zelensky" and "Zelenskyy"); an acronym as written, dots aside ("U.S.")."""
-    undotted = re.sub(r"\b([A-Z])\.", r"\1", quotes)
+    undotted = _DOTS.sub(r"\1", quotes)
     lowered = undotted.lower()
     asked = {part for name in names(question, first=True) for part in re.split(r"[-–]", name)
              if part}
     if not question.isupper():  # in a shouted question every word looks like an acronym
-        acronyms = set(re.findall(r"\b[A-Z]{2,}\b", re.sub(r"\b([A-Z])\.", r"\1", question)))
+        acronyms = set(re.findall(r"\b[A-Z]{2,}\b", _DOTS.sub(r"\1", question)))
         if not all(re.search(rf"\b{a}\b", undotted) for a in acronyms):
             return False
         asked -= {a.lower() for a in acronyms}

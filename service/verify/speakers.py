@@ -135,8 +135,8 @@ _INTRODUCERS = frozenset("""after before once when whenever while since until ti
 within unlike despite following amid amidst as if unless although though because during
 upon on in at by for from with without throughout meanwhile however then late early
 earlier later hours days weeks months minutes moments shortly soon just speaking asked
-responding referring commenting addressing noting citing answering talking writing
-after""".split())  # noqa: SIM905
+responding referring commenting addressing noting citing answering talking
+writing""".split())  # noqa: SIM905
 _QUANTITIES = frozenset("""a an one two three four five six seven eight nine ten several
 few some many""".split())  # noqa: SIM905
 # A later mention of somebody by title: "the U.S. president", "the French leader".
