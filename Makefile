@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-web bench-verifier train-verifier lint clean help
+.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-web bench-verifier bench-llama-build bench-isolation train-verifier lint clean help
 
 help:
 	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the web page and HTTP API on $(HOST):$(PORT)"
@@ -21,6 +21,8 @@ help:
 	@echo "make train-verifier  rebuild the support model (service/verify/model; docs/verifier.md)"
 	@echo "make bench-verifier  the verifier benchmark: support model vs fast checker"
 	@echo "make bench-web  web page: Enter to first streamed word vs the API's, page size"
+	@echo "make bench-llama-build  portable llama.cpp build vs a native one: prompt/generation tok/s"
+	@echo "make bench-isolation  local answers with the model in its own process vs in process"
 	@echo "make lint   ruff"
 
 $(STAMP): pyproject.toml requirements-models.txt requirements-data.txt scripts/install.sh
@@ -97,6 +99,22 @@ bench-verifier: setup
 	$(BIN)/python -m bench.verifier drafts --out build/verifier/drafts.jsonl
 	$(BIN)/python -m bench.verifier drafts --dataset bench/data/unseen_news.jsonl --out build/verifier/drafts-unseen.jsonl
 	$(BIN)/python -m bench.verifier run --drafts build/verifier/drafts.jsonl build/verifier/drafts-unseen.jsonl --out bench/results/verifier.json
+# The portable llama.cpp build (scripts/install.sh) against the native one llama-cpp-python
+# builds by default, in a throwaway venv under build/ (one more ~6-minute compile).
+NATIVE_VENV ?= build/native-venv
+$(NATIVE_VENV)/.installed:
+	test -x $(NATIVE_VENV)/bin/python || $(PYTHON) -m venv $(NATIVE_VENV)
+	CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF" $(NATIVE_VENV)/bin/pip install --quiet \
+	  --no-cache-dir --no-binary llama-cpp-python llama-cpp-python==0.3.36
+	touch $@
+
+bench-llama-build: setup $(NATIVE_VENV)/.installed
+	$(BIN)/python -m bench.llama_build --native-python $(NATIVE_VENV)/bin/python \
+	  --out bench/results/llama_build.json
+
+bench-isolation: setup
+	$(BIN)/python -m bench.latency --isolation --questions 12 --out bench/results/isolation.json
+
 bench-web: setup
 	$(BIN)/python -m bench.web --out bench/results/web.json
 

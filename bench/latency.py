@@ -4,6 +4,7 @@ slows both alike and the ratio stays meaningful.
 
     python -m bench.latency                     # local + openai, new vs previous
     python -m bench.latency --options           # llama.cpp options, generation only
+    python -m bench.latency --isolation         # model process vs in process (issue 27)
 
 Every answer is streamed (`Pipeline.stream`), so one call gives both the time to the
 first token and the whole answer; prompt tokens are llama.cpp's own count.
@@ -12,7 +13,6 @@ first token and the whole answer; prompt tokens are llama.cpp's own count.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -77,9 +77,11 @@ def compare(configs: dict[str, Settings], generator: str,
         out[f"first_token_p50_ms_{suffix}"] = percentile(first, 0.5)
         out[f"prompt_tokens_{suffix}"] = round(
             statistics.fmean(a.usage["prompt_tokens"] for a in answers), 1)
-    if "previous" in runs:
-        out[f"answer_p50_ratio_{generator}"] = round(
-            out[f"answer_p50_ms_{generator}"] / out[f"answer_p50_ms_{generator}_previous"], 3)
+    for other in ("previous", "in_process"):
+        if other in runs:
+            for key in ("answer_p50", "first_token_p50"):
+                out[f"{key}_ratio_{generator}_vs_{other}"] = round(
+                    out[f"{key}_ms_{generator}"] / out[f"{key}_ms_{generator}_{other}"], 3)
     return out
 
 
@@ -177,12 +179,14 @@ def _free_port() -> int:
 
 
 def main() -> None:
-    from bench.run import NEWS_QUESTIONS
+    from bench.run import NEWS_QUESTIONS, emit
 
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=6)
     parser.add_argument("--options", action="store_true", help="llama.cpp options instead")
+    parser.add_argument("--isolation", action="store_true",
+                        help="the local model in its own process against in this one")
     parser.add_argument("--generators", default="local,openai",
                         help="comma-separated: local (in process), openai (llama.cpp server)")
     parser.add_argument("--budgets", default="",
@@ -196,16 +200,16 @@ def main() -> None:
                                  "load_average": os.getloadavg()}
     if args.options:
         result.update(bench_options(base, questions))
+    elif args.isolation:
+        result.update(compare({"new": base, "in_process": base.model_copy(
+            update={"local_isolation": "none"})}, "local", questions))
     else:
         result.update(bench_generators(
             base, questions, Path("/tmp/bench-llama-server.log"),
             tuple(args.generators.split(",")),
             tuple(int(n) for n in args.budgets.split(",") if n)))
     result["load_average_after"] = os.getloadavg()
-    text = json.dumps(result)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

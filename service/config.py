@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     local_prefix_cache: bool = Field(
         default=True, description="Keep llama.cpp's state after each fixed system prompt, so "
         "a question pays only for its own passages even after a condense or judge call.")
+    local_isolation: Literal["process", "none"] = Field(
+        default="process", description="Where the local model runs: `process`, a supervised "
+        "child process (a native fault in llama.cpp becomes the labelled extractive fallback "
+        "and the model is restarted); `none`, inside the serving process (a fault kills it; "
+        "for measurement only, docs/benchmarks.md).")
+    local_restart_limit: int = Field(
+        default=3, ge=1, description="Deaths of the local model process within "
+        "RAG_LOCAL_RESTART_WINDOW_S after which it is left down for that window (answers use "
+        "the extractive fallback meanwhile).")
+    local_restart_window_s: float = Field(
+        default=300.0, gt=0, description="The window RAG_LOCAL_RESTART_LIMIT counts in.")
     local_prompt_tokens: int = Field(
         default=300, ge=0, description="Evidence budget of the local generator, in tokens: "
         "the retrieved windows' best sentences for the question, with neighbours, up to it. "

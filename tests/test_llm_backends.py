@@ -152,9 +152,9 @@ def test_an_answer_after_another_system_prompt_restores_the_kept_prefix(
     first = llm.complete(messages, 24)
     llm.complete([{"role": "system", "content": prompt("condense_system")},
                   {"role": "user", "content": "Last message: and the other one?"}], 8)
-    assert llm.prefixes is not None and llm.prefixes.restored == 0
+    assert llm.prefix_restores == 0
     again = llm.complete(messages, 24)
-    assert llm.prefixes.restored == 1
+    assert llm.prefix_restores == 1
     assert again.text == first.text and again.prompt_tokens == first.prompt_tokens
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from collections.abc import Iterator
 
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from service.generation.local_llm import LocalLLM
 from service.records import Answer
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80)
@@ -28,6 +33,7 @@ class Metrics:
                                ["generator", "outcome"], registry=self.registry)
         self.errors = Counter("rag_errors_total", "Errors by kind", ["kind"],
                               registry=self.registry)
+        self.registry.register(_LocalModelDeaths())
 
     def observe_answer(self, answer: Answer) -> None:
         for stage, ms in answer.timings_ms.items():
@@ -41,3 +47,13 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _LocalModelDeaths(Collector):
+    """Deaths of the local model process (local_llm.py), read when scraped."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "rag_local_model_deaths", "Times the local model process died (a native fault, "
+            "a kill, or a timeout it did not stop for); it is restarted each time",
+            value=LocalLLM.deaths_total)

@@ -24,10 +24,15 @@ def warm_up(pipeline: Pipeline) -> None:
     settings = pipeline.settings
     try:
         pipeline.resources.retriever(settings.index).snapshot()
-        pipeline.resources.generator(settings.generator)
+        ok, detail = pipeline.resources.generator(settings.generator).ready()
     except RagError as exc:
         log.warning("warm-up: %s", exc)
         return
+    if ok:
+        log.info("generator %r ready: %s", settings.generator, detail)
+    else:
+        log.warning("generator %r not ready: %s; answers use the extractive generator, "
+                    "labelled as a fallback, until it is", settings.generator, detail)
     threading.Thread(target=_warm_judge, args=(pipeline,), name="warm-judge",
                      daemon=True).start()
 
