@@ -29,16 +29,20 @@ import random
 import re
 import zipfile
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.policy import default as email_policy
 from email.utils import format_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 DOCS = Path(__file__).resolve().parent.parent / "indexes" / "contracts" / "docs"
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 #: Every timestamp written into a file (zip entries, core properties, PDF dates).
-FIXED = datetime(2025, 12, 18, 9, 0, 0, tzinfo=timezone.utc)
+FIXED = datetime(2025, 12, 18, 9, 0, 0, tzinfo=UTC)
 ZIP_TIME = (2025, 12, 18, 9, 0, 0)
 _CEST, _CET = timezone(timedelta(hours=2)), timezone(timedelta(hours=1))
 
@@ -164,55 +168,53 @@ HALM = "Stefan Halm <s.halm@ib-halm.example>"
 MEIER = "Jana Meier <jana.meier@stadtwerke-kelbach.example>"
 DELAY_SUBJECT = "Nordhafen heat pump - notice of delay to mechanical completion"
 
-EMAIL_01_BODY = """\
-Dear Dr. Albers,
+def _body(*paragraphs: str) -> str:
+    """A plain-text mail body: one line per paragraph, as mail clients send it today."""
+    return "\n\n".join(paragraphs) + "\n"
 
-under clause 3 of contract SWK-2025-014 we give notice that mechanical completion of the Nordhafen heat pump plant will be delayed by about six weeks.
 
-The delay was caused by the late water-law permit. The permit was planned for June 2025 but was issued by the Lower Water Authority only on 18 August 2025, and work on the river water intake could not start before then.
+EMAIL_01_BODY = _body(
+    "Dear Dr. Albers,",
+    "under clause 3 of contract SWK-2025-014 we give notice that mechanical completion of "
+    "the Nordhafen heat pump plant will be delayed by about six weeks.",
+    "The delay was caused by the late water-law permit. The permit was planned for June "
+    "2025 but was issued by the Lower Water Authority only on 18 August 2025, and work on "
+    "the river water intake could not start before then.",
+    "Our staffing on site is in line with the contract. We therefore request an extension "
+    "of time for mechanical completion to 12 December 2025.",
+    "Kind regards\nLukas Vogt\nProject Manager, Brenner & Vogt Anlagenbau GmbH",
+)
 
-Our staffing on site is in line with the contract. We therefore request an extension of time for mechanical completion to 12 December 2025.
+EMAIL_02_BODY = _body(
+    "Dear Mr Vogt,",
+    "we acknowledge receipt of your notice but do not accept the requested extension of "
+    "time. The river water intake is only one part of the works, and the compressor hall "
+    "and the brine circuit were not affected by the permit.",
+    "We will discuss the delay at the site meeting on 11 September 2025. Please bring a "
+    "revised construction programme to that meeting.",
+    "Best regards\nKatrin Albers\nProject Director, Stadtwerke Kelbach GmbH",
+    "On 3 Sep 2025, at 16:42, Lukas Vogt wrote:",
+).rstrip("\n") + "\n" + "".join(
+    f"> {line}\n" if line else ">\n" for line in EMAIL_01_BODY.splitlines())
 
-Kind regards
-Lukas Vogt
-Project Manager, Brenner & Vogt Anlagenbau GmbH
-"""
+EMAIL_03_BODY = _body(
+    "Dear Mr Vogt,",
+    "your invoice INV-2025-0417 of 28 November 2025 for milestone M3 (mechanical "
+    "completion) has been put on hold.",
+    "The Employer's engineer has not certified mechanical completion because the signed "
+    "pressure test protocol for the brine circuit is missing. Payment will be released "
+    "within 14 days after the engineer receives the signed pressure test protocol.",
+    "Kind regards\nJana Meier\nAccounts Payable, Stadtwerke Kelbach GmbH",
+)
 
-EMAIL_02_BODY = """\
-Dear Mr Vogt,
-
-we acknowledge receipt of your notice but do not accept the requested extension of time. The river water intake is only one part of the works, and the compressor hall and the brine circuit were not affected by the permit.
-
-We will discuss the delay at the site meeting on 11 September 2025. Please bring a revised construction programme to that meeting.
-
-Best regards
-Katrin Albers
-Project Director, Stadtwerke Kelbach GmbH
-
-On 3 Sep 2025, at 16:42, Lukas Vogt wrote:
-""" + "".join(f"> {line}\n" if line else ">\n" for line in EMAIL_01_BODY.splitlines())
-
-EMAIL_03_BODY = """\
-Dear Mr Vogt,
-
-your invoice INV-2025-0417 of 28 November 2025 for milestone M3 (mechanical completion) has been put on hold.
-
-The Employer's engineer has not certified mechanical completion because the signed pressure test protocol for the brine circuit is missing. Payment will be released within 14 days after the engineer receives the signed pressure test protocol.
-
-Kind regards
-Jana Meier
-Accounts Payable, Stadtwerke Kelbach GmbH
-"""
-
-EMAIL_04_BODY = """\
-Dear Katrin,
-
-attached is our noise measurement report from the test run of heat pump unit 1 on 17 October 2025. The result is below the night-time limit of the permit, so no further noise protection is needed for unit 1. We will repeat the measurement when both units run together.
-
-Best regards
-Stefan Halm
-Ingenieurbüro Halm
-"""
+EMAIL_04_BODY = _body(
+    "Dear Katrin,",
+    "attached is our noise measurement report from the test run of heat pump unit 1 on "
+    "17 October 2025. The result is below the night-time limit of the permit, so no further "
+    "noise protection is needed for unit 1. We will repeat the measurement when both units "
+    "run together.",
+    "Best regards\nStefan Halm\nIngenieurbüro Halm",
+)
 
 NOISE_REPORT_TITLE = "NOISE MEASUREMENT REPORT NM-2025-17"
 NOISE_REPORT = [
@@ -367,7 +369,7 @@ def _core_properties(props: object, title: str, author: str) -> None:
     props.revision = 1  # type: ignore[attr-defined]
 
 
-def font(name: str, size: int):  # noqa: ANN201 - PIL's FreeTypeFont
+def font(name: str, size: int) -> ImageFont.FreeTypeFont:
     from PIL import ImageFont
 
     return ImageFont.truetype(str(FONT_DIR / name), size)
