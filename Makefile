@@ -110,7 +110,7 @@ $(NATIVE_VENV)/.installed:
 
 bench-llama-build: setup $(NATIVE_VENV)/.installed
 	$(BIN)/python -m bench.llama_build --native-python $(NATIVE_VENV)/bin/python \
-	  --out bench/results/llama_build.json
+	  --threads 1 --rounds 3 --out bench/results/llama_build.json
 
 bench-isolation: setup
 	$(BIN)/python -m bench.latency --isolation --questions 12 --out bench/results/isolation.json

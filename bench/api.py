@@ -101,7 +101,7 @@ def bench_ttft(indexes: Path, work: Path, rounds: int) -> dict[str, object]:
     port = free_port()
     log = open(work / "llama.log", "w")  # noqa: SIM115
     llama = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model",
+        [sys.executable, "-m", "service.generation.llama_server", "--model",
          str(gguf_path(Settings(), settings.local_model)), "--host", "127.0.0.1", "--port",
          str(port), "--n_ctx", "4096", "--model_alias", "bench"], stdout=log,
         stderr=subprocess.STDOUT)

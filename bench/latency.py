@@ -92,7 +92,7 @@ def llama_server(settings: Settings, log: Path) -> Iterator[Settings]:
     port = _free_port()
     with open(log, "w") as sink:
         server = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model",
+            [sys.executable, "-m", "service.generation.llama_server", "--model",
              str(gguf_path(settings, settings.local_model)), "--host", "127.0.0.1",
              "--port", str(port), "--n_ctx", "4096", "--n_threads", str(physical_cores()),
              "--n_threads_batch", str(physical_cores()), "--model_alias", "bench"],

@@ -1,6 +1,10 @@
 """What the portable llama.cpp build costs against a native one (issue 27): prompt and
 generation tokens per second of the bundled model, each build in its own interpreter,
-interleaved round by round so a busy machine slows both alike.
+interleaved round by round so a busy machine slows both alike. Tokens per CPU-second
+beside tokens per second: on a shared machine, with one thread (`--threads 1`, no
+threads spinning at barriers), they measure the kernels rather than the neighbours.
+Builds are named by interpreter: `--build NAME=PYTHON` (repeatable); the default compares
+this venv's build ("portable") with build/native-venv's ("native").
 
     python -m bench.llama_build --native-python build/native-venv/bin/python
     python -m bench.llama_build --measure --model models/X.gguf   # one build, one round
@@ -29,6 +33,10 @@ def measure(model: Path, threads: int) -> dict[str, float | str]:
     """One round: a fresh context evaluates a 512-token prompt, then writes 64 tokens."""
     import llama_cpp
 
+    if any((Path(llama_cpp.__file__).parent / "lib").glob("libggml-cpu-*.so")):
+        from service.generation.llama_engine import load_cpu_backends
+
+        load_cpu_backends()  # the dispatching build: pick this CPU's kernels
     llm = llama_cpp.Llama(model_path=str(model), n_ctx=2048, n_threads=threads,
                           n_threads_batch=threads, n_batch=512, verbose=False)
     words = ["The", "delegation", "met", "in", "Istanbul", "to", "discuss", "a", "ceasefire",
@@ -36,18 +44,20 @@ def measure(model: Path, threads: int) -> dict[str, float | str]:
              "for", "several", "hours."]
     text = " ".join(words[i % len(words)] for i in range(PROMPT_TOKENS * 2))
     tokens = llm.tokenize(text.encode())[:PROMPT_TOKENS]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     llm.eval(tokens)
-    prompt_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    prompt_s, prompt_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(GENERATED_TOKENS):
         token = llm.sample(temp=0.0)
         llm.eval([token])
-    generate_s = time.perf_counter() - t0
+    generate_s, generate_cpu = time.perf_counter() - t0, time.process_time() - c0
     info = llama_cpp.llama_print_system_info().decode(errors="replace")
     features = [f.split(" = ")[0].strip() for f in info.split("|") if f.strip().endswith("= 1")]
     return {"prompt_tok_s": round(PROMPT_TOKENS / prompt_s, 1),
             "generate_tok_s": round(GENERATED_TOKENS / generate_s, 1),
+            "prompt_tok_per_cpu_s": round(PROMPT_TOKENS / prompt_cpu, 1),
+            "generate_tok_per_cpu_s": round(GENERATED_TOKENS / generate_cpu, 1),
             "features": " ".join(f for f in features if f.startswith(("AVX", "AMX", "FMA")))}
 
 
@@ -67,10 +77,9 @@ def compare(builds: dict[str, str], model: Path, threads: int,
             runs[name].append(_round(builds[name], model, threads))
     result: dict[str, object] = {}
     for name, rows in runs.items():
-        result[name] = {
-            "prompt_tok_s": statistics.median(float(r["prompt_tok_s"]) for r in rows),
-            "generate_tok_s": statistics.median(float(r["generate_tok_s"]) for r in rows),
-            "features": rows[0]["features"]}
+        result[name] = {key: statistics.median(float(r[key]) for r in rows) for key in (
+            "prompt_tok_s", "generate_tok_s", "prompt_tok_per_cpu_s", "generate_tok_per_cpu_s")}
+        result[name]["features"] = rows[0]["features"]  # type: ignore[index]
     return result
 
 
@@ -83,6 +92,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--native-python", default="build/native-venv/bin/python",
                         help="an interpreter whose llama-cpp-python was built natively")
+    parser.add_argument("--build", action="append", default=[], metavar="NAME=PYTHON",
+                        help="more builds to compare, each by its interpreter")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -93,8 +104,9 @@ def main() -> None:
 
     result: dict[str, object] = {"date": time.strftime("%Y-%m-%d"), "model": args.model.name,
                                  "threads": args.threads, "load_average": os.getloadavg()}
-    result.update(compare({"portable": sys.executable, "native": args.native_python},
-                          args.model, args.threads, args.rounds))
+    builds = {"portable": sys.executable, "native": args.native_python}
+    builds |= dict(b.split("=", 1) for b in args.build)
+    result.update(compare(builds, args.model, args.threads, args.rounds))
     result["load_average_after"] = os.getloadavg()
     emit(result, args.out)
 

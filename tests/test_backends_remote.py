@@ -83,7 +83,7 @@ def test_openai_embedder_against_a_real_embeddings_endpoint(tmp_path: Path) -> N
     log = tmp_path / "embed.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model",
+            [sys.executable, "-m", "service.generation.llama_server", "--model",
              str(bundled_gguf("qwen2.5-coder-0.5b")), "--host", "127.0.0.1", "--port",
              str(port), "--embedding", "true", "--model_alias", "embed-test"],
             stdout=out, stderr=subprocess.STDOUT)

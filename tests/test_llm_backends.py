@@ -41,7 +41,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path_factory.mktemp("llama") / "server.log"
     log = open(log_path, "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf(TEST_MODEL)),
+        [sys.executable, "-m", "service.generation.llama_server", "--model",
+         str(bundled_gguf(TEST_MODEL)),
          "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
          "--model_alias", "test-model"],
         stdout=log, stderr=subprocess.STDOUT, text=True)
@@ -168,7 +169,7 @@ def test_llm_judge_reads_p_yes_from_an_openai_compatible_endpoint(
     log_path = tmp_path_factory.mktemp("judge") / "server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model",
+            [sys.executable, "-m", "service.generation.llama_server", "--model",
              str(bundled_gguf(TEST_MODEL)), "--host", "127.0.0.1", "--port", str(port),
              "--n_ctx", "1024", "--logits_all", "true", "--model_alias", "judge"],
             stdout=log, stderr=subprocess.STDOUT)

@@ -52,6 +52,28 @@ class LlamaOptions:
         return asdict(self)
 
 
+def load_cpu_backends() -> None:
+    """Load llama.cpp's CPU backend: of the modules the portable build compiled for
+    several x86-64 levels (scripts/build_llama_cpp.py), the best this CPU runs. llama.cpp
+    would look for them beside the Python executable; they are in the package's lib/.
+    A build without such modules (one CPU backend linked in) needs nothing."""
+    import ctypes
+
+    import llama_cpp
+
+    lib = Path(llama_cpp.__file__).parent / "lib"
+    if not any(lib.glob("libggml-cpu-*.so")):
+        return
+    # The ggml that libllama linked, by the name it linked (the wheel holds copies, not
+    # links: libggml.so would be a second ggml with a registry of its own).
+    linked = next(lib.glob("libggml.so.[0-9]"), lib / "libggml.so")
+    libggml = ctypes.CDLL(str(linked))
+    libggml.ggml_backend_reg_count.restype = ctypes.c_size_t
+    if libggml.ggml_backend_reg_count() == 0:
+        libggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+        libggml.ggml_backend_load_all_from_path(str(lib).encode())
+
+
 class LlamaEngine:
     """One loaded model; one generation at a time (the caller serialises)."""
 
@@ -64,6 +86,7 @@ class LlamaEngine:
                 "llama-cpp-python is not installed; run `make setup` or choose "
                 "RAG_GENERATOR=extractive / openai"
             ) from exc
+        load_cpu_backends()
         threads = options.threads or physical_cores()
         draft = LlamaPromptLookupDecoding(num_pred_tokens=PROMPT_LOOKUP_TOKENS) if (
             options.draft == "prompt-lookup") else None
@@ -139,4 +162,5 @@ def system_info() -> str:
     """The CPU features this llama.cpp build uses ("AVX2 = 1 | AVX512 = 0 | ...")."""
     import llama_cpp
 
+    load_cpu_backends()
     return llama_cpp.llama_print_system_info().decode(errors="replace").strip()
