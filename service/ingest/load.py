@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import io
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
-from service.errors import BadDocument
+from service.errors import BadDocument, EmptyDocument, UnsupportedType
+from service.ingest.formats import (
+    BINARY_SUFFIXES,
+    TEXT_SUFFIXES,
+    UNSUPPORTED_NOTES,
+    binary_reader,
+)
+from service.ingest.formats.base import RawDocument
 
-SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf"})
+__all__ = ["SIDECAR_SUFFIX", "SUPPORTED_SUFFIXES", "RawDocument", "is_document",
+           "is_sidecar", "load_document", "read_bytes"]
+
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | BINARY_SUFFIXES
 # Sidecar metadata files live next to documents and are never documents themselves.
 SIDECAR_SUFFIX = ".meta.toml"
 
 
-@dataclass(frozen=True)
-class RawDocument:
-    text: str
-    title_hint: str | None
+def is_sidecar(path: Path) -> bool:
+    return path.name.endswith(SIDECAR_SUFFIX)
 
 
 def is_document(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.endswith(SIDECAR_SUFFIX)
+    return path.suffix.lower() in SUPPORTED_SUFFIXES and not is_sidecar(path)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -36,22 +42,28 @@ def read_bytes(path: Path) -> bytes:
 def load_document(path: Path, data: bytes, encoding: str = "utf-8") -> RawDocument:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise BadDocument(
-            str(path), f"unsupported type {suffix!r}; supported: {sorted(SUPPORTED_SUFFIXES)}"
-        )
+        note = UNSUPPORTED_NOTES.get(suffix)
+        raise UnsupportedType(
+            str(path), f"unsupported type {suffix or '(no suffix)'!r}"
+            + (f": {note}" if note else f"; supported: {' '.join(sorted(SUPPORTED_SUFFIXES))}"))
     if not data.strip():
-        raise BadDocument(str(path), "file is empty")
-    if suffix == ".pdf":
-        raw = _load_pdf(path, data)
+        raise EmptyDocument(str(path), "file is empty")
+    reader = binary_reader(suffix)
+    if reader is not None:
+        raw = reader(str(path), data)
     else:
         text = _decode(path, data, encoding)
         if suffix in (".html", ".htm"):
             raw = _load_html(path, text)
         elif suffix in (".md", ".markdown"):
             raw = _load_markdown(text)
+        elif suffix == ".csv":
+            from service.ingest.formats.sheets import read_csv
+
+            raw = read_csv(str(path), text)
         else:
             raw = RawDocument(text=text, title_hint=None)
-    if not raw.text.strip():
+    if not raw.text.strip() and not raw.attachments:
         raise BadDocument(str(path), "no text left after extraction")
     return raw
 
@@ -72,22 +84,6 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
     if controls > 0.05 * min(len(text), 8192):
         raise BadDocument(str(path), "binary content (control characters), not a text document")
     return text
-
-
-def _load_pdf(path: Path, data: bytes) -> RawDocument:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = reader.metadata.title if reader.metadata else None
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise BadDocument(str(path), f"unreadable PDF: {exc}") from exc
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    if not text:
-        raise BadDocument(str(path), "PDF has no extractable text (scanned image? run OCR first)")
-    return RawDocument(text=text, title_hint=title or None)
 
 
 def _load_html(path: Path, text: str) -> RawDocument:
