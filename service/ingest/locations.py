@@ -105,7 +105,12 @@ def locate(sections: list[Section], start: int, end: int) -> Location | None:
     if first.kind in ("page", "slide"):
         numbers = [s.number or 0 for s in same]
         lo, hi = min(numbers), max(numbers)
-        label = _span(first.kind, lo, hi) + (", read by OCR" if ocr else "")
+        label = _span(first.kind, lo, hi)
+        scanned = [s.number or 0 for s in same if s.ocr]
+        if scanned and len(scanned) == len(same):
+            label += ", read by OCR"
+        elif scanned:
+            label += f" ({_span(first.kind, min(scanned), max(scanned))} read by OCR)"
         if first.kind == "page":
             return Location(kind="page", label=label, page=lo, page_to=hi, ocr=ocr)
         return Location(kind="slide", label=label, slide=lo, slide_to=hi, ocr=ocr)
