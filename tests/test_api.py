@@ -19,7 +19,7 @@ from tests.conftest import ROOT, Server, build_news_copy, free_port, rag_env, wr
 from tests.test_answer import MEDINSKY_Q
 
 CITATION_KEYS = {"marker", "doc_id", "title", "source", "url", "text", "start", "end",
-                 "provenance"}
+                 "provenance", "location"}
 
 
 @pytest.fixture(scope="module")

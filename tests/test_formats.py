@@ -150,6 +150,18 @@ def test_a_pdf_keeps_its_text_pages_and_ocrs_only_the_scanned_ones() -> None:
     assert where(parsed, "Invoice 0417") == "page 2, read by OCR"
 
 
+@needs_ocr
+def test_a_scanned_pdf_of_short_lines_keeps_every_line() -> None:
+    """Short unpunctuated lines are what scraped-page cleaning drops as navigation."""
+    parsed = parse("scan.pdf", files.scanned_pdf_bytes([
+        ["Minutes of the site meeting", "Invoice 0417 stays on hold"],
+        ["Attendees: Anna Berg", "Next meeting 9 March"]]))
+    for line in ("Minutes of the site meeting", "Invoice 0417 stays on hold",
+                 "Attendees: Anna Berg", "Next meeting 9 March"):
+        assert line in parsed.text
+    assert where(parsed, "Next meeting") == "page 2, read by OCR"
+
+
 def test_a_text_pdf_reads_as_before_with_its_pages() -> None:
     from tests.test_ingest import _minimal_pdf
 

@@ -137,3 +137,15 @@ def test_a_citation_of_a_scanned_page_says_it_was_read_by_ocr(deal_room) -> None
     assert citation.location.ocr and citation.location.page_to == 2
     assert citation.location.label in ("page 2, read by OCR",
                                        "pages 1-2 (page 2 read by OCR)")
+
+
+def test_rag_ask_lists_each_source_with_where_it_is() -> None:
+    from service.cli.ask_cmd import render
+    from service.records import Location
+    from tests.test_slack_parts import answer, citation
+
+    located = citation(1).model_copy(update={"doc_id": "minutes.pdf", "location": Location(
+        kind="page", label="page 3, read by OCR", page=3, page_to=3, ocr=True)})
+    text = render(answer("The group approved it [1].", [located]))
+    assert "(minutes.pdf, page 3, read by OCR, chars 0-" in text
+    assert "(001.txt, chars 0-" in render(answer("Medinsky headed it [1].", [citation(1)]))

@@ -54,11 +54,22 @@ def table_rows(table: Any) -> Iterator[str]:
             yield line
 
 
-def _style(paragraph: Any) -> str:
-    try:
-        return (paragraph.style.name or "") if paragraph.style is not None else ""
-    except (KeyError, ValueError, AttributeError):
-        return ""
+def _style_names(document: Any) -> dict[str, str]:
+    """Style id -> name, read once (python-docx's Paragraph.style looks it up each time:
+    most of the reading time of a long document)."""
+    names = {}
+    for style in document.styles:
+        try:
+            names[style.style_id] = style.name or ""
+        except (KeyError, ValueError, AttributeError):
+            continue
+    return names
+
+
+def _style(p: Any, names: dict[str, str]) -> str:
+    ppr = p.pPr
+    style_id = ppr.pStyle.val if ppr is not None and ppr.pStyle is not None else None
+    return names.get(style_id, "") if style_id else ""
 
 
 def _margins(document: Any, part: str) -> list[str]:
@@ -87,6 +98,7 @@ def read_docx(name: str, data: bytes) -> RawDocument:
         raise BadDocument(name, f"unreadable Word file ({type(exc).__name__}: {exc})") from exc
     out = SectionWriter(name)
     title = (document.core_properties.title or "").strip() or None
+    styles = _style_names(document)
     for text in _margins(document, "header"):
         out.line(text)
     for block in document.iter_inner_content():
@@ -97,7 +109,7 @@ def read_docx(name: str, data: bytes) -> RawDocument:
         text = paragraph_text(block._p)
         if not text:
             continue
-        style = _style(block)
+        style = _style(block._p, styles)
         if title is None and (style == "Title" or style.startswith("Heading")):
             title = text
         if style == "Title" or style.startswith("Heading"):

@@ -1,7 +1,9 @@
 """PDF to text, page by page: pypdf's text where a page has some, OCR (ocr.py) of the page
 rendered by pypdfium2 where it has none — a scanned page — so a PDF with a few scanned
 pages keeps its text pages as text. Pages are joined by a blank line, as before OCR was
-added; each page is a section, so a citation names its page.
+added; each page is a section, so a citation names its page. A PDF with scanned pages is
+not put through the scraped-page cleaning rules (service/ingest/clean.py), which would take
+OCR'd short lines for navigation.
 """
 
 from __future__ import annotations
@@ -115,4 +117,7 @@ def read_pdf(name: str, data: bytes) -> RawDocument:
         scanned = any(ocr for _, ocr in pages)
         raise NoTextFound(name, "OCR found no text in the PDF's pages" if scanned
                           else "PDF has no pages with text")
-    return RawDocument(text="".join(parts), title_hint=title or None, sections=sections)
+    # OCR'd pages are short unpunctuated lines (a form, a card, minutes) that the
+    # scraped-page rules would take for navigation and footers: no web cleaning for them.
+    return RawDocument(text="".join(parts), title_hint=title or None, sections=sections,
+                       web_cleaning=not any(s.ocr for s in sections))
