@@ -211,3 +211,20 @@ def test_an_encrypted_pdf_says_it_is_password_protected() -> None:
 
     with pytest.raises(EncryptedDocument, match="password"):
         parse("locked.pdf", files.encrypted_pdf(_minimal_pdf("Secret words.")))
+
+
+@pytest.mark.e2e
+def test_the_parse_sandbox_returns_emails_whole_and_reasons_with_their_kind() -> None:
+    """The parse worker answers in JSON: sections, metadata and attachments survive it, and
+    a reason keeps its kind."""
+    from service.ingest.sandbox import DocumentParser
+
+    data = files.eml_bytes(attachments={"notes.txt": b"The pressure test passed.",
+                                        "call.mp3": b"ID3"})
+    parser = DocumentParser(budget_s=30)
+    try:
+        assert parser.parse(Path("t.eml"), data) == parse("t.eml", data)
+        with pytest.raises(EncryptedDocument, match="password"):
+            parser.parse(Path("x.docx"), files.encrypted_office())
+    finally:
+        parser.close()
