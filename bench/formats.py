@@ -1,7 +1,7 @@
 """Document formats (issue 28): read throughput per format, OCR pages/s, and the per-format
 readers against markitdown on fidelity and speed.
 
-    python -m bench.formats [--out DIR] [--markitdown PYTHON]
+    python -m bench.formats [--ingest] [--markitdown PYTHON]
 
 Makes a folder of files of every format (tests/documents.py builds them, some scaled up),
 times `parse_document` on each (in process: the reader alone, no sandbox), and, with
@@ -120,6 +120,29 @@ def time_ours(folder: Path, sizes: dict[str, dict[str, float]]) -> dict[str, dic
     return results
 
 
+def time_ingest(folder: Path, sizes: dict[str, dict[str, float]]) -> dict[str, dict]:
+    """The whole `ingest` (read, clean, chunk, embed, Chroma writes, commit) of each file
+    alone in a fresh index, in process."""
+    from service.embed.backends import make_embedder
+    from service.index.config import load_index_config
+    from service.ingest.pipeline import ingest
+    from tests.conftest import make_settings, write_index
+
+    results = {}
+    indexes = folder / "indexes"
+    settings = make_settings(indexes)
+    embedder = make_embedder("minilm", settings)
+    for n, (name, size) in enumerate(sizes.items()):
+        write_index(indexes, f"f{n}", {name: (folder / name).read_bytes()})
+        config = load_index_config(settings, f"f{n}")
+        started = time.perf_counter()
+        report = ingest(config, settings, show_progress=False, embedder=embedder)
+        seconds = time.perf_counter() - started
+        results[name] = {"seconds": round(seconds, 3), "chunks": report.chunks_embedded,
+                         f"{size['unit']}_per_s": round(size["units"] / seconds, 1)}
+    return results
+
+
 def probe(text: str, checks: dict[str, bool]) -> dict[str, bool]:
     squashed = text.replace(",", "").replace("**", "")
     return {needle: (needle in text or needle.replace(",", "") in squashed) == wanted
@@ -129,11 +152,14 @@ def probe(text: str, checks: dict[str, bool]) -> dict[str, bool]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--markitdown", help="python of a venv with markitdown installed")
+    parser.add_argument("--ingest", action="store_true",
+                        help="also time the whole ingest (with embedding) of each file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         sizes = make_folder(folder)
         ours = time_ours(folder, sizes)
+        ingested = time_ingest(folder, sizes) if args.ingest else {}
         theirs: dict[str, dict] = {}
         if args.markitdown:
             names = [n for n in sizes if not n.endswith((".png", ".pdf", ".eml"))]
@@ -143,6 +169,8 @@ def main() -> None:
             theirs = {Path(k).name: v for k, v in json.loads(out).items()}
     report: dict[str, object] = {"ours": {
         n: {k: v for k, v in r.items() if k != "text"} for n, r in ours.items()}}
+    if ingested:
+        report["ingest"] = ingested
     report["fidelity_ours"] = {n: probe(ours[n]["text"], c) for n, c in PROBES.items()}
     if theirs:
         report["markitdown"] = {n: {"seconds": round(r["seconds"], 4)}

@@ -19,8 +19,6 @@ _FONTS = sorted(glob.glob("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 def docx_bytes(*, tracked: bool = True) -> bytes:
     import docx
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
 
     d = docx.Document()
     d.core_properties.title = "Amended supply agreement"
@@ -29,24 +27,8 @@ def docx_bytes(*, tracked: bool = True) -> bytes:
     d.add_heading("1. Price", level=1)
     p = d.add_paragraph("The contract price is ")
     if tracked:  # "EUR 1,200,000" deleted, "EUR 1,350,000" inserted, as Word tracks it
-        deleted = OxmlElement("w:del")
-        deleted.set(qn("w:id"), "1")
-        deleted.set(qn("w:author"), "Counsel")
-        run = OxmlElement("w:r")
-        text = OxmlElement("w:delText")
-        text.text = "EUR 1,200,000"
-        run.append(text)
-        deleted.append(run)
-        p._p.append(deleted)
-        inserted = OxmlElement("w:ins")
-        inserted.set(qn("w:id"), "2")
-        inserted.set(qn("w:author"), "Counsel")
-        run = OxmlElement("w:r")
-        text = OxmlElement("w:t")
-        text.text = "EUR 1,350,000"
-        run.append(text)
-        inserted.append(run)
-        p._p.append(inserted)
+        p._p.append(_tracked_run("w:del", "w:delText", "EUR 1,200,000", 1))
+        p._p.append(_tracked_run("w:ins", "w:t", "EUR 1,350,000", 2))
     p.add_run(" because the scope grew by two pumps.")
     d.add_heading("2. Milestones", level=1)
     table = d.add_table(rows=3, cols=3)
@@ -59,6 +41,22 @@ def docx_bytes(*, tracked: bool = True) -> bytes:
     out = io.BytesIO()
     d.save(out)
     return out.getvalue()
+
+
+def _tracked_run(change: str, text_tag: str, text: str, number: int):  # type: ignore[no-untyped-def]
+    """A run inside a tracked change (`w:ins` or `w:del`) by "Counsel"."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    element = OxmlElement(change)
+    element.set(qn("w:id"), str(number))
+    element.set(qn("w:author"), "Counsel")
+    run = OxmlElement("w:r")
+    body = OxmlElement(text_tag)
+    body.text = text
+    run.append(body)
+    element.append(run)
+    return element
 
 
 def pptx_bytes() -> bytes:

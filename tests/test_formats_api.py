@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 
 from service.ingest.load import SUPPORTED_SUFFIXES
 from tests import documents as files
-from tests.conftest import ROOT, RunRag, Server, rag_env, write_index
+from tests.conftest import ROOT, RunRag, Server, rag_env, wait_job, write_index
 
 
 def test_the_pages_file_picker_accepts_every_supported_type() -> None:
@@ -48,16 +47,6 @@ def server(deal_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     srv.stop()
 
 
-def _wait_job(server: Server, job_id: str, seconds: float = 120) -> dict:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        job = httpx.get(f"{server.url}/v1/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
 def test_office_and_email_uploads_are_indexed_and_cited_with_their_location(
         server: Server) -> None:
     uploads = [("schedule.xlsx", files.xlsx_bytes()), ("agreement.docx", files.docx_bytes()),
@@ -67,7 +56,7 @@ def test_office_and_email_uploads_are_indexed_and_cited_with_their_location(
         response = httpx.post(f"{server.url}/v1/indexes/deal/documents", timeout=60,
                               files=[("files", (name, data, "application/octet-stream"))])
         assert response.status_code == 202, response.text
-        assert _wait_job(server, response.json()["job"]["id"])["status"] == "succeeded"
+        assert wait_job(server, response.json()["job"]["id"])["status"] == "succeeded"
     listing = httpx.get(f"{server.url}/v1/indexes/deal/documents").json()
     by_id = {d["id"]: d for d in listing["data"]}
     assert by_id["thread.eml#report.txt"]["parent"] == "thread.eml"

@@ -149,3 +149,17 @@ def test_rag_ask_lists_each_source_with_where_it_is() -> None:
     text = render(answer("The group approved it [1].", [located]))
     assert "(minutes.pdf, page 3, read by OCR, chars 0-" in text
     assert "(001.txt, chars 0-" in render(answer("Medinsky headed it [1].", [citation(1)]))
+
+
+def test_a_two_gigabyte_sparse_image_is_over_budget_and_costs_nothing(tmp_path: Path) -> None:
+    indexes_dir = tmp_path / "indexes"
+    write_index(indexes_dir, "big", {"notes.txt": "The kickoff was held in Bergen."})
+    sparse = indexes_dir / "big" / "docs" / "scan.tiff"
+    with sparse.open("wb") as handle:
+        handle.truncate(2 * 1024**3)
+    settings = make_settings(indexes_dir)
+    report = ingest(load_index_config(settings, "big"), settings, show_progress=False)
+    assert report.added == ["notes.txt"]
+    [skipped] = report.skipped
+    assert (skipped.doc_id, skipped.kind, skipped.type) == ("scan.tiff", "over-budget", "image")
+    assert "too big to read" in skipped.reason

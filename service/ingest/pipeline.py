@@ -26,6 +26,7 @@ from service.errors import (
     BadDocument,
     BadRequest,
     EmbedderMismatch,
+    OverBudget,
     UnsupportedType,
 )
 from service.index.config import IndexConfig
@@ -33,6 +34,7 @@ from service.index.lock import IndexLock, file_lock
 from service.index.store import DocVersion, IndexStore, Manifest, now_iso, version_id
 from service.ingest.chunk import chunk_document, split_sentences
 from service.ingest.formats import UNSUPPORTED_NOTES, file_type
+from service.ingest.formats.base import MAX_FILE_BYTES
 from service.ingest.load import SUPPORTED_SUFFIXES, is_sidecar, read_bytes
 from service.ingest.locations import locate
 from service.ingest.metadata import build_meta, read_sidecar
@@ -172,6 +174,10 @@ def prepare_document(found: _Found, config: IndexConfig, embedder_id: str,
     """The document, its attachments' documents and their chunks, or None when the file
     is unchanged since the last run."""
     check_supported(found.path)
+    size = found.path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise OverBudget(str(found.path), f"{size:,} bytes (limit {MAX_FILE_BYTES:,}): too "
+                         "big to read")
     provenance = provenance or Provenance()
     data = read_bytes(found.path)
     fields, sidecar = read_sidecar(found.path)

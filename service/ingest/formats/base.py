@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from service.errors import OverBudget
 from service.records import LocationKind, Section
 
+#: Bytes of one file read at all (`rag ingest`; uploads have RAG_MAX_UPLOAD_BYTES).
+MAX_FILE_BYTES = 500_000_000
 #: Characters of text one file may produce (a book is ~1 M).
 MAX_TEXT_CHARS = 20_000_000
 #: Bytes an Office file (a zip) may unpack to, and its worst member's packing ratio.
