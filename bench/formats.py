@@ -133,8 +133,8 @@ def time_ingest(folder: Path, sizes: dict[str, dict[str, float]]) -> dict[str, d
     settings = make_settings(indexes)
     embedder = make_embedder("minilm", settings)
     for n, (name, size) in enumerate(sizes.items()):
-        write_index(indexes, f"f{n}", {name: (folder / name).read_bytes()})
-        config = load_index_config(settings, f"f{n}")
+        write_index(indexes, f"fmt{n}", {name: (folder / name).read_bytes()})
+        config = load_index_config(settings, f"fmt{n}")
         started = time.perf_counter()
         report = ingest(config, settings, show_progress=False, embedder=embedder)
         seconds = time.perf_counter() - started
