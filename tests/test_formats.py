@@ -90,6 +90,7 @@ def test_csv_rows_carry_their_headers() -> None:
     assert "Invoice: 0417 | Milestone: mechanical completion | Amount: €257,600 | " \
            "Status: on hold" in parsed.text
     assert where(parsed, "Invoice: 0418") == "sheet payments, row 4"
+    assert parsed.title_hint == "payments"  # the file's name, not "Sheet: payments"
 
 
 def test_email_header_is_visible_metadata_and_quotes_are_not_indexed_twice() -> None:

@@ -160,4 +160,8 @@ def _sheets_document(name: str, out: SectionWriter, title: str | None) -> RawDoc
     text, sections = out.finish()
     if not text.strip():
         raise NoTextFound(name, "no cells with values")
-    return RawDocument(text=text, title_hint=title, sections=sections, web_cleaning=False)
+    # The file's name, not its first line ("Sheet: Payments"), unless the workbook has a
+    # title of its own.
+    stem = name.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return RawDocument(text=text, title_hint=title or stem, sections=sections,
+                       web_cleaning=False)
