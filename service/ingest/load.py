@@ -14,7 +14,7 @@ from service.ingest.formats import (
 )
 from service.ingest.formats.base import RawDocument
 
-__all__ = ["SIDECAR_SUFFIX", "SUPPORTED_SUFFIXES", "RawDocument", "is_document",
+__all__ = ["SIDECAR_SUFFIX", "SUPPORTED_SUFFIXES", "RawDocument", "check_supported",
            "is_sidecar", "load_document", "read_bytes"]
 
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | BINARY_SUFFIXES
@@ -26,10 +26,6 @@ def is_sidecar(path: Path) -> bool:
     return path.name.endswith(SIDECAR_SUFFIX)
 
 
-def is_document(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_SUFFIXES and not is_sidecar(path)
-
-
 def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -39,13 +35,20 @@ def read_bytes(path: Path) -> bytes:
         raise BadDocument(str(path), f"cannot be read: {exc.strerror or exc}") from exc
 
 
-def load_document(path: Path, data: bytes, encoding: str = "utf-8") -> RawDocument:
+def check_supported(path: Path) -> None:
+    """Raise UnsupportedType for a file no reader handles, before it is even read (a 2 GB
+    video)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         note = UNSUPPORTED_NOTES.get(suffix)
         raise UnsupportedType(
             str(path), f"unsupported type {suffix or '(no suffix)'!r}"
             + (f": {note}" if note else f"; supported: {' '.join(sorted(SUPPORTED_SUFFIXES))}"))
+
+
+def load_document(path: Path, data: bytes, encoding: str = "utf-8") -> RawDocument:
+    check_supported(path)
+    suffix = path.suffix.lower()
     if not data.strip():
         raise EmptyDocument(str(path), "file is empty")
     reader = binary_reader(suffix)

@@ -27,15 +27,14 @@ from service.errors import (
     BadRequest,
     EmbedderMismatch,
     OverBudget,
-    UnsupportedType,
 )
 from service.index.config import IndexConfig
 from service.index.lock import IndexLock, file_lock
 from service.index.store import DocVersion, IndexStore, Manifest, now_iso, version_id
 from service.ingest.chunk import chunk_document, split_sentences
-from service.ingest.formats import UNSUPPORTED_NOTES, file_type
+from service.ingest.formats import file_type
 from service.ingest.formats.base import MAX_FILE_BYTES
-from service.ingest.load import SUPPORTED_SUFFIXES, is_sidecar, read_bytes
+from service.ingest.load import check_supported, is_sidecar, read_bytes
 from service.ingest.locations import locate
 from service.ingest.metadata import build_meta, read_sidecar
 from service.ingest.parse import ParsedDocument, parse_document
@@ -156,16 +155,6 @@ class Prepared:
 
     documents: list[tuple[Document, list[Chunk]]]
     unread: list[tuple[str, BadDocument]] = field(default_factory=list)
-
-
-def check_supported(path: Path) -> None:
-    """Raise UnsupportedType before a file of no readable type is even read (a 2 GB
-    video)."""
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        note = UNSUPPORTED_NOTES.get(suffix, "no reader for this type")
-        raise UnsupportedType(str(path), f"unsupported type {suffix or '(no suffix)'!r}: "
-                              f"{note}")
 
 
 def prepare_document(found: _Found, config: IndexConfig, embedder_id: str,

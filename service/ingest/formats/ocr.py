@@ -98,7 +98,6 @@ def check_pixels(name: str, width: int, height: int, what: str = "image") -> Non
 def read_image(name: str, data: bytes) -> RawDocument:
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         image = Image.open(io.BytesIO(data))
         check_pixels(name, *image.size)
