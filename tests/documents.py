@@ -141,6 +141,20 @@ def eml_bytes(*, attachments: dict[str, bytes] | None = None) -> bytes:
     return message.as_bytes()
 
 
+def nested_eml(depth: int) -> bytes:
+    """A message attached to a message … `depth` times (written by hand: the standard
+    library's generator itself recurses too deep for 500)."""
+    inner = "From: a@x.example\nSubject: level 0\nContent-Type: text/plain\n\nDeepest.\n"
+    for i in range(1, depth):
+        inner = (f"From: a@x.example\nSubject: level {i}\nMIME-Version: 1.0\n"
+                 f'Content-Type: multipart/mixed; boundary="b{i}"\n\n'
+                 f"--b{i}\nContent-Type: text/plain\n\nLevel {i} words.\n"
+                 f"--b{i}\nContent-Type: message/rfc822\n"
+                 f'Content-Disposition: attachment; filename="level{i - 1}.eml"\n\n'
+                 f"{inner}\n--b{i}--\n")
+    return inner.encode()
+
+
 def text_image(lines: list[str], size: tuple[int, int] = (1400, 400)):  # type: ignore[no-untyped-def]
     """A white image with black text, large enough for Tesseract."""
     from PIL import Image, ImageDraw, ImageFont

@@ -126,6 +126,15 @@ def test_an_email_with_hundreds_of_attachments_reads_the_first_twenty() -> None:
                for _, kind, reason in parsed.unread)
 
 
+def test_an_email_nested_500_deep_is_over_budget_and_one_nested_3_deep_is_read_2_deep() -> None:
+    with pytest.raises(OverBudget, match="nested too deep"):
+        parse("deep.eml", files.nested_eml(500))
+    parsed = parse("four.eml", files.nested_eml(4))  # level 3 holds 2 holds 1 holds 0
+    grandchild = parsed.attachments[0].document.attachments[0].document
+    assert "Level 1 words." in grandchild.text
+    assert [(n, k) for n, k, _ in grandchild.unread] == [("level0.eml", "over-budget")]
+
+
 @needs_ocr
 @pytest.mark.parametrize("fmt,suffix", [("PNG", ".png"), ("JPEG", ".jpg"),
                                         ("WEBP", ".webp"), ("TIFF", ".tiff")])

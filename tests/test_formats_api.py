@@ -80,6 +80,7 @@ def test_office_and_email_uploads_are_indexed_and_cited_with_their_location(
     ("cut.docx", files.docx_bytes()[:3000], 422, "damaged"),
     ("wide.csv", (",".join(["x"] * 1_000_000) + "\n").encode(), 422, "columns"),
     ("bomb.png", files.png_bomb(), 422, "pixels"),
+    ("deep.eml", files.nested_eml(500), 422, "nested too deep"),
     ("song.mp3", b"ID3 fake", 415, "unsupported"),
 ])
 def test_hostile_uploads_get_their_reason_and_never_a_5xx(

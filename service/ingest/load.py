@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from service.errors import BadDocument, EmptyDocument, UnsupportedType
+from service.errors import BadDocument, EmptyDocument, OverBudget, UnsupportedType
 from service.ingest.formats import (
     BINARY_SUFFIXES,
     TEXT_SUFFIXES,
     UNSUPPORTED_NOTES,
+    BinaryReader,
     binary_reader,
 )
 from service.ingest.formats.base import RawDocument
@@ -53,7 +54,7 @@ def load_document(path: Path, data: bytes, encoding: str = "utf-8") -> RawDocume
         raise EmptyDocument(str(path), "file is empty")
     reader = binary_reader(suffix)
     if reader is not None:
-        raw = reader(str(path), data)
+        raw = _read_binary(reader, path, data)
     else:
         text = _decode(path, data, encoding)
         if suffix in (".html", ".htm"):
@@ -69,6 +70,22 @@ def load_document(path: Path, data: bytes, encoding: str = "utf-8") -> RawDocume
     if not raw.text.strip() and not raw.attachments:
         raise BadDocument(str(path), "no text left after extraction")
     return raw
+
+
+def _read_binary(reader: BinaryReader, path: Path, data: bytes) -> RawDocument:
+    """The reader's document; whatever else a strange file makes a third-party parser
+    raise is still a reason about that file, not the end of the ingest run (the parse
+    sandbox draws the same line for uploads)."""
+    try:
+        return reader(str(path), data)
+    except BadDocument:
+        raise
+    except RecursionError as exc:  # the stdlib e-mail parser recurses per nested part
+        raise OverBudget(str(path), "parts nested too deep to read") from exc
+    except MemoryError as exc:
+        raise OverBudget(str(path), "needs more memory than it may have") from exc
+    except Exception as exc:
+        raise BadDocument(str(path), f"unreadable ({type(exc).__name__}: {exc})") from exc
 
 
 def _decode(path: Path, data: bytes, encoding: str) -> str:
