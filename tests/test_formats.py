@@ -172,6 +172,15 @@ def test_a_scanned_pdf_of_short_lines_keeps_every_line() -> None:
     assert where(parsed, "Next meeting") == "page 2, read by OCR"
 
 
+def test_ocr_lines_that_run_on_are_joined_and_a_cards_lines_stay_apart() -> None:
+    from service.ingest.formats.ocr import join_wrapped_lines
+
+    assert join_wrapped_lines("The steering group approved the\namended price of the agree-\n"
+                              "ment.\nMeasurement card 17\nPressure: 4.2 bar\n") == (
+        "The steering group approved the amended price of the agreement.\n"
+        "Measurement card 17\nPressure: 4.2 bar")
+
+
 def test_a_text_pdf_reads_as_before_with_its_pages() -> None:
     from tests.test_ingest import _minimal_pdf
 

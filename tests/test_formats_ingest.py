@@ -136,7 +136,7 @@ def test_a_citation_of_a_scanned_page_says_it_was_read_by_ocr(deal_room) -> None
     assert citation.location is not None
     assert citation.location.ocr and citation.location.page_to == 2
     assert citation.location.label in ("page 2, read by OCR",
-                                       "pages 1-2 (page 2 read by OCR)")
+                                       "pages 1-2, page 2 read by OCR")
 
 
 def test_rag_ask_lists_each_source_with_where_it_is() -> None:

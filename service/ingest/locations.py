@@ -110,7 +110,7 @@ def locate(sections: list[Section], start: int, end: int) -> Location | None:
         if scanned and len(scanned) == len(same):
             label += ", read by OCR"
         elif scanned:
-            label += f" ({_span(first.kind, min(scanned), max(scanned))} read by OCR)"
+            label += f", {_span(first.kind, min(scanned), max(scanned))} read by OCR"
         if first.kind == "page":
             return Location(kind="page", label=label, page=lo, page_to=hi, ocr=ocr)
         return Location(kind="slide", label=label, slide=lo, slide_to=hi, ocr=ocr)

@@ -83,10 +83,24 @@ def ocr_text(name: str, image: Any) -> str:
     if engine is None:
         raise OcrUnavailable(name, "needs OCR, which is not available here: install "
                              "Debian's tesseract-ocr and tesseract-ocr-eng, and tesserocr")
-    text = engine.read(image.convert("L"))
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    text = join_wrapped_lines(engine.read(image.convert("L")))
     return text if _WORD.search(text) else ""
+
+
+def join_wrapped_lines(text: str) -> str:
+    """Tesseract ends every printed line with a newline; sentences are split per line
+    (service/ingest/chunk.py), so a line that runs on into the next — no closing
+    punctuation, the next starting in lower case — is joined to it. A form's or a card's
+    lines ("Measurement card 17" / "Pressure: 4.2 bar") stay apart."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    joined: list[str] = []
+    for line in lines:
+        previous = joined[-1] if joined else ""
+        if previous and line[:1].islower() and not previous.endswith((".", "!", "?", ":")):
+            joined[-1] = previous[:-1] + line if previous.endswith("-") else f"{previous} {line}"
+        else:
+            joined.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(joined)).strip()
 
 
 def check_pixels(name: str, width: int, height: int, what: str = "image") -> None:
