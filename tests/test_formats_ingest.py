@@ -82,6 +82,7 @@ def test_a_second_run_changes_nothing_and_keeps_the_attachments(deal_room) -> No
     again = ingest(config, settings, show_progress=False)
     assert not again.changed
     assert again.types["eml"] == {"unchanged": 1}
+    assert again.types["txt"] == {"unchanged": 2}  # notes.txt and the e-mail's attachment
     store = IndexStore(config, settings)
     ids = {d.doc_id for d in store.live_documents(store.require_manifest().generation)}
     assert "thread.eml#test-report.txt" in ids

@@ -244,9 +244,11 @@ def _changed_documents(found: list[_Found], versions: Mapping[str, DocVersion],
                 present |= {item.doc_id} | _attachments_of(item.doc_id, versions)
             continue
         if prepared is None:
-            report.unchanged += 1
-            report.count(item.doc_id, "unchanged")
-            present |= {item.doc_id} | _attachments_of(item.doc_id, versions)
+            kept = {item.doc_id} | _attachments_of(item.doc_id, versions)
+            for doc_id in kept:
+                report.unchanged += 1
+                report.count(doc_id, "unchanged")
+            present |= kept
             continue
         for doc, chunks in prepared.documents:
             pending.append((doc, chunks))
