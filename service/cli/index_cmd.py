@@ -18,6 +18,7 @@ from service.index.config import (
 from service.index.lock import IndexLock
 from service.index.store import IndexStore
 from service.ingest.pipeline import IngestReport, ingest, rebuild
+from service.ingest.sandbox import DocumentParser
 from service.state.db import StateStore
 from service.state.ingest_worker import upload_dir, write_file_atomically
 from service.state.provenance import ProvenanceStore, provenance_for_index
@@ -105,12 +106,20 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     lock = _shared_store_lock(settings, config)
     uploaded = provenance_for_index(settings, config.name)  # uploads stay marked uploaded
-    if args.rebuild:
-        report = rebuild(config, settings, show_progress=show, provenance=uploaded,
-                         lock=lock)
-    else:
-        report = ingest(config, settings, paths=args.paths or None, show_progress=show,
-                        provenance=uploaded, lock=lock)
+    # Files are read in the parse sandbox, as uploads are: C parsers (pdfium, Tesseract,
+    # libxml2) meet hostile bytes there, and a crash or a scan that takes too long
+    # (RAG_PARSE_BUDGET_S) costs one file, not the run.
+    parser = DocumentParser(settings.parse_budget_s, settings.parse_workers,
+                            settings.parse_memory_mb)
+    try:
+        if args.rebuild:
+            report = rebuild(config, settings, show_progress=show, provenance=uploaded,
+                             lock=lock, parser=parser.parse)
+        else:
+            report = ingest(config, settings, paths=args.paths or None, show_progress=show,
+                            provenance=uploaded, lock=lock, parser=parser.parse)
+    finally:
+        parser.close()
     _print_report(report, args.json)
     # A file of a type no reader handles is listed, not an error of the run.
     return 1 if any(s.kind != "unsupported" for s in report.skipped) else 0

@@ -329,9 +329,9 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
 
 def rebuild(config: IndexConfig, settings: Settings, show_progress: bool = True,
             provenance: Mapping[str, Provenance] | None = None,
-            lock: IndexLock | None = None) -> IngestReport:
+            lock: IndexLock | None = None, parser: Parser = parse_document) -> IngestReport:
     """Drop the store and ingest from scratch (after changing the embedder)."""
     with (lock or file_lock)(config):
         IndexStore(config, settings).drop()
     return ingest(config, settings, show_progress=show_progress, provenance=provenance,
-                  lock=lock)
+                  lock=lock, parser=parser)
