@@ -115,7 +115,8 @@ def _root_key(root: Path, config: IndexConfig) -> str:
 
 
 def discover(config: IndexConfig, paths: list[Path]) -> tuple[list[_Found], set[str]]:
-    """Documents under the given paths, and the roots that were scanned completely."""
+    """Every file under the given paths (documents, and files of types no reader handles,
+    to be listed as such), and the roots that were scanned completely."""
     found: dict[str, _Found] = {}
     full_roots: set[str] = set()
     for raw in paths:
