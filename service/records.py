@@ -41,15 +41,15 @@ class Flag(BaseModel):
     text: str
 
 
-LocationKind = Literal["page", "sheet", "slide", "message"]
+LocationKind = Literal["page", "sheet", "slide", "message", "section"]
 
 
 class Section(BaseModel):
     """A stretch `[start, end)` of a document's text and where it came from: a PDF page or
     an image read by OCR, a spreadsheet sheet (with where each row starts), a slide, an
-    e-mail message. A document's sections are in text order and do not overlap; a
-    citation's location is read off the sections its span touches
-    (service/ingest/locations.py)."""
+    e-mail message, a Word file's part under one heading. A document's sections are in
+    text order and do not overlap; a citation's location is read off the sections its
+    span touches (service/ingest/locations.py)."""
 
     start: int
     end: int
@@ -61,6 +61,8 @@ class Section(BaseModel):
         "row starts), in text order.")
     sender: str | None = Field(default=None, description="Messages: the From header.")
     sent: str | None = Field(default=None, description="Messages: the Date, ISO 8601.")
+    heading: str | None = Field(default=None, description="Word files: the heading the "
+                                "section starts with.")
     ocr: bool = Field(default=False, description="The text was read from an image by OCR.")
 
 
@@ -69,7 +71,8 @@ class Location(BaseModel):
 
     kind: LocationKind
     label: str = Field(description='Short and human: "page 3", "sheet Payments, rows '
-                       '4-9", "slide 2", "message from A <a@x> on 2026-03-02".')
+                       '4-9", "slide 2", "message from A <a@x> on 2026-03-02", '
+                       '"section “2. Price”".')
     page: int | None = None
     page_to: int | None = None
     sheet: str | None = None
@@ -79,6 +82,7 @@ class Location(BaseModel):
     slide_to: int | None = None
     sender: str | None = None
     sent: str | None = None
+    heading: str | None = None
     ocr: bool = Field(default=False, description="Some of the span was read by OCR.")
 
 
@@ -172,7 +176,8 @@ class Citation(BaseModel):
                                "index folder) or uploaded (through the documents API).")
     location: Location | None = Field(
         default=None, description="Where the cited span is in its file: page, sheet and "
-        "rows, slide or message; None for plain text, Markdown, HTML and Word files.")
+        "rows, slide, message, or a Word file's heading; None for plain text, Markdown and "
+        "HTML.")
 
 
 class Turn(BaseModel):

@@ -45,6 +45,17 @@ def test_word_reads_headings_tables_by_column_and_margins_once() -> None:
     assert text.count("Page footer of the agreement") == 1
 
 
+def test_word_citations_name_the_heading_they_are_under() -> None:
+    parsed = parse("agreement.docx", files.docx_bytes())
+    assert where(parsed, "The contract price is") == "section “1. Price”"
+    assert where(parsed, "Milestone: Handover") == "section “2. Milestones”"
+    assert where(parsed, "CONFIDENTIAL") is None  # the page header, above any heading
+    start = parsed.text.index("The contract price")
+    end = parsed.text.index("Milestone: Handover")
+    location = locate(parsed.sections, start, end)
+    assert location is not None and location.label == "section “1. Price” to “2. Milestones”"
+
+
 def test_word_tracked_changes_read_as_accepted() -> None:
     text = parse("agreement.docx", files.docx_bytes()).text
     assert "The contract price is EUR 1,350,000 because the scope grew" in text

@@ -124,6 +124,11 @@ def locate(sections: list[Section], start: int, end: int) -> Location | None:
             label += " and more sheets"
         return Location(kind="sheet", label=label, sheet=first.sheet,
                          row_from=min(numbers, default=None), row_to=max(numbers, default=None))
+    if first.kind == "section":
+        headings = [s.heading for s in same if s.heading]
+        label = f"section “{headings[0]}”" + (f" to “{headings[-1]}”" if len(headings) > 1
+                                               else "")
+        return Location(kind="section", label=label, heading=first.heading)
     sender = first.sender or "unknown sender"
     label = f"message from {sender}" + (f" on {first.sent[:10]}" if first.sent else "")
     return Location(kind="message", label=label, sender=first.sender, sent=first.sent)

@@ -1,5 +1,7 @@
 """Word (.docx) to text with python-docx: paragraphs and tables in reading order, each
 table row with its column headers, headers and footers once, tracked changes accepted.
+Each heading starts a section, so a citation names the heading it is under (Word files
+have no pages until they are laid out).
 
 Tracked changes are read from the XML, not from python-docx's `Paragraph.text`, which
 skips the runs inside `<w:ins>` (inserted text) along with those inside `<w:del>`: the
@@ -110,12 +112,14 @@ def read_docx(name: str, data: bytes) -> RawDocument:
         if not text:
             continue
         style = _style(block._p, styles)
+        if style.startswith("Heading"):
+            out.begin("section", heading=text[:120])
+        elif style == "Title":
+            out.blank()
         if title is None and (style == "Title" or style.startswith("Heading")):
             title = text
-        if style == "Title" or style.startswith("Heading"):
-            out.blank()
         out.line(text)
     for text in _margins(document, "footer"):
         out.line(text)
-    body, _ = out.finish()
-    return RawDocument(text=body, title_hint=title, web_cleaning=False)
+    body, sections = out.finish()
+    return RawDocument(text=body, title_hint=title, sections=sections, web_cleaning=False)
