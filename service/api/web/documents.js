@@ -37,6 +37,9 @@ export async function refreshDocuments() {
   const index = hooks.index();
   $("documents-index").textContent = index;
   const status = $("documents-status");
+  // No rows from an earlier listing while this one loads: a click must not land on a row
+  // that is about to be replaced.
+  $("documents-table").tBodies[0].replaceChildren();
   try {
     const list = await listDocuments(index);
     const skipped = list.skipped || [];
