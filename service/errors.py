@@ -50,10 +50,17 @@ class EmbedderMismatch(RagError):
 
 
 class BadDocument(RagError):
-    """A single input file cannot be ingested; the run skips it and goes on."""
+    """A single input file cannot be ingested; the run skips it and goes on.
+
+    `kind` names why, for the per-type counts of an ingest run and the documents page:
+    BadDocument (unreadable: corrupt, binary, undecodable) → UnsupportedType, EmptyDocument,
+    EncryptedDocument, OverBudget (too big once unpacked or decoded: zip and decompression
+    bombs, giant sheets) → ParseBudgetExceeded (too slow), NoTextFound (nothing to read,
+    OCR included)."""
 
     http_status = 422
     code = "bad_document"
+    kind = "unreadable"
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
@@ -61,10 +68,50 @@ class BadDocument(RagError):
         self.reason = reason
 
 
-class ParseBudgetExceeded(BadDocument):
+class UnsupportedType(BadDocument):
+    """A file of a type no reader handles (audio, video, archives, …)."""
+
+    code = "unsupported_type"
+    kind = "unsupported"
+
+
+class EmptyDocument(BadDocument):
+    code = "empty_document"
+    kind = "empty"
+
+
+class EncryptedDocument(BadDocument):
+    """Password-protected: nothing can be read without the password."""
+
+    code = "encrypted_document"
+    kind = "encrypted"
+
+
+class OverBudget(BadDocument):
+    """Bigger than the readers allow once unpacked or decoded (a zip bomb inside a .docx,
+    an image of billions of pixels, a sheet of a million columns)."""
+
+    code = "over_budget"
+    kind = "over-budget"
+
+
+class ParseBudgetExceeded(OverBudget):
     """Reading and cleaning one document took longer than RAG_PARSE_BUDGET_S."""
 
     code = "parse_budget_exceeded"
+
+
+class NoTextFound(BadDocument):
+    """The file holds no text to index: a scan where OCR found none, an empty sheet."""
+
+    code = "no_text_found"
+    kind = "no-text"
+
+
+#: Each BadDocument class by its kind, to rebuild one that crossed a process boundary.
+BAD_DOCUMENT_KINDS: dict[str, type[BadDocument]] = {
+    cls.kind: cls for cls in (BadDocument, UnsupportedType, EmptyDocument, EncryptedDocument,
+                              OverBudget, NoTextFound)}
 
 
 class DocumentConflict(RagError):

@@ -41,6 +41,51 @@ class Flag(BaseModel):
     text: str
 
 
+LocationKind = Literal["page", "sheet", "slide", "message", "section"]
+
+
+class Section(BaseModel):
+    """A stretch `[start, end)` of a document's text and where it came from: a PDF page or
+    an image read by OCR, a spreadsheet sheet (with where each row starts), a slide, an
+    e-mail message, a Word file's part under one heading. A document's sections are in
+    text order and do not overlap; a citation's location is read off the sections its
+    span touches (service/ingest/locations.py)."""
+
+    start: int
+    end: int
+    kind: LocationKind
+    number: int | None = Field(default=None, description="Page or slide number, from 1.")
+    sheet: str | None = None
+    rows: list[tuple[int, int]] = Field(
+        default_factory=list, description="Sheets: (row number, text offset where the "
+        "row starts), in text order.")
+    sender: str | None = Field(default=None, description="Messages: the From header.")
+    sent: str | None = Field(default=None, description="Messages: the Date, ISO 8601.")
+    heading: str | None = Field(default=None, description="Word files: the heading the "
+                                "section starts with.")
+    ocr: bool = Field(default=False, description="The text was read from an image by OCR.")
+
+
+class Location(BaseModel):
+    """Where a cited span is in its original file, for people to find it there."""
+
+    kind: LocationKind
+    label: str = Field(description='Short and human: "page 3", "sheet Payments, rows '
+                       '4-9", "slide 2", "message from A <a@x> on 2026-03-02", '
+                       '"section “2. Price”".')
+    page: int | None = None
+    page_to: int | None = None
+    sheet: str | None = None
+    row_from: int | None = None
+    row_to: int | None = None
+    slide: int | None = None
+    slide_to: int | None = None
+    sender: str | None = None
+    sent: str | None = None
+    heading: str | None = None
+    ocr: bool = Field(default=False, description="Some of the span was read by OCR.")
+
+
 class Document(BaseModel):
     doc_id: str
     path: str
@@ -52,6 +97,10 @@ class Document(BaseModel):
     provenance: Provenance = Field(default_factory=Provenance)
     flags: list[Flag] = Field(default_factory=list,
                               description="Sentences removed at ingest, with why.")
+    sections: list[Section] = Field(default_factory=list,
+                                    description="Where each stretch of `text` came from.")
+    parent: str | None = Field(default=None, description="The e-mail message this "
+                               "document was attached to (its doc_id), if any.")
 
 
 class Chunk(BaseModel):
@@ -61,6 +110,8 @@ class Chunk(BaseModel):
     text: str
     start: int
     end: int
+    location: Location | None = Field(default=None, description="Where the chunk is in "
+                                      "its file (page, sheet and rows, slide, message).")
 
 
 class Filters(BaseModel):
@@ -100,6 +151,9 @@ class Passage(BaseModel):
     dense_rank: int | None = None
     bm25_rank: int | None = None
     provenance: Origin = Field(default="bundled", description="Who added its document.")
+    sections: list[Section] = Field(
+        default_factory=list, description="Its document's sections that the passage "
+        "touches: where a (narrowed) span of it came from.")
 
     @property
     def label(self) -> str:
@@ -120,7 +174,10 @@ class Citation(BaseModel):
     end: int
     provenance: Origin = Field(default="bundled", description="bundled (the operator's "
                                "index folder) or uploaded (through the documents API).")
-
+    location: Location | None = Field(
+        default=None, description="Where the cited span is in its file: page, sheet and "
+        "rows, slide, message, or a Word file's heading; None for plain text, Markdown and "
+        "HTML.")
 
 
 class Turn(BaseModel):

@@ -216,6 +216,21 @@ class Server:
         self._log.close()
 
 
+def wait_job(server: Server, job_id: str, seconds: float = 120) -> dict[str, Any]:
+    """The ingestion job once it has succeeded or failed."""
+    import time
+
+    import httpx
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        job = httpx.get(f"{server.url}/v1/jobs/{job_id}").json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
 def build_news_copy(base: Path, run: RunRag | None = None, **env: str) -> Path:
     """A fresh copy of the news index under base/indexes, built by a `rag ingest` process."""
     indexes_dir = base / "indexes"

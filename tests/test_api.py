@@ -15,11 +15,19 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import ROOT, Server, build_news_copy, free_port, rag_env, write_index
+from tests.conftest import (
+    ROOT,
+    Server,
+    build_news_copy,
+    free_port,
+    rag_env,
+    wait_job,
+    write_index,
+)
 from tests.test_answer import MEDINSKY_Q
 
 CITATION_KEYS = {"marker", "doc_id", "title", "source", "url", "text", "start", "end",
-                 "provenance"}
+                 "provenance", "location"}
 
 
 @pytest.fixture(scope="module")
@@ -153,23 +161,13 @@ def test_health_and_readiness(server: Server) -> None:
     assert ready["status"] == "ready" and ready["checks"]["index"]["chunks"] > 0
 
 
-def _wait_job(server: Server, job_id: str, seconds: float = 120) -> dict:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        job = httpx.get(f"{server.url}/v1/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
 def test_upload_list_fetch_and_delete_a_document(server: Server) -> None:
     text = ("Grain corridor talks\n\nThe grain corridor talks were chaired by Admiral Pelham "
             "Quorndon in Varna on 4 July, the port authority said.")
     response = httpx.post(f"{server.url}/v1/indexes/news/documents",
                           files=[("files", ("grain.txt", text.encode(), "text/plain"))])
     assert response.status_code == 202, response.text
-    job = _wait_job(server, response.json()["job"]["id"])
+    job = wait_job(server, response.json()["job"]["id"])
     assert job["status"] == "succeeded" and job["report"]["added"] == ["grain.txt"]
     docs = httpx.get(f"{server.url}/v1/indexes/news/documents").json()["data"]
     assert "grain.txt" in {d["id"] for d in docs}
@@ -180,7 +178,7 @@ def test_upload_list_fetch_and_delete_a_document(server: Server) -> None:
     assert "Pelham Quorndon" in answer["answer"]
     deleted = httpx.delete(f"{server.url}/v1/indexes/news/documents/grain.txt")
     assert deleted.status_code == 202
-    assert _wait_job(server, deleted.json()["job"]["id"])["report"]["deleted"] == ["grain.txt"]
+    assert wait_job(server, deleted.json()["job"]["id"])["report"]["deleted"] == ["grain.txt"]
     assert httpx.get(f"{server.url}/v1/indexes/news/documents/grain.txt").status_code == 404
 
 

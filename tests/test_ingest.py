@@ -90,7 +90,7 @@ def test_bad_files_are_reported_by_name_and_skipped(indexes_dir: Path) -> None:
     else:
         (directory / "docs" / "noperm.txt").chmod(0)
     report = ingest(config, settings, show_progress=False)
-    skipped = {Path(p).name: reason for p, reason in report.skipped}
+    skipped = {Path(s.path).name: s.reason for s in report.skipped}
     assert set(skipped) == set(bad)
     assert "binary" in skipped["binary.txt"]
     assert "empty" in skipped["empty.md"]
@@ -111,7 +111,7 @@ def test_a_file_that_turns_bad_keeps_its_previous_version(indexes_dir: Path) -> 
     ingest(config, settings, show_progress=False)
     (directory / "docs" / "a.txt").write_bytes(b"\xff\xfe\x00\x00garbage")
     report = ingest(config, settings, show_progress=False)
-    assert [Path(p).name for p, _ in report.skipped] == ["a.txt"]
+    assert [Path(s.path).name for s in report.skipped] == ["a.txt"]
     store = IndexStore(config, settings)
     docs = {d.doc_id for d in store.live_documents(store.require_manifest().generation)}
     assert docs == {"a.txt", "b.txt"}
@@ -130,7 +130,7 @@ def test_metadata_sidecar_sets_title_source_and_date(indexes_dir: Path) -> None:
         "Sidecar title", "Daily Test", "2025-03-18")
     (directory / "docs" / "a.txt.meta.toml").write_text('date = "not a date"\n')
     report = ingest(config, settings, show_progress=False)
-    assert report.skipped and "date" in report.skipped[0][1]
+    assert report.skipped and "date" in report.skipped[0].reason
 
 
 def test_news_index_documents_carry_stated_metadata(news_settings) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from service.records import Answer, Citation, SentenceCheck
+from service.records import Answer, Citation, Location, SentenceCheck
 from service.slack.blocks import (
     MESSAGE_MAX_BLOCKS,
     SECTION_MAX_CHARS,
@@ -56,6 +56,15 @@ def test_answer_renders_markers_sources_quotes_links_and_buttons() -> None:
     actions = message.blocks[-1]
     assert actions["type"] == "actions"
     assert {e["value"] for e in actions["elements"]} == {"a1"}
+
+
+def test_a_source_names_where_in_its_file_the_passage_is() -> None:
+    located = citation(1).model_copy(update={"location": Location(
+        kind="sheet", label="sheet Payments, rows 4-9", sheet="Payments", row_from=4,
+        row_to=9)})
+    [message] = render_answer(answer("Invoice 0417 is on hold [1].", [located]), "a1")
+    source = next(t for t in all_texts(message.blocks) if t.startswith("*[1]*"))
+    assert "· _sheet Payments, rows 4-9_\n>" in source
 
 
 def test_unverified_sentences_are_flagged() -> None:

@@ -27,6 +27,7 @@ from service.errors import (
     UnsupportedMediaType,
 )
 from service.index.config import IndexConfig, load_index_config
+from service.ingest.formats import file_type
 from service.ingest.guard import (
     check_upload_label,
     check_upload_name,
@@ -34,6 +35,7 @@ from service.ingest.guard import (
     upload_title,
 )
 from service.ingest.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
+from service.ingest.pipeline import ATTACHMENT_SEPARATOR
 from service.records import Document
 from service.state.ingest_worker import upload_dir
 
@@ -44,7 +46,10 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,150}$")
 def _doc_summary(doc: Document, chunks: int) -> dict[str, Any]:
     return {"id": doc.doc_id, "object": "document", "title": doc.meta.title,
             "source": doc.meta.source, "date": doc.meta.date.isoformat() if doc.meta.date
-            else None, "url": doc.meta.url, "chars": len(doc.text), "chunks": chunks,
+            else None, "url": doc.meta.url, "author": doc.meta.author,
+            "type": file_type(Path(doc.doc_id.rsplit(ATTACHMENT_SEPARATOR, 1)[-1]).suffix),
+            "chars": len(doc.text), "chunks": chunks,
+            "parent": doc.parent, "ocr": any(s.ocr for s in doc.sections),
             "provenance": doc.provenance.model_dump(),
             "flags": [flag.model_dump() for flag in doc.flags]}
 
@@ -129,9 +134,24 @@ def list_documents(index: IndexName, request: Request) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for chunk in snap.chunks:
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+    skipped = request.app.state.pipeline.resources.retriever(index).store.skipped()
     return {"object": "list", "generation": snap.generation, "data": [
         _doc_summary(doc, counts.get(doc_id, 0))
-        for doc_id, doc in sorted(snap.documents.items())]}
+        for doc_id, doc in sorted(snap.documents.items())],
+        "skipped": skipped, "types": _types(snap.documents.values(), skipped)}
+
+
+def _types(documents: Any, skipped: list[dict[str, str]]) -> dict[str, dict[str, int]]:
+    """Per file type: documents indexed, and files not indexed by why."""
+    counts: dict[str, dict[str, int]] = {}
+    for doc in documents:
+        kind = file_type(Path(doc.doc_id.rsplit(ATTACHMENT_SEPARATOR, 1)[-1]).suffix)
+        counts.setdefault(kind, {}).setdefault("indexed", 0)
+        counts[kind]["indexed"] += 1
+    for entry in skipped:
+        row = counts.setdefault(entry["type"], {})
+        row[entry["kind"]] = row.get(entry["kind"], 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _find(request: Request, index: str, doc_id: str) -> tuple[Document, int]:
@@ -145,7 +165,8 @@ def _find(request: Request, index: str, doc_id: str) -> tuple[Document, int]:
 @router.get("/v1/indexes/{index}/documents/{doc_id:path}")
 def get_document(index: IndexName, doc_id: str, request: Request) -> dict[str, Any]:
     doc, chunks = _find(request, index, doc_id)
-    return {**_doc_summary(doc, chunks), "text": doc.text}
+    return {**_doc_summary(doc, chunks), "text": doc.text,
+            "sections": [s.model_dump(exclude_defaults=True) for s in doc.sections]}
 
 
 @router.delete("/v1/indexes/{index}/documents/{doc_id:path}", status_code=202)
@@ -153,6 +174,9 @@ def delete_document(index: IndexName, doc_id: str, request: Request) -> dict[str
     state = request.app.state
     config = load_index_config(state.settings, index)
     doc, _ = _find(request, index, doc_id)
+    if doc.parent:
+        raise BadRequest(f"{doc_id!r} is an attachment of {doc.parent!r}; delete the "
+                         "message to delete its attachments")
     # The path on this host: a worker on another host may have ingested it (doc.path).
     path = (Path(doc.path) if Path(doc.root).is_absolute()
             else config.directory / doc.root / doc.doc_id).resolve()

@@ -81,7 +81,8 @@ def render(answer: Answer, width: int = 100) -> str:
         for c in answer.citations:
             who = f"{c.source} — {c.title}" if c.source else c.title
             quote = c.text if len(c.text) <= 240 else c.text[:237].rstrip() + "…"
-            lines.append(f"  [{c.marker}] {who} ({c.doc_id}, chars {c.start}-{c.end})")
+            where = f"{c.location.label}, " if c.location else ""
+            lines.append(f"  [{c.marker}] {who} ({c.doc_id}, {where}chars {c.start}-{c.end})")
             lines.append(textwrap.fill(f"“{quote}”", width, initial_indent="      ",
                                        subsequent_indent="      "))
     if answer.revised:

@@ -18,6 +18,7 @@ from service.index.config import (
 from service.index.lock import IndexLock
 from service.index.store import IndexStore
 from service.ingest.pipeline import IngestReport, ingest, rebuild
+from service.ingest.sandbox import DocumentParser
 from service.state.db import StateStore
 from service.state.ingest_worker import upload_dir, write_file_atomically
 from service.state.provenance import ProvenanceStore, provenance_for_index
@@ -50,12 +51,25 @@ def register(sub: Any) -> None:
     cr.set_defaults(handler=run_create)
 
 
+def _by_type(report: IngestReport) -> str:
+    """"pdf 3 indexed, 1 encrypted; mp3 1 unsupported" — every file counted once."""
+    parts = []
+    for kind, counts in sorted(report.types.items()):
+        indexed = sum(counts[o] for o in ("added", "updated", "unchanged"))
+        others = [f"{n} {outcome}" for outcome, n in sorted(counts.items())
+                  if outcome not in ("added", "updated", "unchanged")]
+        parts.append(f"{kind} " + ", ".join(([f"{indexed} indexed"] if indexed else [])
+                                             + others))
+    return "; ".join(parts)
+
+
 def _print_report(report: IngestReport, as_json: bool) -> None:
     if as_json:
         print(json.dumps({
             "index": report.index, "generation": report.generation, "added": report.added,
             "updated": report.updated, "deleted": report.deleted, "unchanged": report.unchanged,
-            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            "skipped": [{**s.public(), "path": s.path} for s in report.skipped],
+            "types": {kind: dict(counts) for kind, counts in sorted(report.types.items())},
             "chunks_embedded": report.chunks_embedded, "seconds": round(report.seconds, 3),
         }))
     else:
@@ -64,8 +78,11 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
               f"{len(report.deleted)} deleted, {report.unchanged} unchanged, "
               f"{len(report.skipped)} skipped; {report.chunks_embedded} chunks embedded in "
               f"{report.seconds:.1f}s ({state})")
-    for path, reason in report.skipped:
-        print(f"rag: skipped {path}: {reason}", file=sys.stderr)
+        if report.types:
+            print(f"  by type: {_by_type(report)}")
+    for skipped in report.skipped:
+        print(f"rag: skipped {skipped.doc_id} ({skipped.kind}): {skipped.reason}",
+              file=sys.stderr)
 
 
 def _shared_store_lock(settings: Settings, config: IndexConfig) -> IndexLock | None:
@@ -89,14 +106,23 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     lock = _shared_store_lock(settings, config)
     uploaded = provenance_for_index(settings, config.name)  # uploads stay marked uploaded
-    if args.rebuild:
-        report = rebuild(config, settings, show_progress=show, provenance=uploaded,
-                         lock=lock)
-    else:
-        report = ingest(config, settings, paths=args.paths or None, show_progress=show,
-                        provenance=uploaded, lock=lock)
+    # Files are read in the parse sandbox, as uploads are: C parsers (pdfium, Tesseract,
+    # libxml2) meet hostile bytes there, and a crash or a scan that takes too long
+    # (RAG_PARSE_BUDGET_S) costs one file, not the run.
+    parser = DocumentParser(settings.parse_budget_s, settings.parse_workers,
+                            settings.parse_memory_mb)
+    try:
+        if args.rebuild:
+            report = rebuild(config, settings, show_progress=show, provenance=uploaded,
+                             lock=lock, parser=parser.parse)
+        else:
+            report = ingest(config, settings, paths=args.paths or None, show_progress=show,
+                            provenance=uploaded, lock=lock, parser=parser.parse)
+    finally:
+        parser.close()
     _print_report(report, args.json)
-    return 1 if report.skipped else 0
+    # A file of a type no reader handles is listed, not an error of the run.
+    return 1 if any(s.kind != "unsupported" for s in report.skipped) else 0
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:

@@ -28,11 +28,21 @@ from pydantic import BaseModel
 from service.config import Settings
 from service.errors import ConfigError, IndexNotBuilt
 from service.index.config import IndexConfig
-from service.records import Chunk, Document, DocumentMeta, Filters, Flag, Provenance
+from service.records import (
+    Chunk,
+    Document,
+    DocumentMeta,
+    Filters,
+    Flag,
+    Provenance,
+    Section,
+)
 
 LIVE = 2**31 - 1
 _PAGE = 5000
 _MANIFEST_ID = "manifest"
+#: The files the last runs could not index, with why (a record beside the manifest).
+_SKIPPED_ID = "skipped"
 
 
 class Manifest(BaseModel):
@@ -108,6 +118,14 @@ def filter_clauses(filters: Filters | None) -> list[dict[str, Any]]:
 
 def date_key(day: dt.date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
+
+
+def _location_metadata(chunk: Chunk) -> dict[str, Any]:
+    """A chunk's location as scalar metadata (Chroma stores no nested values)."""
+    if chunk.location is None:
+        return {}
+    return {"location": chunk.location.label, "location_json": chunk.location.model_dump_json(
+        exclude_defaults=True), "ocr": chunk.location.ocr}
 
 
 def _doc_metadata(doc: Document) -> dict[str, Any]:
@@ -192,7 +210,10 @@ class IndexStore:
                      sentences=[tuple(s) for s in json.loads(m["sentences_json"])],
                      provenance=Provenance.model_validate_json(m.get("provenance_json") or "{}"),
                      flags=[Flag.model_validate(f) for f in json.loads(m.get("flags_json")
-                                                                       or "[]")])
+                                                                       or "[]")],
+                     sections=[Section.model_validate(s) for s in json.loads(
+                         m.get("sections_json") or "[]")],
+                     parent=m.get("parent"))
             for _, m, text in rows
         ]
 
@@ -255,7 +276,8 @@ class IndexStore:
                 chunk_ids.append(c.chunk_id)
                 texts.append(c.text)
                 chunk_meta.append({**base, "position": c.position, "start": c.start,
-                                   "end": c.end, "gen_from": generation, "gen_to": LIVE})
+                                   "end": c.end, "gen_from": generation, "gen_to": LIVE,
+                                   **_location_metadata(c)})
             doc_ids.append(version_id(doc.doc_id, doc.sha256))
             doc_texts.append(doc.text)
             doc_meta.append({**base, "path": doc.path, "root": doc.root, "sha256": doc.sha256,
@@ -263,6 +285,9 @@ class IndexStore:
                              "sentences_json": json.dumps(doc.sentences),
                              "provenance_json": doc.provenance.model_dump_json(),
                              "flags_json": json.dumps([f.model_dump() for f in doc.flags]),
+                             "sections_json": json.dumps([s.model_dump(exclude_defaults=True)
+                                                          for s in doc.sections]),
+                             **({"parent": doc.parent} if doc.parent else {}),
                              "gen_from": generation, "gen_to": LIVE})
         if len(chunk_ids) != len(embeddings):
             raise ValueError(f"{len(chunk_ids)} chunks but {len(embeddings)} embeddings")
@@ -288,6 +313,29 @@ class IndexStore:
         """The single write that makes a generation visible."""
         self._manifest.upsert(ids=[_MANIFEST_ID], embeddings=[[1.0]],
                               documents=[manifest.model_dump_json()])
+
+    def skipped(self) -> list[dict[str, str]]:
+        """Files of the index's folders that are not indexed, with why (doc_id, reason,
+        kind, type), as the last ingest runs found them."""
+        got = self._manifest.get(ids=[_SKIPPED_ID], include=["documents"])
+        if not got["ids"]:
+            return []
+        return [{k: v for k, v in e.items() if k != "root"}
+                for e in json.loads(got["documents"][0])]
+
+    def record_skipped(self, entries: list[dict[str, str]], *, scanned: set[str],
+                       full_roots: set[str]) -> None:
+        """Replace what is known of the files this run looked at (`scanned` doc ids, and
+        every file under `full_roots`) with `entries`; keep what earlier runs found
+        elsewhere. Not versioned: it describes the folder, not a generation."""
+        got = self._manifest.get(ids=[_SKIPPED_ID], include=["documents"])
+        earlier = json.loads(got["documents"][0]) if got["ids"] else []
+        kept = [e for e in earlier if e.get("root") not in full_roots
+                and e["doc_id"].split("#", 1)[0] not in scanned]
+        merged = sorted(kept + entries, key=lambda e: e["doc_id"])
+        if merged != earlier:
+            self._manifest.upsert(ids=[_SKIPPED_ID], embeddings=[[1.0]],
+                                  documents=[json.dumps(merged)])
 
     def drop(self) -> None:
         for name in ("chunks", "docs", "manifest"):

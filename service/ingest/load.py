@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-import io
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
-from service.errors import BadDocument
+from service.errors import BadDocument, EmptyDocument, OverBudget, UnsupportedType
+from service.ingest.formats import (
+    BINARY_SUFFIXES,
+    TEXT_SUFFIXES,
+    UNSUPPORTED_NOTES,
+    BinaryReader,
+    binary_reader,
+)
+from service.ingest.formats.base import RawDocument
 
-SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf"})
+__all__ = ["SIDECAR_SUFFIX", "SUPPORTED_SUFFIXES", "RawDocument", "check_supported",
+           "is_sidecar", "load_document", "read_bytes"]
+
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | BINARY_SUFFIXES
 # Sidecar metadata files live next to documents and are never documents themselves.
 SIDECAR_SUFFIX = ".meta.toml"
 
 
-@dataclass(frozen=True)
-class RawDocument:
-    text: str
-    title_hint: str | None
-
-
-def is_document(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.endswith(SIDECAR_SUFFIX)
+def is_sidecar(path: Path) -> bool:
+    return path.name.endswith(SIDECAR_SUFFIX)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -33,27 +36,56 @@ def read_bytes(path: Path) -> bytes:
         raise BadDocument(str(path), f"cannot be read: {exc.strerror or exc}") from exc
 
 
-def load_document(path: Path, data: bytes, encoding: str = "utf-8") -> RawDocument:
+def check_supported(path: Path) -> None:
+    """Raise UnsupportedType for a file no reader handles, before it is even read (a 2 GB
+    video)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise BadDocument(
-            str(path), f"unsupported type {suffix!r}; supported: {sorted(SUPPORTED_SUFFIXES)}"
-        )
+        note = UNSUPPORTED_NOTES.get(suffix)
+        raise UnsupportedType(
+            str(path), f"unsupported type {suffix or '(no suffix)'!r}"
+            + (f": {note}" if note else f"; supported: {' '.join(sorted(SUPPORTED_SUFFIXES))}"))
+
+
+def load_document(path: Path, data: bytes, encoding: str = "utf-8") -> RawDocument:
+    check_supported(path)
+    suffix = path.suffix.lower()
     if not data.strip():
-        raise BadDocument(str(path), "file is empty")
-    if suffix == ".pdf":
-        raw = _load_pdf(path, data)
+        raise EmptyDocument(str(path), "file is empty")
+    reader = binary_reader(suffix)
+    if reader is not None:
+        raw = _read_binary(reader, path, data)
     else:
         text = _decode(path, data, encoding)
         if suffix in (".html", ".htm"):
             raw = _load_html(path, text)
         elif suffix in (".md", ".markdown"):
             raw = _load_markdown(text)
+        elif suffix == ".csv":
+            from service.ingest.formats.sheets import read_csv
+
+            raw = read_csv(str(path), text)
         else:
             raw = RawDocument(text=text, title_hint=None)
-    if not raw.text.strip():
+    if not raw.text.strip() and not raw.attachments:
         raise BadDocument(str(path), "no text left after extraction")
     return raw
+
+
+def _read_binary(reader: BinaryReader, path: Path, data: bytes) -> RawDocument:
+    """The reader's document; whatever else a strange file makes a third-party parser
+    raise is still a reason about that file, not the end of the ingest run (the parse
+    sandbox draws the same line for uploads)."""
+    try:
+        return reader(str(path), data)
+    except BadDocument:
+        raise
+    except RecursionError as exc:  # the stdlib e-mail parser recurses per nested part
+        raise OverBudget(str(path), "parts nested too deep to read") from exc
+    except MemoryError as exc:
+        raise OverBudget(str(path), "needs more memory than it may have") from exc
+    except Exception as exc:
+        raise BadDocument(str(path), f"unreadable ({type(exc).__name__}: {exc})") from exc
 
 
 def _decode(path: Path, data: bytes, encoding: str) -> str:
@@ -72,22 +104,6 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
     if controls > 0.05 * min(len(text), 8192):
         raise BadDocument(str(path), "binary content (control characters), not a text document")
     return text
-
-
-def _load_pdf(path: Path, data: bytes) -> RawDocument:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = reader.metadata.title if reader.metadata else None
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise BadDocument(str(path), f"unreadable PDF: {exc}") from exc
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    if not text:
-        raise BadDocument(str(path), "PDF has no extractable text (scanned image? run OCR first)")
-    return RawDocument(text=text, title_hint=title or None)
 
 
 def _load_html(path: Path, text: str) -> RawDocument:

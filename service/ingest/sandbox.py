@@ -29,9 +29,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-from service.errors import BadDocument, ParseBudgetExceeded
+from service.errors import BAD_DOCUMENT_KINDS, BadDocument, OverBudget, ParseBudgetExceeded
 from service.ingest.parse import ParsedDocument, parse_document
-from service.records import Flag
 
 _HEADER = struct.Struct("!Q")
 
@@ -58,9 +57,10 @@ def _parse_one(path: Path, data: bytes, encoding: str) -> dict[str, Any]:
     try:
         return asdict(parse_document(path, data, encoding))
     except BadDocument as exc:
-        return {"bad": exc.reason}
+        return {"bad": exc.reason, "kind": exc.kind}
     except MemoryError:
-        return {"bad": "needs more memory than RAG_PARSE_MEMORY_MB allows"}
+        return {"bad": "needs more memory than RAG_PARSE_MEMORY_MB allows",
+                "kind": OverBudget.kind}
     except Exception as exc:  # a parser bug on a strange file is still a bad file
         return {"bad": f"unreadable ({type(exc).__name__}: {exc})"}
 
@@ -87,9 +87,9 @@ def _flag_dict(value: Any) -> Any:
 
 def _parsed(reply: dict[str, Any], path: Path) -> ParsedDocument:
     if "bad" in reply:
-        raise BadDocument(str(path), str(reply["bad"]))
-    return ParsedDocument(text=reply["text"], title_hint=reply["title_hint"],
-                          flags=[Flag.model_validate(f) for f in reply["flags"]])
+        error = BAD_DOCUMENT_KINDS.get(str(reply.get("kind")), BadDocument)
+        raise error(str(path), str(reply["bad"]))
+    return ParsedDocument.from_dict(reply)
 
 
 class _Worker:
@@ -141,8 +141,8 @@ class DocumentParser:
             except (EOFError, OSError) as exc:
                 worker.kill()
                 worker = None
-                raise BadDocument(str(path), "the parser stopped on it (memory limit "
-                                  "RAG_PARSE_MEMORY_MB?)") from exc
+                raise OverBudget(str(path), "the parser stopped on it (memory limit "
+                                 "RAG_PARSE_MEMORY_MB?)") from exc
             if reply is None:
                 worker.kill()
                 worker = None

@@ -19,6 +19,7 @@ from service.errors import EmbedderMismatch
 from service.index.config import IndexConfig
 from service.index.store import IndexStore
 from service.ingest.chunk import token_counter
+from service.ingest.locations import clip
 from service.records import Filters, Passage
 from service.retrieval.fusion import reciprocal_rank_fusion
 from service.retrieval.snapshot import Snapshot
@@ -126,6 +127,7 @@ class Retriever:
                 start=w.start, end=w.end, score=w.score, rank=len(passages) + 1,
                 dense_rank=candidates.dense_rank.get(cid),
                 bm25_rank=candidates.bm25_rank.get(cid), provenance=doc.provenance.origin,
+                sections=clip(doc.sections, w.start, w.end),
             ))
         return passages, coverage
 

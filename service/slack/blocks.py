@@ -76,8 +76,9 @@ def _citation_block(citation: Citation) -> Block:
     if citation.url:
         title = f"<{citation.url}|{title}>"
     source = f" — {escape(citation.source)}" if citation.source else ""
+    where = f" · _{escape(citation.location.label)}_" if citation.location else ""
     quote = escape(trim(" ".join(citation.text.split()), QUOTE_MAX_CHARS))
-    return _section(f"*[{citation.marker}]* {title}{source}\n>{quote}")
+    return _section(f"*[{citation.marker}]* {title}{source}{where}\n>{quote}")
 
 
 def feedback_actions(answer_id: str) -> Block:

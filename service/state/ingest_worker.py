@@ -65,7 +65,8 @@ def report_dict(report: IngestReport) -> dict[str, Any]:
     return {"generation": report.generation, "added": report.added,
             "updated": report.updated, "deleted": report.deleted,
             "unchanged": report.unchanged, "chunks_embedded": report.chunks_embedded,
-            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            "skipped": [s.public() for s in report.skipped],
+            "types": {kind: dict(counts) for kind, counts in sorted(report.types.items())},
             "seconds": round(report.seconds, 3)}
 
 

@@ -37,27 +37,52 @@ export async function refreshDocuments() {
   const index = hooks.index();
   $("documents-index").textContent = index;
   const status = $("documents-status");
+  // No rows from an earlier listing while this one loads: a click must not land on a row
+  // that is about to be replaced.
+  $("documents-table").tBodies[0].replaceChildren();
   try {
     const list = await listDocuments(index);
-    status.textContent = `${list.data.length} document${list.data.length === 1 ? "" : "s"}, generation ${list.generation}.`;
+    const skipped = list.skipped || [];
+    status.textContent = `${list.data.length} document${list.data.length === 1 ? "" : "s"}, `
+      + `generation ${list.generation}` + (skipped.length ? `; ${skipped.length} not indexed` : "")
+      + `. ${typeCounts(list.types || {})}`;
     $("documents-table").tBodies[0].replaceChildren(...list.data.map(documentRow));
+    $("documents-skipped-heading").hidden = !skipped.length;
+    $("documents-skipped").replaceChildren(...skipped.map((s) => {
+      const item = el("li", "skipped");
+      item.dataset.doc = s.doc_id;
+      item.append(el("span", "doc-id", s.doc_id), ` — ${s.kind}: ${s.reason}`);
+      return item;
+    }));
   } catch (error) {
     if (error instanceof AuthError) hooks.onAuth(error);
     status.textContent = `Could not list the documents: ${error.message}`;
   }
 }
 
+/** "By type: docx 2 indexed; mp4 1 unsupported." */
+function typeCounts(types) {
+  const parts = Object.entries(types).map(([type, counts]) =>
+    `${type} ${Object.entries(counts).map(([what, n]) => `${n} ${what}`).join(", ")}`);
+  return parts.length ? `By type: ${parts.join("; ")}.` : "";
+}
+
 function documentRow(doc) {
   const row = el("tr");
   row.dataset.doc = doc.id;
   const title = el("td");
-  title.append(el("span", "doc-title", doc.title || doc.id), el("span", "doc-id", doc.id));
-  const remove = el("button", "danger", "Delete");
-  remove.type = "button";
-  remove.setAttribute("aria-label", `Delete ${doc.id}`);
-  remove.addEventListener("click", () => removeDocument(doc));
+  const notes = [doc.type, doc.parent ? `attached to ${doc.parent}` : "",
+    doc.ocr ? "read by OCR" : ""].filter(Boolean).join(", ");
+  title.append(el("span", "doc-title", doc.title || doc.id),
+    el("span", "doc-id", notes ? `${doc.id} (${notes})` : doc.id));
   const actions = el("td");
-  actions.append(remove);
+  if (!doc.parent) { // an attachment goes with its message
+    const remove = el("button", "danger", "Delete");
+    remove.type = "button";
+    remove.setAttribute("aria-label", `Delete ${doc.id}`);
+    remove.addEventListener("click", () => removeDocument(doc));
+    actions.append(remove);
+  }
   row.append(title, el("td", "", doc.source || ""), el("td", "", doc.date || ""),
     el("td", "", origin(doc)), el("td", "num", String(doc.chunks)), actions);
   return row;
@@ -81,7 +106,7 @@ function describe(job) {
   if (!r) return job.status;
   const count = (v) => (Array.isArray(v) ? v.length : v);
   const parts = [`${count(r.added)} added`, `${count(r.updated)} updated`, `${count(r.deleted)} deleted`];
-  if (r.skipped.length) parts.push(`skipped: ${r.skipped.map((s) => `${s.path} (${s.reason})`).join("; ")}`);
+  if (r.skipped.length) parts.push(`not indexed: ${r.skipped.map((s) => `${s.doc_id} (${s.reason})`).join("; ")}`);
   return parts.join(", ");
 }
 

@@ -5,6 +5,8 @@ import { getDocument } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const documents = new Map(); // "index/doc_id" -> document (text and metadata)
+const OCR_NOTE = "This text was read by OCR from a scanned page or image: words may be "
+  + "misread, so check the original file.";
 
 function citationOf(chip, lookup) {
   const host = chip.closest("[data-turn]");
@@ -15,7 +17,8 @@ function showPreview(chip, citation) {
   const preview = $("preview");
   preview.replaceChildren();
   const head = document.createElement("strong");
-  head.textContent = [citation.title, citation.source].filter(Boolean).join(" — ");
+  head.textContent = [citation.title, citation.source, citation.location?.label]
+    .filter(Boolean).join(" — ");
   const body = document.createElement("p");
   body.textContent = citation.text;
   preview.append(head, body);
@@ -95,7 +98,10 @@ function renderSource(doc, citation) {
   $("source-title").textContent = doc.title || citation.title;
   const meta = $("source-meta");
   metaRow(meta, "Source", doc.source);
+  metaRow(meta, "From", doc.author);
   metaRow(meta, "Date", doc.date);
+  metaRow(meta, "Where", citation.location?.label);
+  metaRow(meta, "Attached to", doc.parent);
   metaRow(meta, "URL", doc.url, doc.url);
   metaRow(meta, "Origin", provenanceText(doc));
   metaRow(meta, "Document", doc.id);
@@ -106,9 +112,11 @@ function renderSource(doc, citation) {
     text.textContent = doc.text;
     return;
   }
-  $("source-note").textContent = span.moved
+  const where = citation.location ? ` (${citation.location.label})` : "";
+  $("source-note").textContent = (span.moved
     ? "This document has changed since the answer; the cited passage was found again."
-    : `Cited passage [${citation.marker}]: characters ${span.start}–${span.end}.`;
+    : `Cited passage [${citation.marker}]${where}: characters ${span.start}–${span.end}.`)
+    + (citation.location?.ocr ? " " + OCR_NOTE : "");
   const mark = document.createElement("mark");
   mark.id = "cited-span";
   mark.textContent = doc.text.slice(span.start, span.end);
