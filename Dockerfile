@@ -23,7 +23,7 @@ RUN rag models prepare qwen2.5-coder-1.5b --quiet \
 
 FROM python:3.11-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libgomp1 tesseract-ocr-eng \
+ && apt-get install -y --no-install-recommends libgomp1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 10001 rag
 COPY --from=build /opt/venv /opt/venv

