@@ -227,3 +227,22 @@ def test_rag_ask_says_when_the_answer_is_a_second_one() -> None:
     label = prompt("revised_label")
     assert label in render(answer("Medinsky headed it [1].", [citation(1)], revised=True))
     assert label not in render(answer("Medinsky headed it [1].", [citation(1)]))
+
+
+def test_quoted_table_rows_stay_separate_claims() -> None:
+    """A spreadsheet row ends without a full stop: quoted, it must not run on into the
+    next quote's lead-in (one 'sentence' over two sources was contradicted by both)."""
+    from service.generation.citations import claim_spans
+    from service.generation.extractive import extractive_answer
+    from service.records import Passage
+
+    rows = ["Invoice: INV-0417 | Milestone: M3 | Status: on hold",
+            "Invoice: INV-0233 | Milestone: M2 | Status: paid on 2025-07-29"]
+    passages = [Passage(chunk_id=f"c{i}", doc_id=f"d{i}.csv", title=f"sheet {i}", source=None,
+                        text=row, start=0, end=len(row), score=1.0, rank=i)
+                for i, row in enumerate(rows, start=1)]
+    text = extractive_answer("Which invoice is on hold, and which was paid?", passages,
+                             lambda _term: 1.0, max_sentences=3, min_coverage=0.1)
+    assert text is not None
+    claims = [text[a:b] for a, b in claim_spans(text)]
+    assert len(claims) == 2 and all(c.count("According to") == 1 for c in claims), claims

@@ -68,3 +68,14 @@ def test_news_chunks_fit_the_embedders_window(news_texts: dict[str, str]) -> Non
     for name, text in news_texts.items():
         for chunk in chunk_document(name, text, split_sentences(text), 180, 30):
             assert embedder.count_tokens(chunk.text) <= 256, (name, chunk.position)
+
+
+def test_a_numbering_word_before_a_number_ends_no_sentence() -> None:
+    """Contracts number everything: "Contract No. SWK-2025-014", "Art. 4". Split there, a
+    document's sentence loses its subject and an answer's lead-in naming the document
+    breaks in two (each half then attributed again)."""
+    text = ("Amendment No. 1 to Contract No. SWK-2025-014 raises the price. See Art. 4, "
+            "e.g. clause 4.1. The Contractor said no. The Employer agreed.")
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "Amendment No. 1 to Contract No. SWK-2025-014 raises the price.",
+        "See Art. 4, e.g. clause 4.1.", "The Contractor said no.", "The Employer agreed."]

@@ -4,6 +4,7 @@ it abstains when no sentence holds enough of the question."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from service.ingest.chunk import split_sentences
 from service.records import Passage
 from service.retrieval.terms import content_terms
 from service.retrieval.windows import match_score, weighted_overlap
+
+_TERMINATED = re.compile(r"[.!?…][”\"’)]*$")
 
 
 @dataclass
@@ -62,9 +65,13 @@ def extractive_answer(question: str, passages: list[Passage], idf: Callable[[str
     chosen = best_sentences(question, passages, idf, max_sentences, min_coverage, only)
     if not chosen:
         return None
-    lines = [
-        wording.account("extractive_sentence", wording.passage_label(passages[q.number - 1]),
-                        q.sentence, q.number)
-        for q in chosen
-    ]
-    return " ".join(lines)
+    text = ""
+    for i, q in enumerate(chosen):
+        if i:
+            # A quote that ends without a full stop (a table row, a heading) would run on
+            # into the next account: sentences are split per line, so start a new one.
+            text += " " if _TERMINATED.search(chosen[i - 1].sentence) else "\n"
+        text += wording.account("extractive_sentence",
+                                wording.passage_label(passages[q.number - 1]), q.sentence,
+                                q.number)
+    return text

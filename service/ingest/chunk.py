@@ -17,11 +17,25 @@ from service.records import Chunk
 Span = tuple[int, int]
 
 
+#: Abbreviations of contracts, reports and letters that Punkt's English model (trained on
+#: news) does not know, and that never end a sentence.
+DOCUMENT_ABBREVIATIONS = frozenset({
+    "approx", "incl", "excl", "dept", "e.g", "i.e", "cf", "pp", "attn", "tel",
+})
+#: "No. 12", "Art. 4", "Sec. 3.2": a numbering word before a number or an identifier
+#: ("Contract No. SWK-2025-014") ends no sentence, in a document or in an answer's
+#: lead-in naming one. Only then: "The answer was no." does end one.
+_NUMBERING_END = re.compile(r"\b(?:No|Nos|Nr|Art|Arts|Sec|Para|Fig|Vol|Ch)\.$")
+_IDENTIFIER_START = re.compile(r"[\w-]*\d")
+
+
 @functools.cache
 def _punkt():  # type: ignore[no-untyped-def]
     from nltk.tokenize.punkt import PunktTokenizer
 
-    return PunktTokenizer("english")
+    tokenizer = PunktTokenizer("english")
+    tokenizer._params.abbrev_types.update(DOCUMENT_ABBREVIATIONS)
+    return tokenizer
 
 
 @functools.cache
@@ -36,9 +50,15 @@ def split_sentences(text: str) -> list[Span]:
     spans: list[Span] = []
     for para in re.finditer(r"[^\n]+", text):
         base = para.start()
+        joined = False
         for start, end in _punkt().span_tokenize(para.group()):
-            if text[base + start : base + end].strip():
+            if not text[base + start : base + end].strip():
+                continue
+            if joined and _IDENTIFIER_START.match(text, base + start):
+                spans[-1] = (spans[-1][0], base + end)
+            else:
                 spans.append((base + start, base + end))
+            joined = bool(_NUMBERING_END.search(text, spans[-1][0], spans[-1][1]))
     return spans
 
 
