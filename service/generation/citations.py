@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from service.generation import markers
 from service.ingest.chunk import split_sentences
+from service.ingest.locations import locate
 from service.records import Citation, Passage
 from service.retrieval.terms import content_terms
 
@@ -194,7 +195,8 @@ def resolve_citations(text: str, passages: list[Passage], renumber: bool = True)
     text = _MARKERS_AFTER_STOP.sub(r" \2\1", text)
     citations = [
         Citation(marker=new, doc_id=p.doc_id, title=p.title, source=p.source, url=p.url,
-                 text=p.text, start=p.start, end=p.end, provenance=p.provenance)
+                 text=p.text, start=p.start, end=p.end, provenance=p.provenance,
+                 location=locate(p.sections, p.start, p.end))
         for old, new in sorted(order.items(), key=lambda kv: kv[1])
         for p in [passages[old - 1]]
     ]

@@ -15,7 +15,6 @@ from service.generation.attribution import attribute_sentences
 from service.generation.citations import has_words, resolve_citations
 from service.generation.generators import Draft
 from service.generation.strategy import AnswerStrategy
-from service.ingest.locations import locate
 from service.pipeline.trace import Trace
 from service.records import Answer, Citation, Passage
 from service.verify.verifier import Verified
@@ -26,16 +25,6 @@ class Composed:
     text: str
     citations: list[Citation]
     abstained: bool
-
-
-def located(citations: list[Citation], passages: list[Passage]) -> list[Citation]:
-    """Each citation with where its span is in its file (page, sheet and rows, slide,
-    message), read off the sections of the passage it cites. The one place a citation
-    gets its location; the citation itself is built in generation/citations.py."""
-    sections = {(p.doc_id, p.start, p.end): p.sections for p in passages}
-    return [c.model_copy(update={"location": locate(sections.get((c.doc_id, c.start, c.end),
-                                                                 []), c.start, c.end)})
-            for c in citations]
 
 
 class ComposeStage:
@@ -49,7 +38,7 @@ class ComposeStage:
                 text = attribute_sentences(cited.text, cited.citations)
                 if note := strategy.note(text, cited.citations):
                     text = wording.in_front(note, text)
-                composed = Composed(text, located(cited.citations, passages),
+                composed = Composed(text, cited.citations,
                                     abstained=False)
         if draft.replaced:
             composed.text = wording.with_fallback_notice(composed.text)
