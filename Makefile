@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-web bench-verifier bench-llama-build bench-isolation train-verifier lint clean help
+.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-web bench-verifier bench-llama-build bench-isolation bench-formats train-verifier lint clean help
 
 help:
 	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the web page and HTTP API on $(HOST):$(PORT)"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench-web  web page: Enter to first streamed word vs the API's, page size"
 	@echo "make bench-llama-build  portable llama.cpp build vs a native one: prompt/generation tok/s"
 	@echo "make bench-isolation  local answers with the model in its own process vs in process"
+	@echo "make bench-formats  document readers: throughput per format, OCR pages/s, whole ingest"
 	@echo "make lint   ruff"
 
 $(STAMP): pyproject.toml requirements-models.txt requirements-data.txt scripts/install.sh
@@ -111,6 +112,9 @@ $(NATIVE_VENV)/.installed:
 bench-llama-build: setup $(NATIVE_VENV)/.installed
 	$(BIN)/python -m bench.llama_build --native-python $(NATIVE_VENV)/bin/python \
 	  --threads 1 --rounds 3 --out bench/results/llama_build.json
+
+bench-formats: setup
+	$(BIN)/python -m bench.formats --ingest --out bench/results/formats.json
 
 bench-isolation: setup
 	$(BIN)/python -m bench.latency --isolation --questions 12 --out bench/results/isolation.json

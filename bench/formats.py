@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.run import emit
 from service.ingest.parse import parse_document
 from tests import documents as files
 
@@ -150,8 +151,10 @@ def probe(text: str, checks: dict[str, bool]) -> dict[str, bool]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--markitdown", help="python of a venv with markitdown installed")
+    parser.add_argument("--out", type=Path, help="also write the JSON object here")
     parser.add_argument("--ingest", action="store_true",
                         help="also time the whole ingest (with embedding) of each file")
     args = parser.parse_args()
@@ -177,7 +180,7 @@ def main() -> None:
                                 for n, r in theirs.items()}
         report["fidelity_markitdown"] = {n: probe(theirs[n]["text"], c)
                                          for n, c in PROBES.items() if n in theirs}
-    print(json.dumps(report, indent=1))
+    emit(report, args.out, indent=1)
 
 
 if __name__ == "__main__":
