@@ -70,8 +70,11 @@ def load_cpu_backends() -> None:
     libggml = ctypes.CDLL(str(linked))
     libggml.ggml_backend_reg_count.restype = ctypes.c_size_t
     if libggml.ggml_backend_reg_count() == 0:
+        from llama_cpp._utils import suppress_stdout_stderr
+
         libggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
-        libggml.ggml_backend_load_all_from_path(str(lib).encode())
+        with suppress_stdout_stderr(disable=False):  # "load_backend: loaded ..." each time
+            libggml.ggml_backend_load_all_from_path(str(lib).encode())
 
 
 class LlamaEngine:
