@@ -185,3 +185,41 @@ def test_the_cli_answers_when_its_model_process_dies(
     # (the CLI starts the model just before it asks): started again, and it answered.
     assert ("SIGSEGV" in (answer["fallback"] or "")) or (
         answer["generator"] == "local" and answer["fallback"] is None), answer
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("when", ["loading", "answering"])
+def test_a_model_process_does_not_outlive_its_server(when: str) -> None:
+    """A server killed outright (no chance to close its model), while its model loads or
+    while it answers, leaves no model process behind holding a GB of memory and both
+    cores: gone within 3 s (loading the 1.5B model and its self-test take longer)."""
+    import subprocess
+
+    start = (f"m = ModelProcess.start(Path({str(bundled_gguf('qwen2.5-coder-1.5b'))!r}), "
+             "LlamaOptions(), 300); m.send({'op': 'generate', 'messages': [{'role': 'user', "
+             "'content': 'Count to 500 in words.'}], 'max_tokens': 2000, 'temperature': 0}); "
+             "m.next_event(60)") if when == "answering" else (
+             "import subprocess; from service import pipes; m = subprocess.Popen("
+             "[*ModelProcess.command, str(os.getpid())], stdin=subprocess.PIPE, "
+             "stdout=subprocess.PIPE); pipes.send(m.stdin.fileno(), {'op': 'load', 'path': "
+             f"{str(bundled_gguf('qwen2.5-coder-1.5b'))!r}, 'options': LlamaOptions().as_dict()"
+             "}); import time; time.sleep(1.5)")
+    script = ("import os; from pathlib import Path; "
+              "from service.generation.llama_engine import LlamaOptions; "
+              "from service.generation.model_process import ModelProcess; "
+              f"{start}; print(m.pid, flush=True); os.kill(os.getpid(), 9)")
+    # stderr not captured: the model process inherits it, and run() would wait for it
+    server = subprocess.run([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, timeout=300)
+    model = int(server.stdout.split()[0])
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{model}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return  # gone
+        if state == "Z":
+            return  # exited, not yet reaped by init
+        time.sleep(0.1)
+    os.kill(model, signal.SIGKILL)
+    raise AssertionError(f"the model process outlived its server ({when})")

@@ -378,7 +378,7 @@ def test_the_local_model_writes_one_attributed_cited_account_per_source(
     service = Pipeline(news_settings.model_copy(update={"generator": "local"}))
     answer = ask(service, "What did German Defense Minister Boris Pistorius say or announce?",
                  perspectives=True)
-    assert answer.generator == "local" and not answer.fallback
+    assert answer.generator == "local" and not answer.fallback, answer.fallback
     assert not answer.abstained, answer.answer
     assert answer.usage["completion_tokens"] > 0 and answer.verification
     by_marker = {c.marker: c for c in answer.citations}

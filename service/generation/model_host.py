@@ -19,6 +19,7 @@ from __future__ import annotations
 import faulthandler
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,10 @@ def _generate(engine: LlamaEngine, request: dict[str, Any], requests: int,
 
 
 def serve(requests: int, replies: int) -> None:
-    load = pipes.receive(requests)
+    try:
+        load = pipes.receive(requests)
+    except EOFError:
+        return  # the server went away before asking
     t0 = time.perf_counter()
     try:
         engine = LlamaEngine(Path(load["path"]), LlamaOptions(**load["options"]))
@@ -90,8 +94,20 @@ def serve(requests: int, replies: int) -> None:
             pipes.send(replies, {"event": "error", "message": str(exc)})
 
 
+def _exit_with(parent: int) -> None:
+    """End this process when the server that started it (`parent`, its pid as the server
+    gave it: it may be gone before this line runs) is gone, even while loading the model
+    or generating, when no request arrives that would tell it."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 def main() -> None:
     faulthandler.enable()  # a native fault prints its Python stack to the server's log
+    server = int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid()
+    threading.Thread(target=_exit_with, args=(server,), name="server-watch",
+                     daemon=True).start()
     requests = sys.stdin.fileno()
     replies = os.dup(sys.stdout.fileno())
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # native prints must not hit replies

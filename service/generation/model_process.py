@@ -8,6 +8,7 @@ self-test, send requests, read its events, and say how it died when it does.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -44,8 +45,8 @@ class ModelProcess:
     def start(cls, path: Path, options: LlamaOptions, load_timeout_s: float) -> ModelProcess:
         """A loaded model that passed its self-test. Raises ModelProcessDied (it died
         loading or testing: `fault` says whether natively) or LLMUnavailable."""
-        process = cls(subprocess.Popen(list(cls.command), stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE))
+        process = cls(subprocess.Popen([*cls.command, str(os.getpid())],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE))
         try:
             process.send({"op": "load", "path": str(path), "options": options.as_dict()})
             reply = process.next_event(load_timeout_s, during="its start-up self-test")
