@@ -1,5 +1,6 @@
-"""Verifier benchmark (issue 13): the trained support model and the fast checker, side by
-side in one run. Results go in docs/benchmarks.md ("Verifier (issue 13)").
+"""Verifier benchmark (issues 13 and 29): the support head, the cross-encoder (alone and
+with the rules) and the fast checker, side by side in one run. Results go in
+docs/benchmarks.md ("Verifier (issue 13)", "Verifier (issue 29)").
 
     python -m bench.verifier drafts --out build/verifier/drafts.jsonl   # local generator
     python -m bench.verifier drafts --dataset bench/data/unseen_news.jsonl \
@@ -302,12 +303,16 @@ def judges_for(settings: Settings) -> dict[str, Judge]:
     support = JUDGES.get("support")(settings)
     with_rules = copy.copy(support)  # same sessions and encoder cache, hard rules on
     with_rules.rules, with_rules.name = True, "support+rules"  # type: ignore[attr-defined]
-    return {"support": support, "support+rules": with_rules,
-            "fast": JUDGES.get("fast")(settings)}
+    judges = {"support": support, "support+rules": with_rules}
+    # The cross-encoder (issue 29): the model alone and with the rules beside it.
+    judges |= {name: JUDGES.get(name)(settings) for name in ("cross", "cross+rules")}
+    return {**judges, "fast": JUDGES.get("fast")(settings)}
 
 
 def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     judges = judges_for(settings)
+    if args.judges:
+        judges = {k: j for k, j in judges.items() if k in args.judges}
     result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"),
                               "thresholds": {k: j.threshold for k, j in judges.items()}}
     for kind in ("qa", "dialogue") if "halueval" in args.parts else ():
@@ -364,6 +369,7 @@ def main() -> int:
                    help="drafts files (from `drafts`), each measured on its own")
     r.add_argument("--n", type=int, default=600, help="HaluEval pairs per file")
     r.add_argument("--out", type=Path)
+    r.add_argument("--judges", nargs="+", help="only these judges (default: all)")
     r.add_argument("--parts", nargs="+",
                    default=["halueval", "perturbation", "drafts", "context", "speakers"],
                    choices=["halueval", "perturbation", "drafts", "context", "speakers"],

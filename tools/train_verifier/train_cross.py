@@ -36,7 +36,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 from bert import CrossEncoder  # noqa: E402
 from build_data import package_file  # noqa: E402
-from train_head import auroc, balanced, ece  # noqa: E402
+from train_head import F, auroc, balanced, ece  # noqa: E402
 
 CLASSES = ["supported", "contradicted", "not_found"]
 TARGET = {"supported": 0, "contradicted": 1, "not_found": 2, "unsupported": -1}
@@ -64,25 +64,14 @@ def first_text(row: dict) -> str:
     return f"{row['question']} {row['claim']}" if row.get("question") else row["claim"]
 
 
-def tokenizer(max_len: int):
+def tokenizer():
     from tokenizers import Tokenizer
 
-    tok = Tokenizer.from_file(str(package_file(*TOKENIZER)))
-    tok.enable_truncation(max_len, strategy="only_second")
-    return tok
+    return Tokenizer.from_file(str(package_file(*TOKENIZER)))
 
 
-def encode(tok, rows: list[dict]) -> list[tuple[list[int], list[int]]]:
-    out = []
-    for row in rows:
-        try:
-            e = tok.encode(first_text(row), row["evidence"])
-        except Exception:  # a claim longer than the window: cut both
-            tok.enable_truncation(tok.truncation["max_length"], strategy="longest_first")
-            e = tok.encode(first_text(row), row["evidence"])
-            tok.enable_truncation(tok.truncation["max_length"], strategy="only_second")
-        out.append((e.ids, e.type_ids))
-    return out
+def encode(tok, rows: list[dict], max_len: int) -> list[tuple[list[int], list[int]]]:
+    return [F.pair_ids(tok, first_text(row), row["evidence"], max_len) for row in rows]
 
 
 def batches(encoded: list[tuple[list[int], list[int]]], size: int,
@@ -150,7 +139,8 @@ def train(model: CrossEncoder, encoded, targets: torch.Tensor, args) -> dict:
             print(f"step {step}/{len(plan)} loss {running:.3f} {seen / spent:.1f} pairs/s "
                   f"{spent / 60:.1f} min", flush=True)
     model.eval()
-    return {"steps": len(plan), "pairs_seen": seen, "minutes": round((time.time() - started) / 60, 1)}
+    return {"steps": len(plan), "pairs_seen": seen,
+            "minutes": round((time.time() - started) / 60, 1)}
 
 
 def logits_of(model: CrossEncoder, encoded, size: int = 32) -> torch.Tensor:
@@ -262,8 +252,9 @@ def main() -> int:
     torch.manual_seed(args.seed)
     train_rows = sample(args.data / "train.jsonl", SAMPLE["train"], args.seed, args.scale)
     dev_rows = sample(args.data / "dev.jsonl", SAMPLE["dev"], args.seed, args.scale)
-    tok = tokenizer(args.max_len)
-    encoded, dev_encoded = encode(tok, train_rows), encode(tok, dev_rows)
+    tok = tokenizer()
+    encoded = encode(tok, train_rows, args.max_len)
+    dev_encoded = encode(tok, dev_rows, args.max_len)
     print(f"{len(train_rows)} train pairs, {len(dev_rows)} dev; mean length "
           f"{np.mean([len(e[0]) for e in encoded]):.0f} wordpieces", flush=True)
     targets = torch.tensor([TARGET[r["verdict"]] for r in train_rows])
