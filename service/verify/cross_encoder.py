@@ -29,7 +29,7 @@ import numpy as np
 
 from service.errors import ModelNotInstalled
 from service.verify.rules import apply_hard_rules, conflict, plain
-from service.verify.support_features import TOKENIZER, pair_ids, surface
+from service.verify.support_features import pair_ids, pair_tokenizer, surface
 from service.verify.windowed import WindowedJudge
 from service.verify.windows import Window, reading_windows
 
@@ -48,10 +48,7 @@ class CrossEncoder(WindowedJudge):
 
     def __init__(self, model_dir: Path = MODEL_DIR, threshold: float | None = None,
                  rules: bool = False, threads: int = 0) -> None:
-        import importlib.metadata
-
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         meta_path = model_dir / "meta.json"
         meta = json.loads(meta_path.read_text()).get("cross_encoder") if (
@@ -65,9 +62,7 @@ class CrossEncoder(WindowedJudge):
         self.rules = rules
         if rules:
             self.name = "cross+rules"
-        dist, relative = TOKENIZER
-        self._tokenizer = Tokenizer.from_file(
-            str(importlib.metadata.distribution(dist).locate_file(relative)))
+        self._tokenizer = pair_tokenizer()
         self._max_tokens = int(meta["max_tokens"])
         options = ort.SessionOptions()
         options.log_severity_level = 3

@@ -401,6 +401,19 @@ def shows_conflict(features: np.ndarray) -> bool:
     return bool(np.any(features[_CONFLICT_CHECKS] > 0))
 
 
+def pair_tokenizer() -> object:
+    """The encoder's tokenizer (from its package) as the cross-encoder reads pairs: no
+    padding, no truncation of its own (the file pads to a fixed length)."""
+    from tokenizers import Tokenizer
+
+    dist, relative = TOKENIZER
+    tokenizer = Tokenizer.from_file(
+        str(importlib.metadata.distribution(dist).locate_file(relative)))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
 def pair_ids(tokenizer: object, first: str, second: str,
              max_tokens: int) -> tuple[list[int], list[int]]:
     """Token and segment ids of "[CLS] first [SEP] second [SEP]" for the cross-encoder, at
