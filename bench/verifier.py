@@ -260,6 +260,9 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
         supported, sentences = 0, 0
         latency: list[float] = []
         warm_latency: list[float] = []
+        claims: list[float] = []  # per answer: its checked sentences
+        windows: list[float] = []  # and the windows of the passages they cite
+        cut = getattr(judge, "cut", None)
         if isinstance(judge, Warmable):
             judge.warm(index_texts)  # as `rag serve` does at start
         for d in usable:
@@ -269,6 +272,10 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
             latency.append(cold)
             warm_latency.append(warm)
             sentences += len(verified.checks)
+            claims.append(len(verified.checks))
+            if cut is not None:
+                windows.append(sum(len(cut(passages[n - 1].text))
+                                   for c in verified.checks for n in c.markers))
             supported += sum(c.supported for c in verified.checks)
             if contains_reference(d["draft"], d["reference"]) and verified.unsupported:
                 flagged.append(d["id"])
@@ -283,7 +290,12 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
             "latency_ms_p50": round(percentile(latency, 0.5), 1),
             "latency_ms_p95": round(percentile(latency, 0.95), 1),
             "warm_latency_ms_p50": round(percentile(warm_latency, 0.5), 1),
-            "warm_latency_ms_p95": round(percentile(warm_latency, 0.95), 1)}
+            "warm_latency_ms_p95": round(percentile(warm_latency, 0.95), 1),
+            "claims_per_answer_mean_p95": [round(sum(claims) / max(len(claims), 1), 1),
+                                           percentile(claims, 0.95) if claims else 0],
+            "cited_windows_per_answer_mean_p95": [
+                round(sum(windows) / max(len(windows), 1), 1),
+                percentile(windows, 0.95) if windows else 0]}
     return out
 
 
