@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-web bench-verifier bench-llama-build bench-isolation bench-formats train-verifier lint clean help
+.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-web bench-verifier bench-llama-build bench-isolation bench-formats train-verifier train-cross lint clean help
 
 help:
 	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the web page and HTTP API on $(HOST):$(PORT)"
@@ -18,7 +18,8 @@ help:
 	@echo "make bench-api  HTTP throughput at concurrency 1/8/32 and streaming overhead"
 	@echo "make bench-scale  retrieval p50/p95, peak RSS, build time at 20k/200k chunks (SCALE_SIZES=...,1000000)"
 	@echo "make test-postgres  the PostgreSQL tier alone: state store, replicas + workers (pytest -m postgres)"
-	@echo "make train-verifier  rebuild the support model (service/verify/model; docs/verifier.md)"
+	@echo "make train-verifier  rebuild the support head and the cross-encoder (service/verify/model; docs/verifier.md)"
+	@echo "make train-cross  rebuild the cross-encoder alone"
 	@echo "make bench-verifier  the verifier benchmark: support model vs fast checker"
 	@echo "make bench-web  web page: Enter to first streamed word vs the API's, page size"
 	@echo "make bench-llama-build  portable llama.cpp build vs a native one: prompt/generation tok/s"
@@ -94,6 +95,12 @@ $(TRAIN_VENV)/.installed: tools/train_verifier/requirements.txt requirements-mod
 train-verifier: $(TRAIN_VENV)/.installed
 	nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/build_data.py --out build/verifier
 	nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/train_head.py --data build/verifier --out service/verify/model
+	$(MAKE) train-cross
+# The cross-encoder alone (issue 29; ~40 min on 2 quiet cores): its pairs, fine-tuning,
+# int8 export, dev calibration (docs/verifier.md).
+train-cross: $(TRAIN_VENV)/.installed
+	nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/build_cross_data.py --out build/cross
+	nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/train_cross.py --data build/cross --out service/verify/model
 	cd service/verify/model && sha256sum -c SHA256SUMS
 
 bench-verifier: setup

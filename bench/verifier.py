@@ -1,5 +1,6 @@
-"""Verifier benchmark (issue 13): the trained support model and the fast checker, side by
-side in one run. Results go in docs/benchmarks.md ("Verifier (issue 13)").
+"""Verifier benchmark (issues 13 and 29): the support head, the cross-encoder (alone and
+with the rules) and the fast checker, side by side in one run. Results go in
+docs/benchmarks.md ("Verifier (issue 13)", "Verifier (issue 29)").
 
     python -m bench.verifier drafts --out build/verifier/drafts.jsonl   # local generator
     python -m bench.verifier drafts --dataset bench/data/unseen_news.jsonl \
@@ -259,6 +260,9 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
         supported, sentences = 0, 0
         latency: list[float] = []
         warm_latency: list[float] = []
+        claims: list[float] = []  # per answer: its checked sentences
+        windows: list[float] = []  # and the windows of the passages they cite
+        cut = getattr(judge, "cut", None)
         if isinstance(judge, Warmable):
             judge.warm(index_texts)  # as `rag serve` does at start
         for d in usable:
@@ -268,6 +272,10 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
             latency.append(cold)
             warm_latency.append(warm)
             sentences += len(verified.checks)
+            claims.append(len(verified.checks))
+            if cut is not None:
+                windows.append(sum(len(cut(passages[n - 1].text))
+                                   for c in verified.checks for n in c.markers))
             supported += sum(c.supported for c in verified.checks)
             if contains_reference(d["draft"], d["reference"]) and verified.unsupported:
                 flagged.append(d["id"])
@@ -282,7 +290,12 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
             "latency_ms_p50": round(percentile(latency, 0.5), 1),
             "latency_ms_p95": round(percentile(latency, 0.95), 1),
             "warm_latency_ms_p50": round(percentile(warm_latency, 0.5), 1),
-            "warm_latency_ms_p95": round(percentile(warm_latency, 0.95), 1)}
+            "warm_latency_ms_p95": round(percentile(warm_latency, 0.95), 1),
+            "claims_per_answer_mean_p95": [round(sum(claims) / max(len(claims), 1), 1),
+                                           percentile(claims, 0.95) if claims else 0],
+            "cited_windows_per_answer_mean_p95": [
+                round(sum(windows) / max(len(windows), 1), 1),
+                percentile(windows, 0.95) if windows else 0]}
     return out
 
 
@@ -302,12 +315,16 @@ def judges_for(settings: Settings) -> dict[str, Judge]:
     support = JUDGES.get("support")(settings)
     with_rules = copy.copy(support)  # same sessions and encoder cache, hard rules on
     with_rules.rules, with_rules.name = True, "support+rules"  # type: ignore[attr-defined]
-    return {"support": support, "support+rules": with_rules,
-            "fast": JUDGES.get("fast")(settings)}
+    judges = {"support": support, "support+rules": with_rules}
+    # The cross-encoder (issue 29): the model alone and with the rules beside it.
+    judges |= {name: JUDGES.get(name)(settings) for name in ("cross", "cross+rules")}
+    return {**judges, "fast": JUDGES.get("fast")(settings)}
 
 
 def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     judges = judges_for(settings)
+    if args.judges:
+        judges = {k: j for k, j in judges.items() if k in args.judges}
     result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"),
                               "thresholds": {k: j.threshold for k, j in judges.items()}}
     for kind in ("qa", "dialogue") if "halueval" in args.parts else ():
@@ -364,6 +381,7 @@ def main() -> int:
                    help="drafts files (from `drafts`), each measured on its own")
     r.add_argument("--n", type=int, default=600, help="HaluEval pairs per file")
     r.add_argument("--out", type=Path)
+    r.add_argument("--judges", nargs="+", help="only these judges (default: all)")
     r.add_argument("--parts", nargs="+",
                    default=["halueval", "perturbation", "drafts", "context", "speakers"],
                    choices=["halueval", "perturbation", "drafts", "context", "speakers"],

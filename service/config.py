@@ -181,6 +181,12 @@ class Settings(BaseSettings):
         description="P(supported) at which the support model counts a sentence as "
         "supported; unset: the threshold picked on its dev split (model/meta.json).",
     )
+    cross_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="P(supported) at which the cross-encoder (RAG_VERIFIER=cross or "
+        "cross+rules) counts a sentence as supported; unset: the threshold picked on its "
+        "dev split (model/meta.json, \"cross_encoder\").",
+    )
     verify_threshold: float = Field(
         default=0.6, ge=0.0, le=1.0,
         description="Support score (fast checker) at which a sentence counts as supported.",

@@ -41,10 +41,12 @@ def test_model_loads_without_torch(model: SupportModel) -> None:
     assert "torch" not in sys.modules
     assert (MODEL_DIR / "support_head.onnx").stat().st_size < 30_000_000
     assert 0.0 < model.threshold < 1.0
-    digest, name = (MODEL_DIR / "SHA256SUMS").read_text().split()
     import hashlib
 
-    assert hashlib.sha256((MODEL_DIR / name).read_bytes()).hexdigest() == digest
+    sums = {name: digest for digest, name in
+            (line.split() for line in (MODEL_DIR / "SHA256SUMS").read_text().splitlines())}
+    head = MODEL_DIR / "support_head.onnx"
+    assert hashlib.sha256(head.read_bytes()).hexdigest() == sums[head.name]
 
 
 def test_batch_scores_every_pair_at_once(model: SupportModel) -> None:

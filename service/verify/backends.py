@@ -26,11 +26,19 @@ def _support(settings: Settings) -> Judge:
     return SupportModel.shared(settings.support_threshold)
 
 
+def _cross(settings: Settings, rules: bool) -> Judge:
+    from service.verify.cross_encoder import CrossEncoder
+
+    return CrossEncoder.shared(settings.cross_threshold, rules=rules)
+
+
 def _llm(settings: Settings) -> Judge:
     return LLMJudge(settings, "openai" if settings.generator == "openai" else "local")
 
 
 JUDGES.register("support", _support)  # first: the default of `rag eval --judge`
+JUDGES.register("cross", lambda settings: _cross(settings, rules=False))
+JUDGES.register("cross+rules", lambda settings: _cross(settings, rules=True))
 JUDGES.register("fast", _fast)
 JUDGES.register("lexical", lambda settings: LexicalJudge())
 JUDGES.register("llm", _llm)

@@ -390,7 +390,8 @@ FEATURES = ALIGNMENT + SURFACE + 2 * 384
 # Surface checks that show a conflict, not an absence (their places in `surface`): a
 # number the window has another of, a flipped polarity, two names in each other's place,
 # a name where one of the sentence's own names stands.
-_CONFLICT_CHECKS = [ALIGNMENT + i for i in (3, 8, 9, 16)]
+CONFLICT_SURFACE = (3, 8, 9, 16)
+_CONFLICT_CHECKS = [ALIGNMENT + i for i in CONFLICT_SURFACE]
 
 
 def shows_conflict(features: np.ndarray) -> bool:
@@ -398,3 +399,30 @@ def shows_conflict(features: np.ndarray) -> bool:
     a claim the window does not hold is "not found", whatever the head's class ("…in
     Jeddah, Saudi Arabia" adds a place the passage never names; it contradicts nothing)."""
     return bool(np.any(features[_CONFLICT_CHECKS] > 0))
+
+
+def pair_tokenizer() -> object:
+    """The encoder's tokenizer (from its package) as the cross-encoder reads pairs: no
+    padding, no truncation of its own (the file pads to a fixed length)."""
+    from tokenizers import Tokenizer
+
+    dist, relative = TOKENIZER
+    tokenizer = Tokenizer.from_file(
+        str(importlib.metadata.distribution(dist).locate_file(relative)))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def pair_ids(tokenizer: object, first: str, second: str,
+             max_tokens: int) -> tuple[list[int], list[int]]:
+    """Token and segment ids of "[CLS] first [SEP] second [SEP]" for the cross-encoder, at
+    most `max_tokens`: the evidence is cut first, the claim only past half the room. The
+    same function at training (tools/train_verifier/train_cross.py) and answer time."""
+    a = tokenizer.encode(first, add_special_tokens=False).ids  # type: ignore[attr-defined]
+    b = tokenizer.encode(second, add_special_tokens=False).ids  # type: ignore[attr-defined]
+    room = max_tokens - 3
+    a = a[:max(room // 2, room - len(b))]
+    b = b[:room - len(a)]
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")  # type: ignore[attr-defined]
+    return [cls, *a, sep, *b, sep], [0] * (len(a) + 2) + [1] * (len(b) + 1)

@@ -17,69 +17,38 @@ Satisfies the evaluation `Judge` protocol (`rag eval calibrate --judge support`)
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
 from service.errors import ModelNotInstalled
+from service.verify.rules import apply_hard_rules
 from service.verify.support_features import (
     FEATURES,
     State,
     TokenEncoder,
-    calendar_conflict,
     claim_names,
     common_words,
-    content_words,
     join,
-    names,
     numbers,
     pair_features,
     shows_conflict,
 )
-from service.verify.table import Cell, Evidence, SupportTable, Verdict
-from service.verify.windows import Window, sentences_of, window_units, windows, with_title
+from service.verify.windowed import WindowedJudge
+from service.verify.windows import sentences_of, window_units
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
-CONTRADICTION_FLOOR = 0.5
 #: Sentences whose encoder states are kept (float16, ~25 KB each): an index's sentences
 #: recur across questions; `warm` encodes them before the first one.
 CACHE_SENTENCES = 8192
 _WARM_BATCH = 32
-_WORDS = re.compile(r"\w+")
 
 
-@dataclass(frozen=True)
-class _Pair:
-    claim: int
-    evidence: int
-    window: Window
-
-
-def _plain(text: str) -> str:
-    return " ".join(_WORDS.findall(text.lower()))
-
-
-def _names_absent(claim: str, window: str) -> bool:
-    """The claim names people or places and the window (with its title) holds none of
-    them: the head, trained partly on HaluEval answers whose names the knowledge need not
-    hold, can still score such a claim as plausible."""
-    named, lowered = names(claim), window.lower()
-    return bool(named) and not any(n in lowered for n in named)
-
-
-def _words_absent(claim: str, window: str) -> bool:
-    """Not one of the claim's (two or more) content words is in the window."""
-    words = content_words(claim)
-    return len(words) >= 2 and not words & content_words(window)
-
-
-class SupportModel:
+class SupportModel(WindowedJudge):
     name = "support"
     _shared: ClassVar[dict[tuple[str, float | None, bool], SupportModel]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -177,16 +146,7 @@ class SupportModel:
             if probs[i].argmax() == 1 and not shows_conflict(row):
                 probs[i, 2] += probs[i, 1]
                 probs[i, 1] = 0.0
-        for i, (claim, window) in enumerate(pairs):
-            if _plain(claim) in _plain(window):  # word for word: supported, whatever it says
-                probs[i] = (1.0, 0.0, 0.0)
-            elif calendar_conflict(claim, window):  # another month or weekday: contradicted
-                probs[i] = (0.0, 1.0, 0.0)
-            elif _words_absent(claim, window):  # about something it never mentions
-                probs[i] = (0.0, 0.0, 1.0)
-            elif _names_absent(claim, window):  # about no one it names: not supported;
-                probs[i, 0] = 0.0  # contradicted (a swapped name) or not found, as the head says
-                probs[i] /= max(float(probs[i].sum()), 1e-9)
+        apply_hard_rules(probs, pairs)
         if self.rules:
             for i, (claim, window) in enumerate(pairs):
                 lowered = window.lower()
@@ -195,50 +155,3 @@ class SupportModel:
                     probs[i, 0] = 0.0
                     probs[i] /= max(float(probs[i].sum()), 1e-9)
         return probs
-
-    def table(self, claims: Sequence[str], evidence: Sequence[Evidence],
-              questions: Sequence[str | None] | None = None,
-              cited: Sequence[Sequence[int]] | None = None) -> SupportTable:
-        """Claims against evidence texts. `cited`: per claim, the evidence numbers (from
-        1) to score now, in one batch (default: all); the rest are scored when read."""
-        asked = questions or [None] * len(claims)
-        cut: dict[int, list[Window]] = {}
-
-        def fill(cells: list[tuple[int, int]]) -> dict[tuple[int, int], Cell]:
-            pairs = []
-            for c, e in cells:
-                if e not in cut:
-                    cut[e] = windows(evidence[e].text)
-                pairs += [_Pair(c, e, w) for w in cut[e]]
-            probs = self.probabilities(
-                [(claims[p.claim], with_title(evidence[p.evidence].title, p.window.text))
-                 for p in pairs],
-                [f"{asked[p.claim]} {claims[p.claim]}" if asked[p.claim] else claims[p.claim]
-                 for p in pairs],
-                [evidence[p.evidence].title for p in pairs])
-            grouped: dict[tuple[int, int], list[int]] = {}
-            for i, p in enumerate(pairs):
-                grouped.setdefault((p.claim, p.evidence), []).append(i)
-            return {key: self._cell(rows, pairs, probs) for key, rows in grouped.items()}
-
-        table = SupportTable(fill, len(claims), len(evidence), self.threshold)
-        numbers = cited if cited is not None else [range(1, len(evidence) + 1)] * len(claims)
-        table.ensure([(c, n - 1) for c, ns in enumerate(numbers) for n in ns
-                      if 1 <= n <= len(evidence)])
-        return table
-
-    def _cell(self, rows: list[int], pairs: list[_Pair], probs: np.ndarray) -> Cell:
-        best = max(rows, key=lambda i: probs[i, 0])
-        contra = max(rows, key=lambda i: probs[i, 1])
-        contradicted = bool(probs[contra, 1] >= CONTRADICTION_FLOOR
-                            and probs[contra].argmax() == 1)
-        shown = pairs[contra if contradicted and probs[best, 0] < self.threshold else best]
-        return Cell(round(float(probs[best, 0]), 4), round(float(probs[contra, 1]), 4),
-                    contradicted, shown.window.start, shown.window.end)
-
-    def score(self, claim: str, evidence: str, question: str | None = None) -> float:
-        """Judge protocol: P(supported) of the evidence's best window."""
-        return self.table([claim], [Evidence(evidence)], [question]).score(0, [1])
-
-    def verdict(self, claim: str, evidence: str, question: str | None = None) -> Verdict:
-        return self.table([claim], [Evidence(evidence)], [question]).verdict(0, [1])

@@ -92,3 +92,30 @@ def window_units(window: str, title: str | None) -> list[str]:
     if head and window.startswith(head):
         return [*sentences_of(head), *sentences_of(window[len(head):])]
     return sentences_of(window)
+
+
+#: The cross-encoder's windows (service/verify/cross_encoder.py) are longer: it reads a
+#: claim and its evidence together, so each window costs a transformer pass of its own,
+#: and fewer, longer windows cost less than many two-sentence ones.
+READING_WORDS = 80
+
+
+def reading_windows(text: str, words: int = READING_WORDS) -> list[Window]:
+    """Consecutive sentences packed into windows of at most `words` words (a longer
+    sentence is a window alone); each window after the first starts with the last
+    sentence of the one before, so two neighbouring sentences are always read together."""
+    spans = sentence_spans(text)
+    if not spans:
+        return []
+    counts = [len(text[s:e].split()) for s, e in spans]
+    out: list[Window] = []
+    i = 0
+    while True:
+        j, total = i + 1, counts[i]
+        while j < len(spans) and total + counts[j] <= words:
+            total += counts[j]
+            j += 1
+        out.append(Window(text[spans[i][0]:spans[j - 1][1]], spans[i][0], spans[j - 1][1]))
+        if j >= len(spans):
+            return out
+        i = j - 1 if j - 1 > i else j

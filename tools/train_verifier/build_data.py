@@ -168,8 +168,9 @@ def sentence_rows(doc: str, title: str, body: str, rng: random.Random,
                 rows.append(_row(other, evidence, "not_found", "elsewhere", doc))
         if far and rng.random() < 0.3:  # a supported clause plus one the window lacks
             other = sentences[rng.choice(far)].rstrip(".")
-            added = sentence.rstrip(".") + ", and " + other[0].lower() + other[1:] + "."
-            rows.append(_row(added, evidence, "not_found", "added", doc))
+            if other:  # not a lone "." (the generator's draws stay as they were)
+                added = sentence.rstrip(".") + ", and " + other[0].lower() + other[1:] + "."
+                rows.append(_row(added, evidence, "not_found", "added", doc))
     return rows
 
 

@@ -254,6 +254,15 @@ def export(head: Head, out: Path) -> Path:
     return final
 
 
+def update_sums(out: Path, path: Path) -> None:
+    """SHA256SUMS keeps one line per model file; this one's replaced."""
+    sums = out / "SHA256SUMS"
+    lines = [line for line in (sums.read_text().splitlines() if sums.is_file() else [])
+             if not line.endswith(f"  {path.name}")]
+    lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}")
+    sums.write_text("\n".join(sorted(lines, key=lambda line: line.split()[-1])) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "build" / "verifier")
@@ -309,9 +318,11 @@ def main() -> int:
         "data_outputs_sha256": {k: v["sha256"] for k, v in manifest["outputs"].items()},
         "date": time.strftime("%Y-%m-%d"),
     }
-    (args.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    (args.out / "SHA256SUMS").write_text(
-        f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n")
+    old = args.out / "meta.json"
+    if old.is_file() and "cross_encoder" in (kept := json.loads(old.read_text())):
+        meta["cross_encoder"] = kept["cross_encoder"]  # train_cross.py's entry
+    old.write_text(json.dumps(meta, indent=2) + "\n")
+    update_sums(args.out, path)
     print(json.dumps({k: meta[k] for k in ("threshold", "temperature")} | {
         "dev": {k: v for k, v in meta["dev"].items() if k != "reliability"}}))
     return 0
