@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.evaluation.dataset import load_dataset
+from tools.check_contracts_golden import file_of
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT / "eval" / "datasets" / "contracts.jsonl"
@@ -34,7 +35,7 @@ def test_the_contracts_set_loads_and_covers_every_question_type() -> None:
 def test_every_gold_document_is_in_the_folder() -> None:
     for item in load_dataset(DATASET):
         for doc_id in item.gold_doc_ids:
-            assert (DOCS / doc_id).is_file(), f"{item.id}: {doc_id}"
+            assert file_of(doc_id).is_file(), f"{item.id}: {doc_id}"
 
 
 def test_every_text_layer_quote_is_in_its_file() -> None:
@@ -49,7 +50,7 @@ def test_every_text_layer_quote_is_in_its_file() -> None:
             if q.doc_id in OCR_ONLY:
                 continue
             if q.doc_id not in texts:
-                texts[q.doc_id] = reference_text(DOCS / q.doc_id, ocr=False) or ""
+                texts[q.doc_id] = reference_text(file_of(q.doc_id), ocr=False) or ""
             assert q.quote in texts[q.doc_id], f"{item.id}: {q.quote!r} not in {q.doc_id}"
             checked += 1
     assert checked > 50

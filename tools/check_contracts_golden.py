@@ -176,6 +176,12 @@ def spaced(text: str) -> str:
     return " ".join(text.split())
 
 
+
+def file_of(doc_id: str) -> Path:
+    """The file a document id was read from: an e-mail attachment's id is its message's
+    id, '#', and its own name ("email_04_noise_report.eml#noise_measurement.pdf")."""
+    return DOCS / doc_id.split("#", 1)[0]
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--no-ocr", action="store_true", help="skip images and scans")
@@ -192,11 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     missing = unchecked = 0
     for item in items:
         for doc in item.gold_doc_ids:
-            if not (DOCS / doc).is_file():
+            if not file_of(doc).is_file():
                 print(f"{item.id}: no file {doc}")
                 missing += 1
         for q in item.gold_quotes:
-            path = DOCS / q.doc_id
+            path = file_of(q.doc_id)
             if not path.is_file():
                 continue
             if q.doc_id not in texts:
