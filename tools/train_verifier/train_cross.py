@@ -35,7 +35,15 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 from bert import CrossEncoder  # noqa: E402
 from build_data import package_file  # noqa: E402
-from train_head import F, auroc, balanced, ece, update_sums  # noqa: E402
+from train_head import (  # noqa: E402
+    F,
+    auroc,
+    balanced,
+    ece,
+    plot,
+    temperature_for,
+    update_sums,
+)
 
 CLASSES = ["supported", "contradicted", "not_found"]
 TARGET = {"supported": 0, "contradicted": 1, "not_found": 2, "unsupported": -1}
@@ -152,17 +160,6 @@ def logits_of(model: CrossEncoder, encoded, size: int = 32) -> torch.Tensor:
     return out
 
 
-def temperature_for(logits: torch.Tensor, labels: np.ndarray) -> float:
-    y = torch.tensor(labels, dtype=torch.float32)
-    best, best_t = float("inf"), 1.0
-    for t in np.arange(0.5, 4.01, 0.05):
-        p = torch.softmax(logits / float(t), dim=-1)[:, 0].clamp(1e-6, 1 - 1e-6)
-        loss = -(y * p.log() + (1 - y) * (1 - p).log()).mean().item()
-        if loss < best:
-            best, best_t = loss, float(t)
-    return round(best_t, 2)
-
-
 class Calibrated(torch.nn.Module):
     """The exported graph: token ids -> P(supported, contradicted, not found)."""
 
@@ -209,23 +206,6 @@ def onnx_probs(path: Path, encoded) -> np.ndarray:
     return np.array(out)
 
 
-def plot(curve: list, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
-    ax.plot([c[0] for c in curve], [c[1] for c in curve], "o-", label="cross-encoder")
-    ax.set_xlabel("predicted P(supported)")
-    ax.set_ylabel("share actually supported")
-    ax.set_title(title, fontsize=9)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "build" / "cross")
@@ -264,7 +244,7 @@ def main() -> int:
     threshold = max(np.unique(np.round(scores, 3)), key=lambda t: balanced(scores, labels, t))
     error, curve = ece(scores, labels)
     plot(curve, args.out / "reliability_cross_dev.png",
-         f"cross-encoder, dev split (n={len(labels)}), ECE {error:.3f}")
+         f"cross-encoder, dev split (n={len(labels)}), ECE {error:.3f}", "cross-encoder")
     sources = sorted({r["source"] for r in dev_rows})
     by_source = {}
     for s in sources:

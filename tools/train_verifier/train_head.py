@@ -225,7 +225,7 @@ def temperature_for(logits: torch.Tensor, labels: np.ndarray) -> float:
     return round(best_t, 2)
 
 
-def plot(curve: list, path: Path, title: str) -> None:
+def plot(curve: list, path: Path, title: str, label: str = "support head") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -233,7 +233,7 @@ def plot(curve: list, path: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
-    ax.plot([c[0] for c in curve], [c[1] for c in curve], "o-", label="support head")
+    ax.plot([c[0] for c in curve], [c[1] for c in curve], "o-", label=label)
     ax.set_xlabel("predicted P(supported)")
     ax.set_ylabel("share actually supported")
     ax.set_title(title, fontsize=9)
