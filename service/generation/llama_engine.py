@@ -7,8 +7,8 @@ cannot run, the AMX path on some virtualised hosts) kills the process that loade
 those, around a process that can die alone.
 
     engine = LlamaEngine(Path("models/qwen.gguf"), LlamaOptions())
-    for kind, value in engine.generate(messages, max_tokens=64, temperature=0.0):
-        ...   # ("prompt", token count) once, then ("text", delta) per token
+    for event in engine.generate(messages, max_tokens=64, temperature=0.0):
+        ...   # {"event": "prompt", ...}, {"event": "text", "delta": ...}..., {"event": "done"}
 """
 
 from __future__ import annotations
@@ -106,12 +106,15 @@ class LlamaEngine:
         self.prefixes = PrefixCache() if options.prefix_cache else None
 
     def generate(self, messages: list[Message], max_tokens: int,
-                 temperature: float) -> Iterator[tuple[str, str | int]]:
-        """("prompt", its token count, template included) once, then ("text", delta) per
-        token written. Closing the iterator stops generation."""
+                 temperature: float) -> Iterator[dict[str, Any]]:
+        """The model process's events (model_host.py): {"event": "prompt", "tokens"} (its
+        token count, template included) once, {"event": "text", "delta"} per token
+        written, then {"event": "done", "completion_tokens", "prefix_restores"}. Closing
+        the iterator stops generation."""
+        written: list[str] = []
         try:
             tokens, prefix = self._template.tokens(messages)
-            yield "prompt", len(tokens)
+            yield {"event": "prompt", "tokens": len(tokens)}
             if self.prefixes is not None:
                 self.prefixes.prepare(self._model, tokens[:prefix])
             chunks = self._model.create_completion(
@@ -120,11 +123,14 @@ class LlamaEngine:
             try:
                 for chunk in chunks:
                     if delta := chunk["choices"][0].get("text"):
-                        yield "text", delta
+                        written.append(delta)
+                        yield {"event": "text", "delta": delta}
             finally:
                 chunks.close()
         except (ValueError, RuntimeError) as exc:
             raise LLMUnavailable(f"local model failed: {exc}") from exc
+        yield {"event": "done", "completion_tokens": self.count_tokens("".join(written)),
+               "prefix_restores": self.prefixes.restored if self.prefixes else 0}
 
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenize(text.encode(), add_bos=False))
@@ -157,8 +163,8 @@ class LlamaEngine:
 
     def self_test(self) -> str:
         """One tiny generation, as a question's would run; returns what it wrote."""
-        return "".join(str(v) for k, v in self.generate(SELF_TEST, SELF_TEST_TOKENS, 0.0)
-                       if k == "text")
+        return "".join(e["delta"] for e in self.generate(SELF_TEST, SELF_TEST_TOKENS, 0.0)
+                       if e["event"] == "text")
 
 
 def system_info() -> str:

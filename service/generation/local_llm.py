@@ -256,9 +256,7 @@ class LocalLLM:
             self._died(exc)
             raise
         except TimeoutError as exc:
-            raise LLMUnavailable(f"local model timed out after {self._timeout_s:.0f}s "
-                                 "(raise RAG_LLM_TIMEOUT_S or lower RAG_LLM_MAX_TOKENS)") \
-                from exc
+            raise _timed_out(self._timeout_s) from exc
         finally:
             if not finished:
                 self._stop(process)
@@ -284,21 +282,17 @@ def _in_process(engine: LlamaEngine, request: dict[str, Any],
                 timeout_s: float) -> Iterator[dict[str, Any]]:
     """The same events as the model process sends, from an engine in this process."""
     deadline = time.monotonic() + timeout_s
-    written: list[str] = []
     with closing(engine.generate(request["messages"], request["max_tokens"],
-                                 request["temperature"])) as steps:
-        for kind, value in steps:
-            if kind == "prompt":
-                yield {"event": "prompt", "tokens": value}
-                continue
-            written.append(str(value))
-            yield {"event": "text", "delta": value}
-            if time.monotonic() > deadline:
-                raise LLMUnavailable(f"local model timed out after {timeout_s:.0f}s (raise "
-                                     "RAG_LLM_TIMEOUT_S or lower RAG_LLM_MAX_TOKENS)")
-    restores = engine.prefixes.restored if engine.prefixes is not None else 0
-    yield {"event": "done", "completion_tokens": engine.count_tokens("".join(written)),
-           "prefix_restores": restores}
+                                 request["temperature"])) as events:
+        for event in events:
+            yield event
+            if event["event"] == "text" and time.monotonic() > deadline:
+                raise _timed_out(timeout_s)
+
+
+def _timed_out(timeout_s: float) -> LLMUnavailable:
+    return LLMUnavailable(f"local model timed out after {timeout_s:.0f}s (raise "
+                          "RAG_LLM_TIMEOUT_S or lower RAG_LLM_MAX_TOKENS)")
 
 
 def _features(system_info: str) -> str:

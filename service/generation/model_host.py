@@ -44,22 +44,14 @@ def _generate(engine: LlamaEngine, request: dict[str, Any], requests: int,
               replies: int) -> None:
     steps = engine.generate(request["messages"], int(request["max_tokens"]),
                             float(request["temperature"]))
-    written: list[str] = []
     try:
-        for kind, value in steps:
-            if kind == "prompt":
-                pipes.send(replies, {"event": "prompt", "tokens": value})
-                continue
-            written.append(str(value))
-            pipes.send(replies, {"event": "text", "delta": value})
-            if _cancelled(requests):
+        for event in steps:
+            pipes.send(replies, event)
+            if event["event"] == "text" and _cancelled(requests):
                 pipes.send(replies, {"event": "cancelled"})
                 return
     finally:
         steps.close()
-    restores = engine.prefixes.restored if engine.prefixes is not None else 0
-    pipes.send(replies, {"event": "done", "prefix_restores": restores,
-                         "completion_tokens": engine.count_tokens("".join(written))})
 
 
 def serve(requests: int, replies: int) -> None:
@@ -108,11 +100,7 @@ def main() -> None:
     server = int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid()
     threading.Thread(target=_exit_with, args=(server,), name="server-watch",
                      daemon=True).start()
-    requests = sys.stdin.fileno()
-    replies = os.dup(sys.stdout.fileno())
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # native prints must not hit replies
-    sys.stdout = sys.stderr
-    serve(requests, replies)
+    serve(sys.stdin.fileno(), pipes.claim_stdout())
 
 
 if __name__ == "__main__":

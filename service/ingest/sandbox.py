@@ -6,8 +6,9 @@ document goes to a long-lived worker process (a fresh interpreter: it inherits n
 threads or sockets of the server); a document that
 takes longer than the budget gets its worker killed and replaced, and raises
 `ParseBudgetExceeded`. Workers are plain `python -m service.ingest.sandbox` processes
-speaking pickles over their stdin/stdout (multiprocessing's spawn would re-import the
-server's __main__ in each). The worker's address space is capped, so a decompression bomb ends
+speaking frames (service/pipes.py) over their stdin/stdout (multiprocessing's spawn would
+re-import the server's __main__ in each). The worker's address space is capped, so a
+decompression bomb ends
 as `BadDocument`, not as the server's memory.
 
     parser = DocumentParser(budget_s=30, workers=1)
@@ -17,40 +18,18 @@ as `BadDocument`, not as the server's memory.
 
 from __future__ import annotations
 
-import json
 import queue
 import resource
-import select
-import struct
 import subprocess
 import sys
 import threading
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from service import pipes
 from service.errors import BAD_DOCUMENT_KINDS, BadDocument, OverBudget, ParseBudgetExceeded
 from service.ingest.parse import ParsedDocument, parse_document
-
-_HEADER = struct.Struct("!Q")
-
-
-def _send(stream: IO[bytes], *frames: bytes) -> None:
-    for frame in frames:
-        stream.write(_HEADER.pack(len(frame)))
-        stream.write(frame)
-    stream.flush()
-
-
-def _receive(stream: IO[bytes]) -> bytes:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError("parse worker closed its pipe")
-    (size,) = _HEADER.unpack(header)
-    frame = stream.read(size)
-    if len(frame) < size:
-        raise EOFError("parse worker closed its pipe")
-    return frame
 
 
 def _parse_one(path: Path, data: bytes, encoding: str) -> dict[str, Any]:
@@ -70,15 +49,14 @@ def serve(memory_bytes: int) -> None:
     a JSON frame (the ParsedDocument, or {"bad": reason}) out on stdout. JSON, not pickle,
     so a worker subverted by a hostile file cannot run code in the server."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt the replies
+    requests, replies = sys.stdin.fileno(), pipes.claim_stdout()
     while True:
         try:
-            head, data = json.loads(_receive(requests)), _receive(requests)
+            head, data = pipes.receive(requests), pipes.receive_bytes(requests)
         except EOFError:
             return  # the server went away
         reply = _parse_one(Path(head["path"]), data, head["encoding"])
-        _send(replies, json.dumps(reply, default=_flag_dict).encode())
+        pipes.send(replies, reply, default=_flag_dict)
 
 
 def _flag_dict(value: Any) -> Any:
@@ -97,8 +75,8 @@ class _Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "service.ingest.sandbox", str(memory_bytes)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.requests: IO[bytes] = self.process.stdin  # type: ignore[assignment]
-        self.replies: IO[bytes] = self.process.stdout  # type: ignore[assignment]
+        self.requests = self.process.stdin.fileno()  # type: ignore[union-attr]
+        self.replies = self.process.stdout.fileno()  # type: ignore[union-attr]
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -106,16 +84,19 @@ class _Worker:
     def ask(self, path: Path, data: bytes, encoding: str,
             budget_s: float) -> dict[str, Any] | None:
         """The worker's reply, or None when none started within the budget."""
-        _send(self.requests, json.dumps({"path": str(path), "encoding": encoding}).encode(),
-              data)
-        ready, _, _ = select.select([self.replies], [], [], budget_s)
-        return json.loads(_receive(self.replies)) if ready else None
+        pipes.send(self.requests, {"path": str(path), "encoding": encoding})
+        pipes.send_bytes(self.requests, data)
+        try:
+            return pipes.receive(self.replies, budget_s)
+        except TimeoutError:
+            return None
 
     def kill(self) -> None:
         self.process.kill()
         self.process.wait(5)
-        self.requests.close()
-        self.replies.close()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
 
 
 class DocumentParser:
