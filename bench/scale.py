@@ -164,11 +164,12 @@ def percentile(values: list[float], q: float) -> float:
 
 def run_child(size: int, backend: str, work: Path, chroma_url: str | None) -> dict[str, Any]:
     """One (size, backend): build, load, query; this process's figures."""
+    from service.retrieval.bm25 import BM25Index
+
     from service.config import Settings
     from service.embed.minilm import MiniLMEmbedder
     from service.index.config import load_index_config
     from service.index.store import IndexStore
-    from service.retrieval.bm25 import BM25Index
     from service.retrieval.retriever import Retriever
 
     index_dir = work / "indexes" / "scale"

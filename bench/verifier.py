@@ -349,7 +349,9 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     if files:
         from service.pipeline.resources import Resources, judged_texts
 
-        texts = judged_texts(Resources(settings).retriever(settings.index).snapshot())
+        retriever = Resources(settings).retriever(settings.index)
+        texts = list(judged_texts(retriever.store.iter_documents(
+            retriever.manifest().generation)))
         drafts = {f: [json.loads(line) for line in f.open(encoding="utf-8")] for f in files}
         result["drafts"] = {str(f): verify_drafts(judges, d, texts) for f, d in drafts.items()}
         if "context" in args.parts:

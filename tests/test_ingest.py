@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from service.index.config import load_index_config
@@ -28,8 +29,7 @@ def article(i: int, topic: str = "negotiations") -> str:
 def counts(settings, name: str) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     store = IndexStore(load_index_config(settings, name), settings)
     manifest = store.require_manifest()
-    live = store.live_chunks(manifest.generation)
-    return manifest.generation, len(live), len({c.chunk_id for c in live})
+    return manifest.generation, store.live_count(manifest.generation), manifest.chunks
 
 
 def test_rerun_on_unchanged_files_embeds_nothing(indexes_dir: Path) -> None:
@@ -58,12 +58,17 @@ def test_changed_file_reembeds_only_that_file_and_deleted_file_disappears(
     assert report.chunks_embedded == 1  # a1 is one chunk; nothing else was embedded
     store = IndexStore(config, settings)
     gen = store.require_manifest().generation
-    docs = {d.doc_id: d for d in store.live_documents(gen)}
+    docs = {d.doc_id: d for d in store.iter_documents(gen)}
     assert sorted(docs) == ["a0.txt", "a1.txt", "a2.txt"]
     assert "grain exports" in docs["a1.txt"].text
-    texts = [c.text for c in store.live_chunks(gen)]
-    assert not any("Testville3" in t for t in texts)
-    assert sum("Testville1" in t for t in texts) == 1  # the old version is gone
+    # The keyword index follows: the deleted file's words are gone, the changed file's
+    # old version no longer matches, its new one does.
+    vector = np.zeros(384, dtype=np.float32)
+    vector[0] = 1.0
+    assert store.search(vector, ["testville3"], 10, gen).keyword == []
+    assert len(store.search(vector, ["testville1"], 10, gen).keyword) == 1
+    assert store.search(vector, ["negoti"], 10, gen).keyword != [] and len(
+        store.search(vector, ["grain"], 10, gen).keyword) == 1
 
 
 def test_bad_files_are_reported_by_name_and_skipped(indexes_dir: Path) -> None:
@@ -98,7 +103,7 @@ def test_bad_files_are_reported_by_name_and_skipped(indexes_dir: Path) -> None:
     assert "pdf" in skipped["broken.pdf"].lower()
     assert report.added == ["new.html"]
     store = IndexStore(config, settings)
-    docs = {d.doc_id: d for d in store.live_documents(store.require_manifest().generation)}
+    docs = {d.doc_id: d for d in store.iter_documents(store.require_manifest().generation)}
     assert sorted(docs) == ["good.txt", "new.html"]
     assert docs["new.html"].meta.title == "Talks resume"
     assert "Menu" not in docs["new.html"].text and "Copyright" not in docs["new.html"].text
@@ -113,7 +118,7 @@ def test_a_file_that_turns_bad_keeps_its_previous_version(indexes_dir: Path) -> 
     report = ingest(config, settings, show_progress=False)
     assert [Path(s.path).name for s in report.skipped] == ["a.txt"]
     store = IndexStore(config, settings)
-    docs = {d.doc_id for d in store.live_documents(store.require_manifest().generation)}
+    docs = {d.doc_id for d in store.iter_documents(store.require_manifest().generation)}
     assert docs == {"a.txt", "b.txt"}
 
 
@@ -125,7 +130,7 @@ def test_metadata_sidecar_sets_title_source_and_date(indexes_dir: Path) -> None:
     config = load_index_config(settings, "meta5")
     ingest(config, settings, show_progress=False)
     store = IndexStore(config, settings)
-    (doc,) = store.live_documents(store.require_manifest().generation)
+    (doc,) = store.iter_documents(store.require_manifest().generation)
     assert (doc.meta.title, doc.meta.source, str(doc.meta.date)) == (
         "Sidecar title", "Daily Test", "2025-03-18")
     (directory / "docs" / "a.txt.meta.toml").write_text('date = "not a date"\n')
@@ -135,7 +140,7 @@ def test_metadata_sidecar_sets_title_source_and_date(indexes_dir: Path) -> None:
 
 def test_news_index_documents_carry_stated_metadata(news_settings) -> None:  # type: ignore[no-untyped-def]
     store = IndexStore(load_index_config(news_settings, "news"), news_settings)
-    docs = {d.doc_id: d for d in store.live_documents(store.require_manifest().generation)}
+    docs = {d.doc_id: d for d in store.iter_documents(store.require_manifest().generation)}
     assert sorted(docs) == sorted(p.name for p in NEWS_DOCS.glob("*.txt"))
     assert docs["003.txt"].meta.source == "Izvestia"
     assert docs["004.txt"].meta.title.startswith("Point of no return")
@@ -259,7 +264,7 @@ def test_pdf_markdown_and_html_documents_are_read(indexes_dir: Path) -> None:
     report = ingest(config, settings, show_progress=False)
     assert sorted(report.added) == ["notes.md", "page.html", "report.pdf"], report.skipped
     store = IndexStore(config, settings)
-    docs = {d.doc_id: d for d in store.live_documents(store.require_manifest().generation)}
+    docs = {d.doc_id: d for d in store.iter_documents(store.require_manifest().generation)}
     assert "meet again in Geneva in July" in docs["report.pdf"].text
     assert docs["notes.md"].meta.title == "Meeting notes"
     assert "The envoys met in Riyadh on Monday." in docs["notes.md"].text

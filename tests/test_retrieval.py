@@ -44,10 +44,11 @@ def test_answer_bearing_passage_is_retrieved(news_retriever: Retriever, question
 
 def test_passages_are_sentence_windows_with_exact_offsets(news_retriever: Retriever) -> None:
     result = news_retriever.retrieve("Who headed the Russian delegation at the Istanbul talks?")
-    snap = news_retriever.snapshot()
+    docs = news_retriever.store.documents({p.doc_id for p in result.passages},
+                                          news_retriever.manifest().generation)
     assert [p.rank for p in result.passages] == list(range(1, len(result.passages) + 1))
     for p in result.passages:
-        doc = snap.documents[p.doc_id]
+        doc = docs[p.doc_id]
         assert doc.text[p.start : p.end] == p.text
         assert p.start in {s for s, _ in doc.sentences}  # starts on a sentence
         assert p.dense_rank is not None or p.bm25_rank is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from service.ingest.guard import (
 from service.ingest.load import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
 from service.ingest.pipeline import ATTACHMENT_SEPARATOR
 from service.records import Document
+from service.retrieval.retriever import Retriever
 from service.state.ingest_worker import upload_dir
 
 router = APIRouter()
@@ -84,15 +86,18 @@ async def _receive(upload: UploadFile, limit: int) -> tuple[str, bytes]:
     return name, await _read_limited(upload, limit)
 
 
-def _snapshot(request: Request, index: str) -> Any:
-    return request.app.state.pipeline.resources.retriever(index).snapshot()
+def _retriever(request: Request, index: str) -> Retriever:
+    return request.app.state.pipeline.resources.retriever(index)
 
 
-def _current_documents(request: Request, index: str) -> list[Document]:
+def _current_documents(request: Request, index: str) -> Iterator[Document]:
+    """The index's documents, read a page at a time (none while it is unbuilt)."""
+    retriever = _retriever(request, index)
     try:
-        return list(_snapshot(request, index).documents.values())
+        generation = retriever.manifest().generation
     except IndexNotBuilt:
-        return []
+        return iter(())
+    return retriever.store.iter_documents(generation)
 
 
 def _check_uploads(request: Request, config: IndexConfig,
@@ -130,22 +135,22 @@ async def upload_documents(index: IndexName, files: list[UploadFile],
 
 @router.get("/v1/indexes/{index}/documents")
 def list_documents(index: IndexName, request: Request) -> dict[str, Any]:
-    snap = _snapshot(request, index)
-    counts: dict[str, int] = {}
-    for chunk in snap.chunks:
-        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-    skipped = request.app.state.pipeline.resources.retriever(index).store.skipped()
-    return {"object": "list", "generation": snap.generation, "data": [
-        _doc_summary(doc, counts.get(doc_id, 0))
-        for doc_id, doc in sorted(snap.documents.items())],
-        "skipped": skipped, "types": _types(snap.documents.values(), skipped)}
+    retriever = _retriever(request, index)
+    generation = retriever.manifest().generation
+    counts = retriever.store.chunk_counts(generation)
+    skipped = retriever.store.skipped()
+    summaries = sorted((_doc_summary(doc, counts.get(doc.doc_id, 0))
+                        for doc in retriever.store.iter_documents(generation)),
+                       key=lambda d: d["id"])
+    return {"object": "list", "generation": generation, "data": summaries,
+            "skipped": skipped, "types": _types(summaries, skipped)}
 
 
 def _types(documents: Any, skipped: list[dict[str, str]]) -> dict[str, dict[str, int]]:
     """Per file type: documents indexed, and files not indexed by why."""
     counts: dict[str, dict[str, int]] = {}
     for doc in documents:
-        kind = file_type(Path(doc.doc_id.rsplit(ATTACHMENT_SEPARATOR, 1)[-1]).suffix)
+        kind = doc["type"]
         counts.setdefault(kind, {}).setdefault("indexed", 0)
         counts[kind]["indexed"] += 1
     for entry in skipped:
@@ -155,11 +160,12 @@ def _types(documents: Any, skipped: list[dict[str, str]]) -> dict[str, dict[str,
 
 
 def _find(request: Request, index: str, doc_id: str) -> tuple[Document, int]:
-    snap = _snapshot(request, index)
-    doc = snap.documents.get(doc_id)
+    retriever = _retriever(request, index)
+    generation = retriever.manifest().generation
+    doc = retriever.store.documents([doc_id], generation).get(doc_id)
     if doc is None:
         raise NotFound(f"index {index!r} has no document {doc_id!r}")
-    return doc, sum(1 for c in snap.chunks if c.doc_id == doc_id)
+    return doc, retriever.store.chunk_counts(generation, [doc_id]).get(doc_id, 0)
 
 
 @router.get("/v1/indexes/{index}/documents/{doc_id:path}")

@@ -23,7 +23,7 @@ def warm_up(pipeline: Pipeline) -> None:
     """Load what the first request would otherwise wait for; failures show in /readyz."""
     settings = pipeline.settings
     try:
-        pipeline.resources.retriever(settings.index).snapshot()
+        pipeline.resources.retriever(settings.index).manifest()
         ok, detail = pipeline.resources.generator(settings.generator).ready()
     except RagError as exc:
         log.warning("warm-up: %s", exc)
@@ -61,9 +61,10 @@ def readyz(request: Request) -> JSONResponse:
     settings: Settings = state.settings
     checks: dict[str, Any] = {}
     try:
-        snap = state.pipeline.resources.retriever(settings.index).snapshot()
-        checks["index"] = {"ok": True, "name": settings.index, "generation": snap.generation,
-                           "chunks": len(snap.chunks)}
+        manifest = state.pipeline.resources.retriever(settings.index).manifest()
+        checks["index"] = {"ok": True, "name": settings.index,
+                           "backend": settings.retrieval_backend,
+                           "generation": manifest.generation, "chunks": manifest.chunks}
     except RagError as exc:
         checks["index"] = {"ok": False, "name": settings.index, "detail": str(exc)}
     ok, detail = state.pipeline.resources.generator(settings.generator).ready()

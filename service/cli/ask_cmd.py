@@ -107,7 +107,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     filters = _filters(args)
     generator = args.generator or settings.generator
     # An unknown or unbuilt index fails here, before the prompt.
-    pipeline.resources.retriever(index).snapshot()
+    pipeline.resources.retriever(index).manifest()
     history: list[Turn] = []
     mode = ", each source's account side by side" if args.perspectives else ""
     print(f"Ask about the {index!r} collection (generator: {generator}{mode}). "

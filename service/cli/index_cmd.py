@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from service.config import Settings
+from service.index.backends import open_index
 from service.index.config import (
     IndexConfig,
     create_index,
@@ -16,7 +17,6 @@ from service.index.config import (
     load_index_config,
 )
 from service.index.lock import IndexLock
-from service.index.store import IndexStore
 from service.ingest.pipeline import IngestReport, ingest, rebuild
 from service.ingest.sandbox import DocumentParser
 from service.state.db import StateStore
@@ -131,7 +131,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
         print(f"no indexes in {settings.indexes_dir}")
     for name in names:
         config = load_index_config(settings, name)
-        manifest = IndexStore(config, settings).manifest()
+        manifest = open_index(config, settings).manifest()
         state = (f"generation {manifest.generation}, {manifest.documents} documents, "
                  f"{manifest.chunks} chunks, {manifest.embedder}" if manifest else "not built")
         print(f"{name}\t{state}\t{config.description}")

@@ -9,8 +9,8 @@ import sys
 from typing import Any
 
 from service.config import Settings
+from service.index.backends import open_index
 from service.index.config import load_index_config
-from service.index.store import IndexStore
 
 
 def register(sub: Any) -> None:
@@ -49,7 +49,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"rag: WARNING: serving on {args.host} without API keys (--insecure): anyone "
               "who reaches this port can upload and delete documents", file=sys.stderr)
     config = load_index_config(settings, settings.index)
-    IndexStore(config, settings).require_manifest()  # fail now, not at the first request
+    open_index(config, settings).require_manifest()  # fail now, not at the first request
     logging.getLogger("service").setLevel(args.log_level.upper())
     base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
     print(f"rag: serving index {settings.index!r} with generator {settings.generator!r} on "

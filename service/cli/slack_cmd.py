@@ -37,7 +37,7 @@ def run_slack(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"slack_index": args.index})
     pipeline = Pipeline(settings)
     bot = SlackBot(settings, pipeline, open_state(settings))
-    pipeline.resources.retriever(bot.index).snapshot()  # fail now on an unknown or unbuilt index
+    pipeline.resources.retriever(bot.index).manifest()  # fail now on an unknown or unbuilt index
     print(f"rag: Slack bot on index {bot.index!r} over Socket Mode; Ctrl-C stops it",
           flush=True)
     handler = SocketModeHandler(bot.app, settings.slack_app_token,

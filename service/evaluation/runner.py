@@ -119,7 +119,7 @@ def run_eval(items: list[GoldItem], pipeline: Pipeline, index: str, generator: s
              perspectives: bool = False) -> dict[str, Any]:
     from tqdm import tqdm
 
-    documents = pipeline.resources.retriever(index).snapshot().documents
+    retriever = pipeline.resources.retriever(index)
     checker = pipeline.resources.judge()
     checker = checker if checker.name != judge.name else None
     rows = []
@@ -128,6 +128,8 @@ def run_eval(items: list[GoldItem], pipeline: Pipeline, index: str, generator: s
                      disable=not show_progress):
         answer = pipeline.ask(AskRequest(question=item.question, index=index,
                                          generator=generator, perspectives=perspectives))
+        documents = retriever.store.documents(item.gold_doc_ids,
+                                              retriever.manifest().generation)
         rows.append(score_item(item, answer, documents, judge, checker))
     return {"metrics": aggregate(rows), "rows": rows,
             "seconds": round(time.perf_counter() - started, 1)}

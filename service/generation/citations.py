@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.generation import markers
+from service.index.terms import content_terms
 from service.ingest.chunk import split_sentences
 from service.ingest.locations import locate
 from service.records import Citation, Passage
-from service.retrieval.terms import content_terms
 
 _LEADING_MARKERS = re.compile(rf"\s*[”\"’)]*\s*(?:{markers.MARKER.pattern}\s*)+[.!?]?")
 _MARKERS_AFTER_STOP = re.compile(rf"(?<=\w)([.!?])[ \t]*({markers.MARKER_RUN})")

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.generation import wording
+from service.index.terms import content_terms
 from service.ingest.chunk import split_sentences
 from service.records import Passage
-from service.retrieval.terms import content_terms
 from service.retrieval.windows import match_score, weighted_overlap
 
 _TERMINATED = re.compile(r"[.!?…][”\"’)]*$")

@@ -15,19 +15,27 @@ This works the same on an embedded PersistentClient and on a shared Chroma serve
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
-from pydantic import BaseModel
 
 from service.config import Settings
 from service.errors import ConfigError, IndexNotBuilt
+from service.index.backend import (
+    LIVE,
+    ChunkRef,
+    DocVersion,
+    Manifest,
+    SearchHits,
+    date_key,
+    version_id,
+)
 from service.index.config import IndexConfig
+from service.index.keywords import KeywordIndex, KeywordRow
+from service.index.terms import content_terms
 from service.records import (
     Chunk,
     Document,
@@ -38,41 +46,11 @@ from service.records import (
     Section,
 )
 
-LIVE = 2**31 - 1
 _PAGE = 5000
 _MANIFEST_ID = "manifest"
 #: The files the last runs could not index, with why (a record beside the manifest).
 _SKIPPED_ID = "skipped"
-
-
-class Manifest(BaseModel):
-    generation: int
-    embedder: str
-    dimension: int
-    chunk_tokens: int
-    overlap_tokens: int
-    documents: int
-    chunks: int
-    committed_at: str
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    chunk_id: str
-    doc_id: str
-    position: int
-    text: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class DocVersion:
-    record_id: str
-    doc_id: str
-    sha256: str
-    root: str
-    path: str
+KEYWORDS_FILE = "keywords.sqlite3"
 
 
 def make_client(settings: Settings, config: IndexConfig) -> Any:
@@ -116,10 +94,6 @@ def filter_clauses(filters: Filters | None) -> list[dict[str, Any]]:
     return clauses
 
 
-def date_key(day: dt.date) -> int:
-    return day.year * 10000 + day.month * 100 + day.day
-
-
 def _location_metadata(chunk: Chunk) -> dict[str, Any]:
     """A chunk's location as scalar metadata (Chroma stores no nested values)."""
     if chunk.location is None:
@@ -138,6 +112,9 @@ def _doc_metadata(doc: Document) -> dict[str, Any]:
 
 
 class IndexStore:
+    """The `chroma` backend (backend.py): Chroma for vectors and documents, an FTS5 file
+    beside it for keywords."""
+
     def __init__(self, config: IndexConfig, settings: Settings) -> None:
         self.config = config
         self._client = make_client(settings, config)
@@ -152,6 +129,10 @@ class IndexStore:
         self._manifest = self._client.get_or_create_collection(
             f"{prefix}-manifest", embedding_function=None
         )
+        self.keywords = KeywordIndex(config.store_dir / KEYWORDS_FILE,
+                                     budget=settings.keyword_match_budget)
+        self._live_counts: dict[int, int] = {}
+        self._keywords_checked = False
 
     # ---- reading ----------------------------------------------------------------------
     def manifest(self) -> Manifest | None:
@@ -167,6 +148,13 @@ class IndexStore:
                 f"index {self.config.name!r} has not been built yet: run "
                 f"`rag ingest --index {self.config.name}`"
             )
+        if not self._keywords_checked:
+            if manifest.chunks and self.keywords.is_empty():
+                raise IndexNotBuilt(
+                    f"index {self.config.name!r} has no keyword index yet (it was built by "
+                    f"an older version): run `rag ingest --index {self.config.name}`, "
+                    "which adds it without re-embedding")
+            self._keywords_checked = True
         return manifest
 
     def _get_all(self, collection: Any, where: dict[str, Any],
@@ -182,17 +170,6 @@ class IndexStore:
                 return
             offset += _PAGE
 
-    def live_chunks(self, generation: int) -> list[StoredChunk]:
-        rows = self._get_all(self._chunks, _where(_live_at(generation)),
-                             ["metadatas", "documents"])
-        chunks = [
-            StoredChunk(chunk_id=cid, doc_id=m["doc_id"], position=m["position"],
-                        text=text or "", start=m["start"], end=m["end"])
-            for cid, m, text in rows
-        ]
-        chunks.sort(key=lambda c: (c.doc_id, c.position))
-        return chunks
-
     def live_versions(self, generation: int) -> dict[str, DocVersion]:
         rows = self._get_all(self._docs, _where(_live_at(generation)), ["metadatas"])
         return {
@@ -201,46 +178,84 @@ class IndexStore:
             for rid, m, _ in rows
         }
 
-    def live_documents(self, generation: int) -> list[Document]:
-        rows = self._get_all(self._docs, _where(_live_at(generation)),
-                             ["metadatas", "documents"])
-        return [
-            Document(doc_id=m["doc_id"], path=m["path"], root=m["root"], sha256=m["sha256"],
-                     meta=DocumentMeta.model_validate_json(m["meta_json"]), text=text or "",
-                     sentences=[tuple(s) for s in json.loads(m["sentences_json"])],
-                     provenance=Provenance.model_validate_json(m.get("provenance_json") or "{}"),
-                     flags=[Flag.model_validate(f) for f in json.loads(m.get("flags_json")
-                                                                       or "[]")],
-                     sections=[Section.model_validate(s) for s in json.loads(
-                         m.get("sections_json") or "[]")],
-                     parent=m.get("parent"))
-            for _, m, text in rows
-        ]
+    def live_count(self, generation: int) -> int:
+        if generation not in self._live_counts:
+            self._live_counts = {generation: self.keywords.live_count(generation)}
+        return self._live_counts[generation]
 
-    def query_dense(self, embedding: np.ndarray, k: int, generation: int,
-                    filters: Filters | None = None,
-                    live: Mapping[str, int] | None = None) -> list[tuple[str, float]]:
-        """(chunk_id, cosine similarity), best first.
+    def documents(self, doc_ids: Iterable[str], generation: int) -> dict[str, Document]:
+        wanted = list(dict.fromkeys(doc_ids))
+        found: dict[str, Document] = {}
+        for batch in _batches(wanted, _PAGE):
+            where = _where([{"doc_id": {"$in": batch}}, *_live_at(generation)])
+            for _, m, text in self._get_all(self._docs, where, ["metadatas", "documents"]):
+                found[m["doc_id"]] = _document(m, text)
+        return found
 
-        With `live` (the ids visible at `generation`) and no filters, the HNSW index is
-        searched without a `where` clause — Chroma pre-filters metadata by scanning, ~70 ms
-        at 20k chunks against ~1 ms unfiltered — asking for as many extra hits as there are
-        records not visible at this generation, and those are dropped here.
+    def iter_documents(self, generation: int) -> Iterator[Document]:
+        for _, m, text in self._get_all(self._docs, _where(_live_at(generation)),
+                                        ["metadatas", "documents"]):
+            yield _document(m, text)
+
+    def document_frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        return self.keywords.document_frequencies(words)
+
+    def chunk_counts(self, generation: int,
+                     doc_ids: Sequence[str] | None = None) -> dict[str, int]:
+        return self.keywords.chunk_counts(generation, doc_ids)
+
+    def search(self, vector: np.ndarray, words: Sequence[str], k: int, generation: int,
+               filters: Filters | None = None) -> SearchHits:
+        refs: dict[str, ChunkRef] = {}
+        dense = self._query_dense(vector, k, generation, filters)
+        for cid, m in dense:
+            refs[cid] = ChunkRef(cid, m["doc_id"], m["position"], m["start"], m["end"])
+        keyword = self.keywords.search(words, k, generation, filters)
+        for h in keyword:
+            refs.setdefault(h.chunk_id, ChunkRef(h.chunk_id, h.doc_id, h.position, h.start,
+                                                 h.end))
+        return SearchHits(dense=[cid for cid, _ in dense],
+                          keyword=[h.chunk_id for h in keyword], chunks=refs)
+
+    def _query_dense(self, embedding: np.ndarray, k: int, generation: int,
+                     filters: Filters | None) -> list[tuple[str, dict[str, Any]]]:
+        """(chunk_id, metadata), nearest first.
+
+        Without filters the HNSW index is searched with no `where` clause (Chroma
+        pre-filters metadata by scanning: ~70 ms at 20k chunks against ~1 ms unfiltered),
+        asking for as many extra hits as there are records not visible at this generation,
+        and those are dropped here by their generation fields.
         """
-        if live is None or (filters is not None and not filters.is_empty()):
+        if filters is not None and not filters.is_empty():
             where = _where(_live_at(generation) + filter_clauses(filters))
             got = self._chunks.query(query_embeddings=[embedding.tolist()], n_results=k,
-                                     where=where, include=["distances"])
-            return [(cid, 1.0 - dist) for cid, dist in
-                    zip(got["ids"][0], got["distances"][0], strict=True)]
+                                     where=where, include=["metadatas"])
+            return list(zip(got["ids"][0], got["metadatas"][0], strict=True))
         total = self._chunks.count()
-        hidden = max(total - len(live), 0)
+        if not total:
+            return []
+        hidden = max(total - self.live_count(generation), 0)
         got = self._chunks.query(query_embeddings=[embedding.tolist()],
                                  n_results=max(min(k + hidden, total), 1),
-                                 include=["distances"])
-        hits = [(cid, 1.0 - dist) for cid, dist in
-                zip(got["ids"][0], got["distances"][0], strict=True) if cid in live]
+                                 include=["metadatas"])
+        hits = [(cid, m) for cid, m in zip(got["ids"][0], got["metadatas"][0], strict=True)
+                if m["gen_from"] <= generation < m["gen_to"]]
         return hits[:k]
+
+    # ---- writing ----------------------------------------------------------------------
+    def upgrade(self, generation: int, dimension: int) -> int:
+        """Give an index built before the keyword file its keyword index, from the chunk
+        records visible at `generation` (the rest is garbage to collect): no re-embedding.
+        Returns the chunks added."""
+        if not self.keywords.is_empty():
+            return 0
+        by_generation: dict[int, list[KeywordRow]] = {}
+        for cid, m, text in self._get_all(self._chunks, _where(_live_at(generation)),
+                                          ["metadatas", "documents"]):
+            by_generation.setdefault(m["gen_from"], []).append(_keyword_row(cid, m, text))
+        for gen_from, rows in by_generation.items():
+            self.keywords.add(rows, gen_from)
+        return sum(len(rows) for rows in by_generation.values())
 
     def collect_garbage(self, generation: int) -> int:
         """Remove what a crashed run left and what is retired for more than a generation."""
@@ -258,7 +273,8 @@ class IndexStore:
                                     {"gen_to": {"$lt": LIVE}}]), [])]
             for batch in _batches(undone, _PAGE):
                 collection.update(ids=batch, metadatas=[{"gen_to": LIVE}] * len(batch))
-        return removed
+        self._live_counts.clear()
+        return removed + self.keywords.collect_garbage(generation)
 
     def add_documents(self, items: list[tuple[Document, list[Chunk]]], embeddings: np.ndarray,
                       generation: int) -> None:
@@ -267,6 +283,7 @@ class IndexStore:
         chunk_ids: list[str] = []
         texts: list[str] = []
         chunk_meta: list[dict[str, Any]] = []
+        keyword_rows: list[KeywordRow] = []
         doc_ids: list[str] = []
         doc_texts: list[str] = []
         doc_meta: list[dict[str, Any]] = []
@@ -278,6 +295,7 @@ class IndexStore:
                 chunk_meta.append({**base, "position": c.position, "start": c.start,
                                    "end": c.end, "gen_from": generation, "gen_to": LIVE,
                                    **_location_metadata(c)})
+                keyword_rows.append(_keyword_row(c.chunk_id, chunk_meta[-1], c.text))
             doc_ids.append(version_id(doc.doc_id, doc.sha256))
             doc_texts.append(doc.text)
             doc_meta.append({**base, "path": doc.path, "root": doc.root, "sha256": doc.sha256,
@@ -291,6 +309,7 @@ class IndexStore:
                              "gen_from": generation, "gen_to": LIVE})
         if len(chunk_ids) != len(embeddings):
             raise ValueError(f"{len(chunk_ids)} chunks but {len(embeddings)} embeddings")
+        self.keywords.add(keyword_rows, generation)
         for a in range(0, len(chunk_ids), _PAGE):
             b = a + _PAGE
             self._chunks.add(ids=chunk_ids[a:b], embeddings=embeddings[a:b],
@@ -308,6 +327,7 @@ class IndexStore:
             for batch in _batches(chunk_ids, _PAGE):
                 self._chunks.update(ids=batch, metadatas=[{"gen_to": generation}] * len(batch))
             self._docs.update(ids=[version.record_id], metadatas=[{"gen_to": generation}])
+        self.keywords.retire([v.doc_id for v in versions], generation)
 
     def commit(self, manifest: Manifest) -> None:
         """The single write that makes a generation visible."""
@@ -340,16 +360,28 @@ class IndexStore:
     def drop(self) -> None:
         for name in ("chunks", "docs", "manifest"):
             self._client.delete_collection(f"{self.config.name}-{name}")
+        self.keywords.clear()
 
 
-def version_id(doc_id: str, sha256: str) -> str:
-    return f"{doc_id}@{sha256[:16]}"
+def _document(m: dict[str, Any], text: str | None) -> Document:
+    return Document(
+        doc_id=m["doc_id"], path=m["path"], root=m["root"], sha256=m["sha256"],
+        meta=DocumentMeta.model_validate_json(m["meta_json"]), text=text or "",
+        sentences=[tuple(s) for s in json.loads(m["sentences_json"])],
+        provenance=Provenance.model_validate_json(m.get("provenance_json") or "{}"),
+        flags=[Flag.model_validate(f) for f in json.loads(m.get("flags_json") or "[]")],
+        sections=[Section.model_validate(s) for s in json.loads(m.get("sections_json")
+                                                                or "[]")],
+        parent=m.get("parent"))
+
+
+def _keyword_row(chunk_id: str, m: dict[str, Any], text: str | None) -> KeywordRow:
+    return KeywordRow(chunk_id=chunk_id, doc_id=m["doc_id"], position=m["position"],
+                      start=m["start"], end=m["end"], source=m.get("source"),
+                      date=m.get("date"), words=content_terms(text or ""))
 
 
 def _batches(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

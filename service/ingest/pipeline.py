@@ -28,9 +28,10 @@ from service.errors import (
     EmbedderMismatch,
     OverBudget,
 )
+from service.index.backend import DocVersion, Manifest, now_iso, version_id
+from service.index.backends import open_index
 from service.index.config import IndexConfig
 from service.index.lock import IndexLock, file_lock
-from service.index.store import DocVersion, IndexStore, Manifest, now_iso, version_id
 from service.ingest.chunk import chunk_document, split_sentences
 from service.ingest.formats import file_type
 from service.ingest.formats.base import MAX_FILE_BYTES
@@ -281,7 +282,7 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
     provenance = provenance or {}
     embedder = embedder or make_embedder(config.embedder.name, settings)
     with (lock or file_lock)(config):
-        store = IndexStore(config, settings)
+        store = open_index(config, settings)
         manifest = store.manifest()
         current = manifest.generation if manifest else 0
         if manifest and manifest.embedder != embedder.model_id:
@@ -290,6 +291,7 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
                 f"{embedder.model_id}; rebuild it with `rag ingest --index {config.name} "
                 "--rebuild`"
             )
+        store.upgrade(current, embedder.dimension)
         store.collect_garbage(current)
         target = current + 1
         report = IngestReport(index=config.name, generation=current)
@@ -321,7 +323,7 @@ def ingest(config: IndexConfig, settings: Settings, paths: list[Path] | None = N
             generation=target, embedder=embedder.model_id, dimension=embedder.dimension,
             chunk_tokens=config.chunking.chunk_tokens,
             overlap_tokens=config.chunking.overlap_tokens, documents=live_docs,
-            chunks=len(store.live_chunks(target)), committed_at=now_iso(),
+            chunks=store.live_count(target), committed_at=now_iso(),
         ))
         store.collect_garbage(target)
         report.generation = target
@@ -334,6 +336,6 @@ def rebuild(config: IndexConfig, settings: Settings, show_progress: bool = True,
             lock: IndexLock | None = None, parser: Parser = parse_document) -> IngestReport:
     """Drop the store and ingest from scratch (after changing the embedder)."""
     with (lock or file_lock)(config):
-        IndexStore(config, settings).drop()
+        open_index(config, settings).drop()
     return ingest(config, settings, show_progress=show_progress, provenance=provenance,
                   lock=lock, parser=parser)

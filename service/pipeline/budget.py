@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.generation.prompts import prompt
+from service.index.terms import content_terms
 from service.ingest.chunk import split_sentences, token_counter
 from service.records import Passage
-from service.retrieval.terms import content_terms
 from service.retrieval.windows import match_score
 
 #: Subtracted per retrieval position, so equal matches prefer the better-ranked passage.

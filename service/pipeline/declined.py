@@ -16,7 +16,7 @@ import re
 from service.generation import wording
 from service.generation.citations import claim_spans
 from service.generation.generators import Draft, GenerationInput, Generator
-from service.retrieval.terms import content_terms
+from service.index.terms import content_terms
 from service.retrieval.windows import weighted_overlap
 from service.verify.support_features import names, numbers
 from service.verify.verifier import claim_of

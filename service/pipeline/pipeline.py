@@ -126,7 +126,7 @@ class Pipeline:
         question = self._check_question(request.question)
         index = request.index or self.settings.index
         retriever = self.resources.retriever(index)
-        retriever.snapshot()  # fail fast (unknown or unbuilt index) before any LLM call
+        retriever.manifest()  # fail fast (unknown or unbuilt index) before any LLM call
         generator = self.resources.generator(request.generator or self.settings.generator)
         strategy = self._perspectives if request.perspectives else self._plain
         with trace.stage("condense"):

@@ -5,14 +5,15 @@ a lock."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 
 from service.config import Settings
 from service.errors import LLMUnavailable, ModelNotInstalled
 from service.generation.backends import BACKUP, GENERATORS
 from service.generation.generators import FallbackGenerator, Generator
 from service.index.config import load_index_config
+from service.records import Document
 from service.retrieval.retriever import Retriever
-from service.retrieval.snapshot import Snapshot
 from service.verify.backends import JUDGES
 from service.verify.judge import Judge, Warmable
 from service.verify.windows import with_title
@@ -74,11 +75,15 @@ class Resources:
         judge = self.judge()
         if not isinstance(judge, Warmable):
             return 0
-        return judge.warm(judged_texts(self.retriever(index).snapshot()))
+        retriever = self.retriever(index)
+        documents = retriever.store.iter_documents(retriever.manifest().generation)
+        return judge.warm(judged_texts(documents))
 
 
-def judged_texts(snapshot: Snapshot) -> list[str]:
+def judged_texts(documents: Iterable[Document]) -> Iterator[str]:
     """What verification reads of an index: its documents' titles and texts (passages
-    are spans of them, cut at the same sentence boundaries)."""
-    docs = list(snapshot.documents.values())
-    return [*(with_title(d.meta.title, "") for d in docs), *(d.text for d in docs)]
+    are spans of them, cut at the same sentence boundaries), read a page at a time; the
+    judge stops reading when its bounded cache is full."""
+    for doc in documents:
+        yield with_title(doc.meta.title, "")
+        yield doc.text

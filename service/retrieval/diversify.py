@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from service.index.terms import content_terms
 from service.records import Passage
-from service.retrieval.terms import content_terms
 from service.retrieval.windows import weighted_overlap
 
 

@@ -8,7 +8,7 @@ Usage:
 
 from __future__ import annotations
 
-import threading
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,14 +16,15 @@ from service.config import Settings
 from service.embed import Embedder
 from service.embed.backends import make_embedder
 from service.errors import EmbedderMismatch
+from service.index.backend import ChunkRef, IndexBackend, Manifest
+from service.index.backends import open_index
 from service.index.config import IndexConfig
-from service.index.store import IndexStore
+from service.index.terms import content_terms
 from service.ingest.chunk import token_counter
 from service.ingest.locations import clip
-from service.records import Filters, Passage
+from service.records import Document, Filters, Passage
 from service.retrieval.fusion import reciprocal_rank_fusion
-from service.retrieval.snapshot import Snapshot
-from service.retrieval.terms import content_terms
+from service.retrieval.idf import FrequencyCache, Idf
 from service.retrieval.windows import focus_window, match_score, weighted_overlap
 
 
@@ -37,54 +38,62 @@ class RetrievalResult:
 
 
 class Retriever:
+    """Reads the index's backend at every question: nothing of the corpus is held here
+    but a bounded cache of word frequencies, so another process's commit is visible to
+    the next question."""
+
     def __init__(self, config: IndexConfig, settings: Settings,
-                 store: IndexStore | None = None, embedder: Embedder | None = None) -> None:
+                 store: IndexBackend | None = None, embedder: Embedder | None = None) -> None:
         self.config = config
         self.settings = settings
-        self.store = store or IndexStore(config, settings)
+        self.store = store or open_index(config, settings)
         self.embedder = embedder or make_embedder(config.embedder.name, settings)
-        self._snapshot: Snapshot | None = None
-        self._lock = threading.Lock()
+        self._frequencies = FrequencyCache()
 
-    def snapshot(self) -> Snapshot:
-        """The committed generation; reloaded when another process committed a newer one."""
+    def manifest(self) -> Manifest:
+        """The committed generation; raises when the index is unbuilt or was built with
+        another embedder than the one questions are embedded with."""
         manifest = self.store.require_manifest()
         if manifest.embedder != self.embedder.model_id:
             raise EmbedderMismatch(
                 f"index {self.config.name!r} was built with {manifest.embedder} but the "
                 f"query embedder is {self.embedder.model_id}"
             )
-        with self._lock:
-            if self._snapshot is None or self._snapshot.generation != manifest.generation:
-                self._snapshot = Snapshot.load(self.store, manifest.generation)
-            return self._snapshot
+        return manifest
+
+    def idf(self, manifest: Manifest) -> Idf:
+        return Idf(manifest.chunks, manifest.generation, self._frequencies,
+                   self.store.document_frequencies)
 
     def retrieve(self, query: str, filters: Filters | None = None,
                  top_k: int | None = None) -> RetrievalResult:
-        snap = self.snapshot()
-        fused = self._fused_candidates(snap, query, filters)
+        manifest = self.manifest()
         query_terms = content_terms(query)
-        windows = self._focused_windows(snap, fused, query_terms)
-        passages, coverage = self._passages(snap, windows, fused, top_k or self.settings.top_k)
-        return RetrievalResult(passages=passages, coverage=coverage, idf=snap.bm25.idf)
+        idf = self.idf(manifest)
+        idf.prefetch(query_terms)
+        candidates = self._fused_candidates(manifest, query, query_terms, filters)
+        documents = self.store.documents({c.doc_id for c in candidates.chunks.values()},
+                                         manifest.generation)
+        windows = self._focused_windows(candidates, documents, query_terms, idf)
+        passages, coverage = self._passages(documents, windows, candidates,
+                                            top_k or self.settings.top_k)
+        idf.prefetch(t for p in passages for t in content_terms(p.text))
+        return RetrievalResult(passages=passages, coverage=coverage, idf=idf)
 
-    def _fused_candidates(self, snap: Snapshot, query: str,
+    def _fused_candidates(self, manifest: Manifest, query: str, query_terms: list[str],
                           filters: Filters | None) -> _Candidates:
-        """Dense and BM25 hits fused by reciprocal rank."""
+        """Vector and keyword hits fused by reciprocal rank."""
         s = self.settings
         vector = self.embedder.embed([query])[0]
-        dense = self.store.query_dense(vector, min(s.candidate_k, max(len(snap.chunks), 1)),
-                                       snap.generation, filters, live=snap.position)
-        dense_ids = [cid for cid, _ in dense if cid in snap.position]
-        lexical = snap.bm25.search(query, s.candidate_k, snap.mask(filters))
-        bm25_ids = [snap.chunks[i].chunk_id for i, _ in lexical]
-        fused = reciprocal_rank_fusion([dense_ids, bm25_ids], k=s.rrf_k)[: s.candidate_k]
-        return _Candidates(fused=fused,
-                           dense_rank={cid: r for r, cid in enumerate(dense_ids, start=1)},
-                           bm25_rank={cid: r for r, cid in enumerate(bm25_ids, start=1)})
+        hits = self.store.search(vector, query_terms, s.candidate_k, manifest.generation,
+                                 filters)
+        fused = reciprocal_rank_fusion([hits.dense, hits.keyword], k=s.rrf_k)[: s.candidate_k]
+        return _Candidates(fused=fused, chunks=hits.chunks,
+                           dense_rank={cid: r for r, cid in enumerate(hits.dense, start=1)},
+                           bm25_rank={cid: r for r, cid in enumerate(hits.keyword, start=1)})
 
-    def _focused_windows(self, snap: Snapshot, candidates: _Candidates,
-                         query_terms: list[str]) -> dict[str, _Window]:
+    def _focused_windows(self, candidates: _Candidates, documents: dict[str, Document],
+                         query_terms: list[str], idf: Idf) -> dict[str, _Window]:
         """Every candidate focused on its best sentences, then reranked: half the fused
         rank score, half how well the focused window matches the question word for word
         and phrase for phrase. No cross-encoder exists offline; this sentence-level signal
@@ -94,19 +103,21 @@ class Retriever:
         best_fused = candidates.fused[0][1] if candidates.fused else 1.0
         windows: dict[str, _Window] = {}
         for cid, fused_score in candidates.fused:
-            chunk = snap.chunks[snap.position[cid]]
-            doc = snap.documents[chunk.doc_id]
-            lo, hi = snap.sentences_in(doc, chunk.start, chunk.end)
-            start, end = focus_window(doc, lo, hi, query_terms, snap.bm25.idf,
+            chunk = candidates.chunks[cid]
+            doc = documents.get(chunk.doc_id)
+            if doc is None:  # retired between the search and this read
+                continue
+            lo, hi = sentences_in(doc, chunk.start, chunk.end)
+            start, end = focus_window(doc, lo, hi, query_terms, idf,
                                       s.window_sentences, s.max_passage_tokens, count)
             text = doc.text[start:end]
             score = (1 - s.rerank_weight) * fused_score / best_fused + s.rerank_weight * (
-                match_score(query_terms, text, snap.bm25.idf))
+                match_score(query_terms, text, idf))
             windows[cid] = _Window(doc.doc_id, start, end, score,
-                                   weighted_overlap(set(query_terms), text, snap.bm25.idf))
+                                   weighted_overlap(set(query_terms), text, idf))
         return windows
 
-    def _passages(self, snap: Snapshot, windows: dict[str, _Window],
+    def _passages(self, documents: dict[str, Document], windows: dict[str, _Window],
                   candidates: _Candidates, top_k: int) -> tuple[list[Passage], float]:
         """The best `top_k` windows as passages, no two overlapping in one document, and
         the best coverage of the question among them."""
@@ -120,7 +131,7 @@ class Retriever:
                 continue  # an overlapping window of this document is already in
             taken.setdefault(w.doc_id, []).append((w.start, w.end))
             coverage = max(coverage, w.coverage)
-            doc = snap.documents[w.doc_id]
+            doc = documents[w.doc_id]
             passages.append(Passage(
                 chunk_id=cid, doc_id=doc.doc_id, title=doc.meta.title, source=doc.meta.source,
                 url=doc.meta.url, date=doc.meta.date, text=doc.text[w.start:w.end],
@@ -132,9 +143,18 @@ class Retriever:
         return passages, coverage
 
 
+def sentences_in(doc: Document, start: int, end: int) -> tuple[int, int]:
+    """Index range [lo, hi) of the document's sentences that overlap [start, end)."""
+    starts = [s for s, _ in doc.sentences]
+    lo = max(bisect.bisect_right(starts, start) - 1, 0)
+    hi = bisect.bisect_left(starts, end)
+    return lo, max(hi, lo + 1)
+
+
 @dataclass
 class _Candidates:
     fused: list[tuple[str, float]]
+    chunks: dict[str, ChunkRef]
     dense_rank: dict[str, int]
     bm25_rank: dict[str, int]
 

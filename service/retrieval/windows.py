@@ -8,8 +8,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+from service.index.terms import content_terms
 from service.records import Document
-from service.retrieval.terms import content_terms
 
 #: Weight of adjacent-word-pair matches against single-word matches in `match_score`.
 PAIR_WEIGHT = 0.5

@@ -19,7 +19,6 @@ Where the backends differ, this module decides:
 from __future__ import annotations
 
 import fcntl
-import hashlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -33,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from service.config import Settings
 from service.errors import IndexBusy, StateStoreUnavailable
 from service.index.config import IndexConfig
-from service.index.lock import index_write_lock
+from service.index.lock import index_write_lock, lock_key
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _MIGRATE_LOCK = "rag-state-migrate"
@@ -51,11 +50,6 @@ def state_db_path(settings: Settings) -> Path:
     if settings.state_db:
         return settings.state_db
     return settings.indexes_dir.absolute().parent / "var" / "state.sqlite3"
-
-
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit key for pg_advisory_lock from a lock's name."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

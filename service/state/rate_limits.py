@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, func, insert, select, text
 
-from service.state.db import StateStore, lock_key
+from service.index.lock import lock_key
+from service.state.db import StateStore
 from service.state.schema import rate_hits
 
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from service.embed import Embedder
 from service.generation.citations import lexical_support
+from service.index.terms import content_terms, stopwords
 from service.ingest.chunk import split_sentences
-from service.retrieval.terms import content_terms, stopwords
 from service.verify.judge import numbers_agree
 
 _NAME = re.compile(r"\b([A-Z][a-z]+(?:[-’'][A-Za-z]+)?)\b")

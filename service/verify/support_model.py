@@ -115,12 +115,16 @@ class SupportModel(WindowedJudge):
         """Encode the sentences of these texts (an index's chunks and titles) ahead of
         the questions that will cite them, up to the cache's size; returns how many were
         encoded now."""
-        todo = list(dict.fromkeys(u for t in texts for u in sentences_of(t)))
-        with self._cache_lock:
-            todo = [u for u in todo if u not in self._cache][:CACHE_SENTENCES]
-        for i in range(0, len(todo), _WARM_BATCH):
-            self._states(todo[i:i + _WARM_BATCH])
-        return len(todo)
+        todo: dict[str, None] = {}
+        for text in texts:  # read lazily: a large index fills the cache long before its end
+            with self._cache_lock:
+                todo.update((u, None) for u in sentences_of(text) if u not in self._cache)
+            if len(todo) >= CACHE_SENTENCES:
+                break
+        units = list(todo)[:CACHE_SENTENCES]
+        for i in range(0, len(units), _WARM_BATCH):
+            self._states(units[i:i + _WARM_BATCH])
+        return len(units)
 
     def probabilities(self, pairs: Sequence[tuple[str, str]],
                       probes: Sequence[str] | None = None,

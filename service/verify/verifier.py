@@ -19,8 +19,8 @@ from typing import Literal
 from service.generation import markers, wording
 from service.generation.attribution import led_in, strip_attribution
 from service.generation.citations import claim_spans
+from service.index.terms import content_terms
 from service.records import EvidenceSpan, Passage, SentenceCheck
-from service.retrieval.terms import content_terms
 from service.verify.judge import BatchJudge, Judge
 from service.verify.speakers import misattributed, reported_speaker, reports_speech
 from service.verify.support_features import claim_names
