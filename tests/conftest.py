@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,41 @@ def state_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]
     store.close()
 
 
+@dataclass(frozen=True)
+class Backend:
+    """A retrieval backend as tests select it: Settings fields and the same as RAG_ env."""
+
+    name: str
+    fields: dict[str, str]
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {f"RAG_{k.upper()}": v for k, v in self.fields.items()}
+
+
+def _backend(request: pytest.FixtureRequest) -> Backend:
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_server").new_database()
+        return Backend("postgres", {"retrieval_backend": "postgres", "database_url": url})
+    return Backend("chroma", {})
+
+
+BACKENDS = ["chroma", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Each retrieval backend (service/index/backends.py): the embedded Chroma + FTS5
+    store (unit tier) and PostgreSQL with pgvector, a fresh database on the session's
+    server (postgres tier). The same tests must pass on both."""
+    return _backend(request)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_backend(request: pytest.FixtureRequest) -> Backend:
+    return _backend(request)
+
+
 def make_settings(indexes_dir: Path, **overrides: object) -> Settings:
     return Settings(indexes_dir=indexes_dir, models_dir=MODELS_DIR, _env_file=None,
                     **overrides)  # type: ignore[call-arg]
@@ -128,10 +164,14 @@ def indexes_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def news_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A copy of the real `news` index, built once per test session."""
+    return build_news(tmp_path_factory, Backend("chroma", {}))
+
+
+def build_news(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Settings:
     indexes_dir = tmp_path_factory.mktemp("news") / "indexes"
     shutil.copytree(ROOT / "indexes" / "news", indexes_dir / "news",
                     ignore=shutil.ignore_patterns("store"))
-    settings = make_settings(indexes_dir, generator="extractive")
+    settings = make_settings(indexes_dir, generator="extractive", **backend.fields)
     ingest(load_index_config(settings, "news"), settings, show_progress=False)
     return settings
 

@@ -1,4 +1,5 @@
-"""Incremental, crash-safe ingestion into a real Chroma store in a temp dir."""
+"""Incremental, crash-safe ingestion into a real store in a temp dir (the tests that take
+`backend` run on each retrieval backend: embedded Chroma + FTS5, and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from service.index.backends import open_index
 from service.index.config import load_index_config
 from service.index.store import IndexStore
 from service.ingest.pipeline import ingest
-from tests.conftest import NEWS_DOCS, ROOT, RunRag, make_settings, rag_env, write_index
+from tests.conftest import (
+    NEWS_DOCS,
+    ROOT,
+    Backend,
+    RunRag,
+    make_settings,
+    rag_env,
+    write_index,
+)
 
 
 def article(i: int, topic: str = "negotiations") -> str:
@@ -27,14 +37,14 @@ def article(i: int, topic: str = "negotiations") -> str:
 
 
 def counts(settings, name: str) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
-    store = IndexStore(load_index_config(settings, name), settings)
+    store = open_index(load_index_config(settings, name), settings)
     manifest = store.require_manifest()
     return manifest.generation, store.live_count(manifest.generation), manifest.chunks
 
 
-def test_rerun_on_unchanged_files_embeds_nothing(indexes_dir: Path) -> None:
+def test_rerun_on_unchanged_files_embeds_nothing(indexes_dir: Path, backend: Backend) -> None:
     write_index(indexes_dir, "inc1", {f"a{i}.txt": article(i) for i in range(4)})
-    settings = make_settings(indexes_dir)
+    settings = make_settings(indexes_dir, **backend.fields)
     config = load_index_config(settings, "inc1")
     first = ingest(config, settings, show_progress=False)
     assert sorted(first.added) == [f"a{i}.txt" for i in range(4)]
@@ -45,9 +55,9 @@ def test_rerun_on_unchanged_files_embeds_nothing(indexes_dir: Path) -> None:
 
 
 def test_changed_file_reembeds_only_that_file_and_deleted_file_disappears(
-        indexes_dir: Path) -> None:
+        indexes_dir: Path, backend: Backend) -> None:
     directory = write_index(indexes_dir, "inc2", {f"a{i}.txt": article(i) for i in range(4)})
-    settings = make_settings(indexes_dir)
+    settings = make_settings(indexes_dir, **backend.fields)
     config = load_index_config(settings, "inc2")
     ingest(config, settings, show_progress=False)
     (directory / "docs" / "a1.txt").write_text(article(1, "grain exports"), encoding="utf-8")
@@ -56,7 +66,7 @@ def test_changed_file_reembeds_only_that_file_and_deleted_file_disappears(
     assert report.updated == ["a1.txt"] and report.deleted == ["a3.txt"]
     assert report.added == [] and report.unchanged == 2
     assert report.chunks_embedded == 1  # a1 is one chunk; nothing else was embedded
-    store = IndexStore(config, settings)
+    store = open_index(config, settings)
     gen = store.require_manifest().generation
     docs = {d.doc_id: d for d in store.iter_documents(gen)}
     assert sorted(docs) == ["a0.txt", "a1.txt", "a2.txt"]
@@ -155,10 +165,10 @@ def _stress_corpus(n: int) -> dict[str, str]:
 
 
 def test_kill_mid_ingest_keeps_the_previous_index_and_the_next_run_completes(
-        indexes_dir: Path, run_rag: RunRag) -> None:
+        indexes_dir: Path, run_rag: RunRag, backend: Backend) -> None:
     """SIGKILL a real `rag ingest` at several points while it writes a new generation."""
     write_index(indexes_dir, "crash", _stress_corpus(5))
-    env = rag_env(indexes_dir)
+    env = rag_env(indexes_dir, **backend.env)
     first = run_rag("ingest", "--index", "crash", "--json", "--quiet", env=env)
     assert first.returncode == 0, first.stderr
     baseline = json.loads(first.stdout)
@@ -200,7 +210,11 @@ def test_kill_mid_ingest_keeps_the_previous_index_and_the_next_run_completes(
     # Same content as a clean build from scratch in another folder.
     clean_dir = indexes_dir.parent / "clean"
     write_index(clean_dir, "crash", _stress_corpus(60))
-    clean_settings = make_settings(clean_dir)
+    clean_fields = dict(backend.fields)
+    if backend.name == "postgres":  # another database on the same server
+        clean_fields["database_url"] = backend.fields["database_url"].rsplit("/", 1)[0] + \
+            "/postgres"
+    clean_settings = make_settings(clean_dir, **clean_fields)
     ingest(load_index_config(clean_settings, "crash"), clean_settings, show_progress=False)
     assert counts(clean_settings, "crash")[1] == chunks
 

@@ -1,10 +1,12 @@
-"""Hybrid retrieval on the real news index: ranking, filters, sentence windows."""
+"""Hybrid retrieval on the real news index: ranking, filters, sentence windows, on each
+retrieval backend (the `backend` fixtures: embedded Chroma + FTS5, PostgreSQL)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from service.index.config import load_index_config
@@ -12,12 +14,17 @@ from service.ingest.pipeline import ingest
 from service.records import Filters
 from service.retrieval.fusion import reciprocal_rank_fusion
 from service.retrieval.retriever import Retriever
-from tests.conftest import make_settings, write_index
+from tests.conftest import Backend, build_news, make_settings, write_index
 
 
 @pytest.fixture(scope="module")
-def news_retriever(news_settings) -> Retriever:  # type: ignore[no-untyped-def]
-    return Retriever(load_index_config(news_settings, "news"), news_settings)
+def news_retriever(module_backend: Backend, request: pytest.FixtureRequest,
+                   tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+    if module_backend.name == "chroma":
+        settings = request.getfixturevalue("news_settings")
+    else:
+        settings = build_news(tmp_path_factory, module_backend)
+    return Retriever(load_index_config(settings, "news"), settings)
 
 
 def test_rrf_rewards_agreement_between_rankings() -> None:
@@ -77,7 +84,7 @@ def test_document_and_source_filters_restrict_both_retrievers(
     assert none.passages == []
 
 
-def test_date_range_filter(indexes_dir: Path) -> None:
+def test_date_range_filter(indexes_dir: Path, backend: Backend) -> None:
     directory = write_index(indexes_dir, "dated", {
         f"d{m}.txt": f"Talks report\n\nThe ceasefire talks in month {m} made progress on "
                      f"prisoner exchanges and energy strikes." for m in (1, 3, 6)})
@@ -85,7 +92,7 @@ def test_date_range_filter(indexes_dir: Path) -> None:
         (directory / "docs" / f"d{m}.txt.meta.toml").write_text(f"date = 2025-{m:02d}-15\n")
     (directory / "docs" / "undated.txt").write_text(
         "Undated\n\nThe ceasefire talks made progress on prisoner exchanges.")
-    settings = make_settings(indexes_dir)
+    settings = make_settings(indexes_dir, **backend.fields)
     config = load_index_config(settings, "dated")
     ingest(config, settings, show_progress=False)
     retriever = Retriever(config, settings)
@@ -98,9 +105,10 @@ def test_date_range_filter(indexes_dir: Path) -> None:
         Filters(date_from=dt.date(2025, 6, 1), date_to=dt.date(2025, 1, 1))
 
 
-def test_a_committed_update_is_seen_by_an_open_retriever(indexes_dir: Path) -> None:
+def test_a_committed_update_is_seen_by_an_open_retriever(indexes_dir: Path,
+                                                         backend: Backend) -> None:
     directory = write_index(indexes_dir, "live", {"a.txt": "Alpha\n\nThe envoy met in Rome."})
-    settings = make_settings(indexes_dir)
+    settings = make_settings(indexes_dir, **backend.fields)
     config = load_index_config(settings, "live")
     ingest(config, settings, show_progress=False)
     retriever = Retriever(config, settings)
@@ -108,3 +116,30 @@ def test_a_committed_update_is_seen_by_an_open_retriever(indexes_dir: Path) -> N
     (directory / "docs" / "a.txt").write_text("Alpha\n\nThe envoy met in Vienna instead.")
     ingest(config, settings, show_progress=False)
     assert "Vienna" in retriever.retrieve("Where did the envoy meet?").passages[0].text
+    (directory / "docs" / "a.txt").unlink()
+    (directory / "docs" / "b.txt").write_text("Beta\n\nThe envoy then flew to Oslo.")
+    ingest(config, settings, show_progress=False)
+    assert {p.doc_id for p in retriever.retrieve("Where did the envoy meet?").passages} == {
+        "b.txt"}
+
+
+def test_the_keyword_channel_matches_the_rarest_words_within_its_budget(
+        indexes_dir: Path, backend: Backend) -> None:
+    """RAG_KEYWORD_MATCH_BUDGET caps the chunks the keyword channel matches: the rare
+    word is matched, the word found in every chunk only once the budget allows it."""
+    docs = {f"c{i:03d}.txt": f"Note {i}\n\nThe committee reviewed item {i}." for i in range(120)}
+    docs["rare.txt"] = "Odd note\n\nThe committee reviewed the zeppelin."
+    write_index(indexes_dir, "budget", docs)
+    vector = np.zeros(384, dtype=np.float32)
+    vector[0] = 1.0
+    found = {}
+    for budget in (100, 1000):
+        settings = make_settings(indexes_dir, keyword_match_budget=budget, **backend.fields)
+        config = load_index_config(settings, "budget")
+        ingest(config, settings, show_progress=False)
+        store = Retriever(config, settings).store
+        gen = store.require_manifest().generation
+        found[budget] = store.search(vector, ["committe", "zeppelin"], 50, gen)
+    rare = [cid for cid, c in found[100].chunks.items() if c.doc_id == "rare.txt"]
+    assert found[100].keyword == rare and len(rare) == 1
+    assert found[1000].keyword[0] == rare[0] and len(found[1000].keyword) == 50
