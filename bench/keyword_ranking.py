@@ -1,6 +1,7 @@
 """Keyword ranking, compared on golden sets: which scoring the keyword channel should use.
 
-    python -m bench.keyword_ranking --database-url postgresql+psycopg://rag@127.0.0.1:5432/db
+    python -m bench.keyword_ranking            # starts its own PostgreSQL (tools/local_postgres.py)
+    python -m bench.keyword_ranking --database-url postgresql+psycopg://rag@host:5432/db
 
 For every answerable question of each golden set (news, and contracts as the second
 domain), the keyword channel's top chunks alone (no vectors, no fusion), scored four ways:
@@ -114,24 +115,39 @@ def score(ranked: Callable[[str], list[str]], dataset: Path) -> dict[str, float]
             "mrr": round(rr / n, 3)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", required=True,
-                        help="a PostgreSQL with pgvector (python -m tools.local_postgres)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/keyword_ranking.json")
-    args = parser.parse_args()
+def compare(database_url: str) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name, dataset in SETS.items():
             path = ROOT / "eval" / "datasets" / f"{dataset}.jsonl"
             embedded = build(work, name)
-            pg = build(work, name, retrieval_backend="postgres",
-                       database_url=args.database_url)
+            pg = build(work, name, retrieval_backend="postgres", database_url=database_url)
             rankings = {"fts5-bm25": channel(embedded, name), "pg-bm25": channel(pg, name),
                         **postgres_rankings(pg, name)}
             results[name] = {label: score(f, path) for label, f in rankings.items()}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url",
+                        help="a PostgreSQL with pgvector (default: start one for the run)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/keyword_ranking.json")
+    args = parser.parse_args()
+    server = None
+    if not args.database_url:
+        from tests.conftest import free_port
+        from tools.local_postgres import PostgresServer
+
+        server = PostgresServer(free_port())
+        args.database_url = server.new_database()
+    try:
+        results = compare(args.database_url)
+    finally:
+        if server is not None:
+            server.stop()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print("| set | ranking | questions | hit@1 | hit@5 | hit@10 | MRR |")

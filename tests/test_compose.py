@@ -1,15 +1,12 @@
 """deploy/compose.yaml, checked without a container engine: every service's command is a
-real `rag` command line (parsed by the CLI's own parser) or the `chroma run` form the e2e
-fixtures start, every RAG_/SLACK_ variable is a Settings field and the composed
-environment validates, and references between services and volumes resolve."""
+real `rag` command line (parsed by the CLI's own parser), every RAG_/SLACK_ variable is a
+Settings field and the composed environment validates, and references between services
+and volumes resolve."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +17,6 @@ from service.config import Settings
 from tests.conftest import ROOT
 
 COMPOSE = ROOT / "deploy" / "compose.yaml"
-#: The flags tests/test_backends_remote.chroma_process runs `chroma run` with.
-CHROMA_RUN_FLAGS = {"--path", "--host", "--port"}
 _VAR = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 
 
@@ -53,21 +48,16 @@ def rag_services() -> dict[str, dict[str, Any]]:
 def test_the_deployment_has_its_pieces() -> None:
     services = compose()["services"]
     commands = {name: s.get("command", [None])[:2] for name, s in services.items()}
-    assert services["postgres"]["image"].startswith("postgres:")
+    assert services["postgres"]["image"].startswith("pgvector/pgvector:")
     assert sorted(n for n, c in commands.items() if c == ["rag", "serve"]) == ["api-1",
                                                                              "api-2"]
     assert [n for n, c in commands.items() if c == ["rag", "worker"]] == ["worker"]
-    assert commands["chroma"] == ["chroma", "run"]
+    assert "chroma" not in services  # the indexes live in PostgreSQL
 
 
 @pytest.mark.parametrize("service", sorted(rag_services()))
 def test_every_command_exists_with_these_options(service: str) -> None:
     command = rag_services()[service]["command"]
-    if command[0] == "chroma":
-        assert shutil.which("chroma", path=str(Path(sys.executable).parent))
-        assert command[1] == "run"
-        assert {a for a in command[2:] if a.startswith("--")} <= CHROMA_RUN_FLAGS
-        return
     assert command[0] == "rag"  # the console script of pyproject.toml
     args = build_parser().parse_args(command[1:])  # exits (fails) on an unknown option
     assert callable(args.handler)
@@ -85,11 +75,10 @@ def test_every_setting_is_a_settings_field_and_the_environment_validates(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    if service != "chroma":
-        assert settings.database_url and settings.database_url.startswith(
-            "postgresql+psycopg://rag:")
-        assert settings.chroma_url == "http://chroma:8000"
-        assert settings.inprocess_worker is False
+    assert settings.database_url and settings.database_url.startswith(
+        "postgresql+psycopg://rag:")
+    assert settings.retrieval_backend == "postgres" and settings.chroma_url is None
+    assert settings.inprocess_worker is False
 
 
 def test_references_between_services_and_volumes_resolve() -> None:

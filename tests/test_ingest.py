@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from service.errors import IndexNotBuilt
 from service.index.backends import open_index
 from service.index.config import load_index_config
 from service.index.store import IndexStore
@@ -287,3 +288,18 @@ def test_pdf_markdown_and_html_documents_are_read(indexes_dir: Path) -> None:
     assert "A ceasefire began at noon." in docs["page.html"].text
     for junk in ("Home | News", "var x", "Most read"):
         assert junk not in docs["page.html"].text
+
+
+def test_a_keyword_file_behind_the_chroma_store_is_refused_with_how_to_fix(
+        indexes_dir: Path) -> None:
+    """Processes sharing a Chroma server from different folders would each read their own
+    keyword file: the one that did not write the last generation must not answer from it."""
+    write_index(indexes_dir, "behind", {"a.txt": article(1)})
+    settings = make_settings(indexes_dir)
+    config = load_index_config(settings, "behind")
+    ingest(config, settings, show_progress=False)
+    store = IndexStore(config, settings)
+    assert store.require_manifest().generation == 1
+    store.keywords.set_generation(0)  # as if another folder's writer had committed gen 1
+    with pytest.raises(IndexNotBuilt, match="RAG_RETRIEVAL_BACKEND=postgres"):
+        store.require_manifest()

@@ -1,5 +1,5 @@
-"""Beyond one host, with the real servers on loopback: PostgreSQL (the state store), a
-`chroma run` server, two `rag serve` replicas that only queue ingestion
+"""Beyond one host, with the real servers on loopback: PostgreSQL (the state store and the
+indexes, RAG_RETRIEVAL_BACKEND=postgres), two `rag serve` replicas that only queue ingestion
 (RAG_INPROCESS_WORKER=0) and `rag worker` processes, each worker with its own copy of the
 index folder, as on another host. A worker killed mid-job loses nothing; Slack retries,
 rate limits and feedback hold across the replicas."""
@@ -24,7 +24,6 @@ import pytest
 from tests.conftest import ROOT, RunRag, Server, rag_env
 from tests.slack_api import TOKEN, SlackWebAPI
 from tests.test_answer import MEDINSKY_Q
-from tests.test_backends_remote import chroma_process
 from tests.test_slack import SECRET, click, event_body, fresh, mention, signed_post, wait_log
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -63,9 +62,9 @@ class Deployment:
 def deployment(postgres_server: Any, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[Deployment]:
     base = tmp_path_factory.mktemp("scale-out")
-    with SlackWebAPI() as slack, chroma_process(base / "chroma", base / "chroma.log") as chroma:
+    with SlackWebAPI() as slack:
         env = rag_env(base, RAG_DATABASE_URL=postgres_server.new_database(),
-                      RAG_CHROMA_URL=chroma, RAG_GENERATOR="extractive",
+                      RAG_RETRIEVAL_BACKEND="postgres", RAG_GENERATOR="extractive",
                       RAG_INPROCESS_WORKER="0", RAG_JOB_LEASE_S="2",
                       SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET,
                       SLACK_API_URL=slack.url, RAG_SLACK_USER_RATE=str(USER_RATE),

@@ -47,6 +47,7 @@ CREATE INDEX IF NOT EXISTS chunks_gen_from ON chunks (gen_from);
 CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(
     words, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'");
 CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(terms, row);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 _BATCH = 900  # SQLite's default limit is 32766 variables; keep IN lists modest
 
@@ -115,6 +116,11 @@ class KeywordIndex:
     def is_empty(self) -> bool:
         return self._db().execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is None
 
+    def generation(self) -> int | None:
+        """The last generation committed with this file (None: never)."""
+        row = self._db().execute("SELECT value FROM state WHERE key = 'generation'").fetchone()
+        return row[0] if row else None
+
     def document_frequencies(self, words: Iterable[str]) -> dict[str, int]:
         """How many chunks (live or not yet collected) contain each word; absent: 0."""
         wanted = list(dict.fromkeys(words))
@@ -177,6 +183,11 @@ class KeywordIndex:
                 db.execute("INSERT INTO terms (rowid, words) VALUES (?, ?)",
                            (cur.lastrowid, " ".join(row.words)))
 
+    def set_generation(self, generation: int) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO state VALUES ('generation', ?) ON CONFLICT (key) "
+                       "DO UPDATE SET value = excluded.value", (generation,))
+
     def retire(self, doc_ids: Iterable[str], generation: int) -> None:
         """Chunks of these documents live before `generation` stop being visible from it."""
         with self._write() as db:
@@ -202,6 +213,7 @@ class KeywordIndex:
         with self._write() as db:
             db.execute("DELETE FROM terms")
             db.execute("DELETE FROM chunks")
+            db.execute("DELETE FROM state")
 
 
 def rarest_within(df: dict[str, int], budget: int) -> list[str]:

@@ -132,7 +132,6 @@ class IndexStore:
         self.keywords = KeywordIndex(config.store_dir / KEYWORDS_FILE,
                                      budget=settings.keyword_match_budget)
         self._live_counts: dict[int, int] = {}
-        self._keywords_checked = False
 
     # ---- reading ----------------------------------------------------------------------
     def manifest(self) -> Manifest | None:
@@ -148,13 +147,19 @@ class IndexStore:
                 f"index {self.config.name!r} has not been built yet: run "
                 f"`rag ingest --index {self.config.name}`"
             )
-        if not self._keywords_checked:
-            if manifest.chunks and self.keywords.is_empty():
-                raise IndexNotBuilt(
-                    f"index {self.config.name!r} has no keyword index yet (it was built by "
-                    f"an older version): run `rag ingest --index {self.config.name}`, "
-                    "which adds it without re-embedding")
-            self._keywords_checked = True
+        keywords = self.keywords.generation()
+        if keywords is None and manifest.chunks:
+            raise IndexNotBuilt(
+                f"index {self.config.name!r} has no keyword index yet (it was built by "
+                f"an older version): run `rag ingest --index {self.config.name}`, "
+                "which adds it without re-embedding")
+        if keywords is not None and keywords < manifest.generation:
+            raise IndexNotBuilt(
+                f"index {self.config.name!r}: the keyword index in {self.keywords.path} is "
+                f"at generation {keywords} but the Chroma store at {manifest.generation}, so "
+                "it was written from another folder. Processes sharing a Chroma server "
+                "must share the indexes folder (one host); across hosts use "
+                "RAG_RETRIEVAL_BACKEND=postgres (docs/deploy.md)")
         return manifest
 
     def _get_all(self, collection: Any, where: dict[str, Any],
@@ -247,14 +252,16 @@ class IndexStore:
         """Give an index built before the keyword file its keyword index, from the chunk
         records visible at `generation` (the rest is garbage to collect): no re-embedding.
         Returns the chunks added."""
-        if not self.keywords.is_empty():
+        if self.keywords.generation() is not None:
             return 0
+        self.keywords.clear()
         by_generation: dict[int, list[KeywordRow]] = {}
         for cid, m, text in self._get_all(self._chunks, _where(_live_at(generation)),
                                           ["metadatas", "documents"]):
             by_generation.setdefault(m["gen_from"], []).append(_keyword_row(cid, m, text))
         for gen_from, rows in by_generation.items():
             self.keywords.add(rows, gen_from)
+        self.keywords.set_generation(generation)
         return sum(len(rows) for rows in by_generation.values())
 
     def collect_garbage(self, generation: int) -> int:
@@ -330,7 +337,9 @@ class IndexStore:
         self.keywords.retire([v.doc_id for v in versions], generation)
 
     def commit(self, manifest: Manifest) -> None:
-        """The single write that makes a generation visible."""
+        """The single write that makes a generation visible (the keyword file first, so
+        a reader never sees a manifest ahead of it)."""
+        self.keywords.set_generation(manifest.generation)
         self._manifest.upsert(ids=[_MANIFEST_ID], embeddings=[[1.0]],
                               documents=[manifest.model_dump_json()])
 
