@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-web bench-verifier bench-llama-build bench-isolation bench-formats train-verifier train-cross lint clean help
+.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-keywords bench-web bench-verifier bench-llama-build bench-isolation bench-formats train-verifier train-cross lint clean help
 
 help:
 	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the web page and HTTP API on $(HOST):$(PORT)"
@@ -16,7 +16,7 @@ help:
 	@echo "make fuzz   the long fuzz run: Schemathesis against a real rag serve (FUZZ_EXAMPLES, FUZZ_MAX_TIME, FUZZ_SEED)"
 	@echo "make bench  run the benchmarks, print one JSON object (docs/benchmarks.md)"
 	@echo "make bench-api  HTTP throughput at concurrency 1/8/32 and streaming overhead"
-	@echo "make bench-scale  retrieval p50/p95, peak RSS, build time at 20k/200k chunks (SCALE_SIZES=...,1000000)"
+	@echo "make bench-scale  embedded vs PostgreSQL at 20k/200k chunks: write, commit-to-visible, p50/p95, memory, disk (SCALE_SIZES=...,1000000 SCALE_BACKENDS=postgres)"
 	@echo "make test-postgres  the PostgreSQL tier alone: state store, replicas + workers (pytest -m postgres)"
 	@echo "make train-verifier  rebuild the support head and the cross-encoder (service/verify/model; docs/verifier.md)"
 	@echo "make train-cross  rebuild the cross-encoder alone"
@@ -77,10 +77,17 @@ bench: setup
 bench-api: setup
 	$(BIN)/python -m bench.api --out bench/results/api.json
 
-# The scale curve (docs/benchmarks.md, "Scale curve (issue 15)"); 1M chunks takes hours.
+# The scale curve (docs/benchmarks.md, "Scale curve (issue 15)"): the embedded store and a
+# local PostgreSQL (tools/local_postgres.py, fsync on) side by side; 1M chunks takes hours.
 SCALE_SIZES ?= 20000,200000
+SCALE_BACKENDS ?= embedded,postgres
 bench-scale: setup
-	nice -n 10 $(BIN)/python -m bench.scale --sizes $(SCALE_SIZES) --out bench/results/scale.json
+	nice -n 10 $(BIN)/python -m bench.scale --sizes $(SCALE_SIZES) --backends $(SCALE_BACKENDS) \
+		--out bench/results/scale.json
+
+# Keyword ranking on the golden sets: FTS5 bm25, BM25 in SQL, ts_rank_cd (docs/benchmarks.md).
+bench-keywords: setup
+	$(BIN)/python -m bench.keyword_ranking
 
 # The support model's training: its own venv with torch (never in $(VENV): nothing at run
 # time uses torch). Data from the installed registry packages; see docs/verifier.md.

@@ -92,7 +92,7 @@ dense AS MATERIALIZED (
     WHERE c.gen_from <= %(gen)s AND c.gen_to > %(gen)s {filters}
     ORDER BY distance
     LIMIT %(k)s),
-hits AS (
+hits AS MATERIALIZED (
     SELECT 'd' AS channel, chunk_id,
            row_number() OVER (ORDER BY distance, chunk_id) AS rank FROM dense
     UNION ALL
