@@ -8,14 +8,11 @@ killed mid-ingest leaves nothing half-visible."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +20,7 @@ import pytest
 
 from tests.conftest import ROOT, Server, rag_env, wait_job
 from tests.test_ingest import _stress_corpus
+from tests.test_scale_out import Deployment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 VISIBLE_WITHIN_S = 5.0
@@ -31,56 +29,29 @@ GRAIN = ("Grain corridor talks\n\nThe grain corridor talks were chaired by Admir
 QUESTION = {"question": "Who chaired the grain corridor talks in Varna?"}
 
 
-@dataclass
-class Replicas:
-    base: Path
-    env: dict[str, str]
-    a: Server
-    b: Server
-    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start_worker(self, host: str, **extra: str) -> subprocess.Popen[bytes]:
-        indexes = self.base / host / "indexes"
-        if not indexes.exists():
-            shutil.copytree(ROOT / "indexes" / "news", indexes / "news",
-                            ignore=shutil.ignore_patterns("store"))
-        log = open(self.base / f"{host}.log", "w")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, "-m", "service.cli.main", "worker"],
-                                env={**self.env, "RAG_INDEXES_DIR": str(indexes), **extra},
-                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        self.workers.append(proc)
-        return proc
-
-
 @pytest.fixture(scope="module")
 def replicas(postgres_server: Any, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[Replicas]:
+             ) -> Iterator[Deployment]:
     base = tmp_path_factory.mktemp("pg-replicas")
-    indexes = base / "api" / "indexes"
-    shutil.copytree(ROOT / "indexes" / "news", indexes / "news",
-                    ignore=shutil.ignore_patterns("store"))
-    env = rag_env(indexes, RAG_DATABASE_URL=postgres_server.new_database(),
+    env = rag_env(base, RAG_DATABASE_URL=postgres_server.new_database(),
                   RAG_RETRIEVAL_BACKEND="postgres", RAG_GENERATOR="extractive",
                   RAG_INPROCESS_WORKER="0", RAG_JOB_LEASE_S="2")
+    deploy = Deployment(base, env, None, None)  # type: ignore[arg-type]
+    env.update(deploy.host_env("api"))  # both replicas: one host
     built = subprocess.run([sys.executable, "-m", "service.cli.main", "ingest", "--quiet"],
                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr
     # The replicas have no index store on disk at all: all of it is in PostgreSQL.
-    assert not (indexes / "news" / "store").exists()
-    deploy = Replicas(base, env, Server(env, base / "a.log"), Server(env, base / "b.log"))
+    assert not (base / "api" / "indexes" / "news" / "store").exists()
+    deploy.a = Server(env, base / "a.log")
+    deploy.b = Server(env, base / "b.log")
     try:
         deploy.a.wait_ready()
         deploy.b.wait_ready()
         deploy.start_worker("worker-1")
         yield deploy
     finally:
-        for proc in [deploy.a.proc, deploy.b.proc, *deploy.workers]:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in deploy.workers:
-            proc.wait(timeout=30)
-        deploy.a.stop()
-        deploy.b.stop()
+        deploy.stop()
 
 
 def _ask(server: Server) -> dict[str, Any]:
@@ -97,7 +68,7 @@ def _seconds_until(check: Any, limit: float) -> float:
 
 
 def test_a_commit_on_one_replica_is_answered_by_the_other_within_5_s(
-        replicas: Replicas) -> None:
+        replicas: Deployment) -> None:
     a, b = replicas.a, replicas.b
     ready = httpx.get(f"{b.url}/readyz", timeout=10).json()
     assert "postgres" in str(ready), ready
@@ -121,7 +92,7 @@ def test_a_commit_on_one_replica_is_answered_by_the_other_within_5_s(
     assert gone <= VISIBLE_WITHIN_S
 
 
-def test_a_worker_killed_mid_ingest_leaves_nothing_half_visible(replicas: Replicas) -> None:
+def test_a_worker_killed_mid_ingest_leaves_nothing_half_visible(replicas: Deployment) -> None:
     a, b = replicas.a, replicas.b
     for proc in replicas.workers:  # this test runs its own workers
         proc.terminate()

@@ -34,11 +34,13 @@ GRAIN = ("Grain corridor talks\n\nThe grain corridor talks were chaired by Admir
 
 @dataclass
 class Deployment:
+    """Two replicas on one host and workers on hosts of their own."""
+
     base: Path
     env: dict[str, str]
     a: Server
     b: Server
-    slack: SlackWebAPI
+    slack: SlackWebAPI | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def host_env(self, host: str, **extra: str) -> dict[str, str]:
@@ -56,6 +58,15 @@ class Deployment:
                                 stderr=subprocess.STDOUT)
         self.workers.append(proc)
         return proc
+
+    def stop(self) -> None:
+        for proc in [self.a.proc, self.b.proc, *self.workers]:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.workers:
+            proc.wait(timeout=30)
+        self.a.stop()
+        self.b.stop()
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +92,7 @@ def deployment(postgres_server: Any, tmp_path_factory: pytest.TempPathFactory
             deploy.b.wait_ready()
             yield deploy
         finally:
-            for proc in [deploy.a.proc, deploy.b.proc, *deploy.workers]:
-                if proc.poll() is None:
-                    proc.terminate()
-            for proc in deploy.workers:
-                proc.wait(timeout=30)
-            deploy.a.stop()
-            deploy.b.stop()
+            deploy.stop()
 
 
 def _job(server: Server, job_id: str) -> dict[str, Any]:

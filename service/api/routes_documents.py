@@ -146,8 +146,9 @@ def list_documents(index: IndexName, request: Request) -> dict[str, Any]:
             "skipped": skipped, "types": _types(summaries, skipped)}
 
 
-def _types(documents: Any, skipped: list[dict[str, str]]) -> dict[str, dict[str, int]]:
-    """Per file type: documents indexed, and files not indexed by why."""
+def _types(documents: list[dict[str, Any]],
+           skipped: list[dict[str, str]]) -> dict[str, dict[str, int]]:
+    """Per file type: documents indexed (their summaries), and files not indexed by why."""
     counts: dict[str, dict[str, int]] = {}
     for doc in documents:
         kind = doc["type"]

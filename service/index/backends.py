@@ -12,7 +12,7 @@ def open_index(config: IndexConfig, settings: Settings) -> IndexBackend:
     if settings.retrieval_backend == "postgres":
         from service.index.postgres import PostgresIndex
 
-        return PostgresIndex.open(config, settings)
+        return PostgresIndex(config, settings)
     from service.index.store import IndexStore
 
     return IndexStore(config, settings)

@@ -113,9 +113,6 @@ class KeywordIndex:
             self._local.db = None
 
     # ---- reading ------------------------------------------------------------------------
-    def is_empty(self) -> bool:
-        return self._db().execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is None
-
     def generation(self) -> int | None:
         """The last generation committed with this file (None: never)."""
         row = self._db().execute("SELECT value FROM state WHERE key = 'generation'").fetchone()

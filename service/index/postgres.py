@@ -135,10 +135,6 @@ class PostgresIndex:
         self._s = f'"{self.schema}"'
         self._bulk = False
 
-    @classmethod
-    def open(cls, config: IndexConfig, settings: Settings) -> PostgresIndex:
-        return cls(config, settings)
-
     # ---- connections --------------------------------------------------------------------
     @contextmanager
     def _connection(self) -> Iterator[Any]:
