@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-keywords bench-web bench-verifier bench-llama-build bench-isolation bench-formats train-verifier train-cross lint clean help
+.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-keywords bench-web bench-verifier bench-llama-build bench-isolation bench-formats train-verifier train-cross train-combiner lint clean help
 
 help:
 	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the web page and HTTP API on $(HOST):$(PORT)"
@@ -19,7 +19,8 @@ help:
 	@echo "make bench-scale  embedded vs PostgreSQL at 20k/200k chunks: write, commit-to-visible, p50/p95, memory, disk (SCALE_SIZES=...,1000000 SCALE_BACKENDS=postgres)"
 	@echo "make test-postgres  the PostgreSQL tier alone: state store, replicas + workers (pytest -m postgres)"
 	@echo "make train-verifier  rebuild the support head and the cross-encoder (service/verify/model; docs/verifier.md)"
-	@echo "make train-cross  rebuild the cross-encoder alone"
+	@echo "make train-cross  rebuild the cross-encoder (and refit the combination)"
+	@echo "make train-combiner  refit the head + cross-encoder combination alone (RAG_VERIFIER=combined)"
 	@echo "make bench-verifier  the verifier benchmark: support model vs fast checker"
 	@echo "make bench-web  web page: Enter to first streamed word vs the API's, page size"
 	@echo "make bench-llama-build  portable llama.cpp build vs a native one: prompt/generation tok/s"
@@ -108,7 +109,14 @@ train-verifier: $(TRAIN_VENV)/.installed
 train-cross: $(TRAIN_VENV)/.installed
 	nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/build_cross_data.py --out build/cross
 	nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/train_cross.py --data build/cross --out service/verify/model
+	$(MAKE) train-combiner
 	cd service/verify/model && sha256sum -c SHA256SUMS
+# The head + cross-encoder combination (issue 29; ~15 min): both models score the
+# cross-encoder's dev pairs, a logistic fit turns them into one verdict (docs/verifier.md).
+train-combiner: setup $(TRAIN_VENV)/.installed
+	test -f build/cross/dev.jsonl || nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/build_cross_data.py --out build/cross
+	nice -n 10 $(BIN)/python tools/train_verifier/score_pairs.py --data build/cross/dev.jsonl --out build/combiner/dev-scores.jsonl
+	nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/fit_combiner.py --scores build/combiner/dev-scores.jsonl --out service/verify/model
 
 bench-verifier: setup
 	$(BIN)/python -m bench.verifier drafts --out build/verifier/drafts.jsonl

@@ -31,8 +31,9 @@ PostgreSQL is a fresh server per run (tools/local_postgres.py, the `embedded-pos
 wheel: PostgreSQL 18 + pgvector) with the default durability (fsync on) and default
 settings except `shared_buffers=1GB` (default 128MB), `max_connections=200` (as for the
 tests) and `log_min_duration_statement=100` (statements over 100 ms logged, for the index
-build times). The service's own session settings apply (hnsw.ef_search=100,
-maintenance_work_mem=1GB for the index builds).
+build times). The service's own session settings apply (hnsw.ef_search=100, and
+maintenance_work_mem for the index builds from RAG_PG_INDEX_BUILD_MEMORY, 1GB by default:
+set it to 3GB for a million chunks, or the HNSW graph outgrows it and the build slows).
 
 Only the input is synthetic:
 - **Text** is real: sentences of the demo news corpus (/work/shared/corpus or
@@ -690,9 +691,12 @@ def main() -> None:
 
 
 def run_all(sizes: str, backends: str, out: Path) -> None:
+    from service.config import Settings
+
     result: dict[str, Any] = {
         "date": dt.date.today().isoformat(), "machine": f"{os.cpu_count()}-core "
-        f"{platform.machine()}, {_mem_gib()} GiB", "pg_settings": PG_SETTINGS, "runs": []}
+        f"{platform.machine()}, {_mem_gib()} GiB", "pg_settings": PG_SETTINGS,
+        "pg_index_build_memory": Settings().pg_index_build_memory, "runs": []}
     for size in [int(s) for s in sizes.split(",")]:
         for backend in backends.split(","):
             result["runs"].append(measure(size, backend))

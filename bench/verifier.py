@@ -317,7 +317,7 @@ def judges_for(settings: Settings) -> dict[str, Judge]:
     with_rules.rules, with_rules.name = True, "support+rules"  # type: ignore[attr-defined]
     judges = {"support": support, "support+rules": with_rules}
     # The cross-encoder (issue 29): the model alone and with the rules beside it.
-    judges |= {name: JUDGES.get(name)(settings) for name in ("cross", "cross+rules")}
+    judges |= {name: JUDGES.get(name)(settings) for name in ("cross", "cross+rules", "combined")}
     return {**judges, "fast": JUDGES.get("fast")(settings)}
 
 

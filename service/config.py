@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         description="PostgreSQL backend: pgvector's hnsw.ef_search (candidates the HNSW "
         "search keeps; recall against speed).",
     )
+    pg_index_build_memory: str = Field(
+        default="1GB", pattern=r"^[1-9][0-9]*(MB|GB)$",
+        description="PostgreSQL backend: maintenance_work_mem for building the HNSW and GIN "
+        "indexes after a first bulk load. The HNSW build is several times faster when the "
+        "graph fits (about 2.2 KB per 384-dim chunk: 1GB holds ~450k chunks, 3GB a million); "
+        "the memory is taken only while the index is built.",
+    )
 
     # --- generation ----------------------------------------------------------------
     generator: str = Field(
@@ -209,6 +216,12 @@ class Settings(BaseSettings):
         description="P(supported) at which the cross-encoder (RAG_VERIFIER=cross or "
         "cross+rules) counts a sentence as supported; unset: the threshold picked on its "
         "dev split (model/meta.json, \"cross_encoder\").",
+    )
+    combined_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Combined P(supported) at which RAG_VERIFIER=combined (support head + "
+        "cross-encoder) counts a sentence as supported; unset: the threshold fitted on the "
+        "dev split (model/meta.json, \"combiner\").",
     )
     verify_threshold: float = Field(
         default=0.6, ge=0.0, le=1.0,

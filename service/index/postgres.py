@@ -134,6 +134,7 @@ class PostgresIndex:
         self._engine = _engine(settings.database_url, settings.pg_ef_search)
         self._s = f'"{self.schema}"'
         self._bulk = False
+        self._build_memory = settings.pg_index_build_memory
 
     # ---- connections --------------------------------------------------------------------
     @contextmanager
@@ -279,7 +280,7 @@ class PostgresIndex:
 
     def _create_secondary_indexes(self) -> None:
         with self._connection() as db:
-            db.execute("SET maintenance_work_mem = '1GB'")
+            db.execute(f"SET maintenance_work_mem = '{self._build_memory}'")
             for name, how in _SECONDARY.items():
                 db.execute(self._sql(f"CREATE INDEX IF NOT EXISTS {name} ON {{s}}.chunks {how}"))
 

@@ -32,6 +32,12 @@ def _cross(settings: Settings, rules: bool) -> Judge:
     return CrossEncoder.shared(settings.cross_threshold, rules=rules)
 
 
+def _combined(settings: Settings) -> Judge:
+    from service.verify.combined import CombinedJudge
+
+    return CombinedJudge.shared(settings.combined_threshold)
+
+
 def _llm(settings: Settings) -> Judge:
     return LLMJudge(settings, "openai" if settings.generator == "openai" else "local")
 
@@ -39,6 +45,7 @@ def _llm(settings: Settings) -> Judge:
 JUDGES.register("support", _support)  # first: the default of `rag eval --judge`
 JUDGES.register("cross", lambda settings: _cross(settings, rules=False))
 JUDGES.register("cross+rules", lambda settings: _cross(settings, rules=True))
+JUDGES.register("combined", _combined)
 JUDGES.register("fast", _fast)
 JUDGES.register("lexical", lambda settings: LexicalJudge())
 JUDGES.register("llm", _llm)

@@ -32,6 +32,16 @@ class _Pair:
     window: Window
 
 
+def ensure_cited(table: SupportTable, n_evidence: int,
+                 cited: Sequence[Sequence[int]] | None) -> SupportTable:
+    """Score the cited cells of a fresh table in one batch (all cells if `cited` is None)."""
+    rows = len(table.cells)
+    numbers = cited if cited is not None else [range(1, n_evidence + 1)] * rows
+    table.ensure([(c, n - 1) for c, ns in enumerate(numbers) for n in ns
+                  if 1 <= n <= n_evidence])
+    return table
+
+
 class WindowedJudge:
     name: str
     threshold: float
@@ -53,31 +63,32 @@ class WindowedJudge:
               cited: Sequence[Sequence[int]] | None = None) -> SupportTable:
         """Claims against evidence texts. `cited`: per claim, the evidence numbers (from
         1) to score now, in one batch (default: all); the rest are scored when read."""
-        asked = questions or [None] * len(claims)
+        asked = list(questions or [None] * len(claims))
         cut: dict[int, list[Window]] = {}
+        table = SupportTable(lambda cells: self.cells(claims, evidence, asked, cells, cut),
+                             len(claims), len(evidence), self.threshold)
+        return ensure_cited(table, len(evidence), cited)
 
-        def fill(cells: list[tuple[int, int]]) -> dict[tuple[int, int], Cell]:
-            pairs = []
-            for c, e in cells:
-                if e not in cut:
-                    cut[e] = self.cut(evidence[e].text)
-                pairs += [_Pair(c, e, w) for w in cut[e]]
-            probs = self.probabilities(
-                [(claims[p.claim], with_title(evidence[p.evidence].title, p.window.text))
-                 for p in pairs],
-                [f"{asked[p.claim]} {claims[p.claim]}" if asked[p.claim] else claims[p.claim]
-                 for p in pairs],
-                [evidence[p.evidence].title for p in pairs])
-            grouped: dict[tuple[int, int], list[int]] = {}
-            for i, p in enumerate(pairs):
-                grouped.setdefault((p.claim, p.evidence), []).append(i)
-            return {key: self._cell(rows, pairs, probs) for key, rows in grouped.items()}
-
-        table = SupportTable(fill, len(claims), len(evidence), self.threshold)
-        numbers = cited if cited is not None else [range(1, len(evidence) + 1)] * len(claims)
-        table.ensure([(c, n - 1) for c, ns in enumerate(numbers) for n in ns
-                      if 1 <= n <= len(evidence)])
-        return table
+    def cells(self, claims: Sequence[str], evidence: Sequence[Evidence],
+              asked: Sequence[str | None], wanted: list[tuple[int, int]],
+              cut: dict[int, list[Window]]) -> dict[tuple[int, int], Cell]:
+        """The (claim, evidence index from 0) cells in `wanted`, every window of them in
+        one batch; `cut` keeps each evidence text's windows between calls."""
+        pairs = []
+        for c, e in wanted:
+            if e not in cut:
+                cut[e] = self.cut(evidence[e].text)
+            pairs += [_Pair(c, e, w) for w in cut[e]]
+        probs = self.probabilities(
+            [(claims[p.claim], with_title(evidence[p.evidence].title, p.window.text))
+             for p in pairs],
+            [f"{asked[p.claim]} {claims[p.claim]}" if asked[p.claim] else claims[p.claim]
+             for p in pairs],
+            [evidence[p.evidence].title for p in pairs])
+        grouped: dict[tuple[int, int], list[int]] = {}
+        for i, p in enumerate(pairs):
+            grouped.setdefault((p.claim, p.evidence), []).append(i)
+        return {key: self._cell(rows, pairs, probs) for key, rows in grouped.items()}
 
     def _cell(self, rows: list[int], pairs: list[_Pair], probs: np.ndarray) -> Cell:
         best = max(rows, key=lambda i: probs[i, 0])

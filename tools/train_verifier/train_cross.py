@@ -35,15 +35,8 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 from bert import CrossEncoder  # noqa: E402
 from build_data import package_file  # noqa: E402
-from train_head import (  # noqa: E402
-    F,
-    auroc,
-    balanced,
-    ece,
-    plot,
-    temperature_for,
-    update_sums,
-)
+from measures import auroc, balanced, ece, plot  # noqa: E402
+from train_head import F, temperature_for, update_sums  # noqa: E402
 
 CLASSES = ["supported", "contradicted", "not_found"]
 TARGET = {"supported": 0, "contradicted": 1, "not_found": 2, "unsupported": -1}

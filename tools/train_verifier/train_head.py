@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
-import itertools
 import json
 import pickle
 import random
@@ -37,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 from build_data import documents, package_file  # noqa: E402
+from measures import auroc, balanced, ece, plot  # noqa: E402
 
 
 def _load(name: str, path: Path):
@@ -184,36 +184,6 @@ def fit(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, members: int) -> H
     return Head(trained).eval()
 
 
-def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(1, len(scores) + 1)
-    for value in np.unique(scores):  # ties share their mean rank
-        tied = scores == value
-        ranks[tied] = ranks[tied].mean()
-    pos = labels.sum()
-    neg = len(labels) - pos
-    return float((ranks[labels == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
-
-
-def balanced(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
-    return float(((scores[labels == 1] >= threshold).mean()
-                  + (scores[labels == 0] < threshold).mean()) / 2)
-
-
-def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> tuple[float, list]:
-    edges = np.linspace(0, 1, bins + 1)
-    total, curve = 0.0, []
-    for lo, hi in itertools.pairwise(edges):
-        inside = (probs >= lo) & ((probs < hi) if hi < 1 else (probs <= hi))
-        if inside.any():
-            gap = abs(probs[inside].mean() - labels[inside].mean())
-            total += inside.mean() * gap
-            curve.append((float(probs[inside].mean()), float(labels[inside].mean()),
-                          int(inside.sum())))
-    return float(total), curve
-
-
 def temperature_for(logits: torch.Tensor, labels: np.ndarray) -> float:
     y = torch.tensor(labels, dtype=torch.float32)
     best, best_t = float("inf"), 1.0
@@ -223,23 +193,6 @@ def temperature_for(logits: torch.Tensor, labels: np.ndarray) -> float:
         if loss < best:
             best, best_t = loss, float(t)
     return round(best_t, 2)
-
-
-def plot(curve: list, path: Path, title: str, label: str = "support head") -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
-    ax.plot([c[0] for c in curve], [c[1] for c in curve], "o-", label=label)
-    ax.set_xlabel("predicted P(supported)")
-    ax.set_ylabel("share actually supported")
-    ax.set_title(title, fontsize=9)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
 
 
 def export(head: Head, out: Path) -> Path:

@@ -1,0 +1,103 @@
+"""The combined verifier (service/verify/combined.py): the support head and the
+cross-encoder, fitted together. Its measured quality is in docs/benchmarks.md ("Verifier
+(issue 29)"); here, what its code promises."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service.config import Settings
+from service.errors import ModelNotInstalled
+from service.evaluation.calibration import LabelledPair, calibrate_pairs
+from service.verify.backends import JUDGES
+from service.verify.combined import MODEL_DIR, CombinedJudge
+from service.verify.table import Evidence
+from tests.test_cross_encoder import (
+    DEMO_TITLE,
+    EVIDENCE,
+    MEDINSKY_PASSAGE,
+    UMEROV_PASSAGE,
+    WRONG,
+)
+
+CLAIMS = [
+    "Medinsky led Russia's delegation at the Istanbul talks.",
+    "They agreed to exchange 1,000 prisoners of war for 1,000.",
+    "The two sides agreed to swap a thousand prisoners each.",
+    "They agreed to exchange 5,000 prisoners of war.",
+    "Umerov led the Russian delegation.",
+    "The exchange was carried out with the mediation of Ankara.",
+    "The central bank raised interest rates to 7 percent.",
+    "Medinsky met Umerov in Istanbul, and the talks collapsed after an hour.",
+]
+
+
+@pytest.fixture(scope="module")
+def judge() -> CombinedJudge:
+    return CombinedJudge.shared()
+
+
+class CountingCross:
+    """The real cross-encoder, counting the cells it is asked to score."""
+
+    def __init__(self, judge: CombinedJudge) -> None:
+        self.inner, self.cells_scored = judge.cross, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def cells(self, claims, evidence, asked, wanted, cut):  # type: ignore[no-untyped-def]
+        self.cells_scored += len(wanted)
+        return self.inner.cells(claims, evidence, asked, wanted, cut)
+
+
+def test_skipping_the_cross_encoder_never_changes_a_verdict(judge: CombinedJudge) -> None:
+    counting = CountingCross(judge)
+    lazy = CombinedJudge(head=judge.head, cross=counting)  # type: ignore[arg-type]
+    evidence = [Evidence(EVIDENCE), Evidence(MEDINSKY_PASSAGE, DEMO_TITLE)]
+    fast = lazy.table(CLAIMS, evidence)
+    exact = judge.table(CLAIMS, evidence, exact=True)
+    assert [fast.verdict(c, [1, 2]) for c in range(len(CLAIMS))] == [
+        exact.verdict(c, [1, 2]) for c in range(len(CLAIMS))]
+    assert counting.cells_scored < len(CLAIMS) * len(evidence)  # some cells were skipped
+
+
+def test_a_restated_sentence_passes_and_a_changed_figure_does_not(judge: CombinedJudge) -> None:
+    assert judge.score("They agreed to exchange 1,000 prisoners of war for 1,000.",
+                       EVIDENCE) >= judge.threshold
+    assert judge.verdict("They agreed to exchange 5,000 prisoners of war for 5,000.",
+                         EVIDENCE) == "contradicted"
+    assert judge.verdict("The central bank raised interest rates to 7 percent.",
+                         EVIDENCE) != "supported"
+
+
+@pytest.mark.parametrize("passage", [UMEROV_PASSAGE, MEDINSKY_PASSAGE])
+def test_the_demo_questions_wrong_answer_is_contradicted(judge: CombinedJudge,
+                                                         passage: str) -> None:
+    assert judge.table([WRONG], [Evidence(passage, DEMO_TITLE)]).verdict(
+        0, [1]) == "contradicted"
+
+
+def test_it_is_registered_and_keeps_the_calibration_shape(judge: CombinedJudge) -> None:
+    assert JUDGES.get("combined")(Settings()) is judge  # one loaded judge per process
+    pairs = [LabelledPair(claim=c, evidence=EVIDENCE, label=y) for c, y in [
+        ("Medinsky headed the Russian delegation.", 1),
+        ("The talks were held in Geneva.", 0)]]
+    result = calibrate_pairs(judge, pairs, show_progress=False)
+    assert result["judge"] == "combined" and result["n"] == 2
+    assert result["auroc"] == 1.0
+
+
+def test_a_combiner_fitted_on_other_features_is_refused(judge: CombinedJudge,
+                                                        tmp_path: Path) -> None:
+    for name in ("meta.json", "support_head.onnx"):
+        shutil.copy(MODEL_DIR / name, tmp_path / name)
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    meta["combiner"]["features"] = ["head", "cross"]
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelNotInstalled, match="refit"):
+        CombinedJudge(tmp_path, head=judge.head, cross=judge.cross)

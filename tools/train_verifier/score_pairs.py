@@ -1,0 +1,61 @@
+"""Score (claim, evidence) pairs with the support head and the cross-encoder, cell by cell
+(a claim against one evidence text, its best window), with the combination's inputs
+(`service.verify.combined.features`), for fit_combiner.py. Runs in the service's
+environment: onnxruntime only.
+
+    python tools/train_verifier/score_pairs.py --data build/cross/dev.jsonl \
+        --out build/combiner/dev-scores.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tqdm import tqdm  # noqa: E402
+
+from service.verify.combined import FEATURES, features, logit  # noqa: E402
+from service.verify.cross_encoder import CrossEncoder  # noqa: E402
+from service.verify.support_model import SupportModel  # noqa: E402
+from service.verify.table import Cell, Evidence  # noqa: E402
+
+
+def cell_of(judge: SupportModel | CrossEncoder, claim: str, evidence: str,
+            question: str | None) -> Cell:
+    table = judge.table([claim], [Evidence(evidence)], [question])
+    table.ensure([(0, 0)])
+    cell = table.cells[0][0]
+    assert cell is not None
+    return cell
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="pairs (build_cross_data.py)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--limit", type=int)
+    args = parser.parse_args()
+    head, cross = SupportModel(), CrossEncoder()
+    rows = [json.loads(line) for line in args.data.open(encoding="utf-8")][:args.limit]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as f:
+        for row in tqdm(rows, desc="scoring pairs", unit="pair", file=sys.stderr):
+            cells = {name: cell_of(judge, row["claim"], row["evidence"], row.get("question"))
+                     for name, judge in (("head", head), ("cross", cross))}
+            f.write(json.dumps({**row, **{f"{name}_{key}": getattr(cell, key)
+                                          for name, cell in cells.items()
+                                          for key in ("score", "p_contradicted",
+                                                      "contradicted")},
+                                "features": FEATURES,
+                                "x": features(cells["head"], logit(cells["cross"].score),
+                                              row["claim"], row["evidence"]).tolist()}
+                               ) + "\n")
+
+
+if __name__ == "__main__":
+    main()
