@@ -34,6 +34,9 @@ CLAIMS = [
     "The central bank raised interest rates to 7 percent.",
     "Medinsky met Umerov in Istanbul, and the talks collapsed after an hour.",
 ]
+KNOWLEDGE = ("The Dark Knight is directed by Christopher Nolan. The Dark Knight is starring "
+             "Heath Ledger.")
+PARAPHRASE = "Heath Ledger was in it, and Nolan directed it."
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +61,22 @@ class CountingCross:
 def test_skipping_the_cross_encoder_never_changes_a_verdict(judge: CombinedJudge) -> None:
     counting = CountingCross(judge)
     lazy = CombinedJudge(head=judge.head, cross=counting)  # type: ignore[arg-type]
-    evidence = [Evidence(EVIDENCE), Evidence(MEDINSKY_PASSAGE, DEMO_TITLE)]
-    fast = lazy.table(CLAIMS, evidence)
-    exact = judge.table(CLAIMS, evidence, exact=True)
-    assert [fast.verdict(c, [1, 2]) for c in range(len(CLAIMS))] == [
-        exact.verdict(c, [1, 2]) for c in range(len(CLAIMS))]
-    assert counting.cells_scored < len(CLAIMS) * len(evidence)  # some cells were skipped
+    claims = [*CLAIMS, PARAPHRASE]
+    evidence = [Evidence(EVIDENCE), Evidence(MEDINSKY_PASSAGE, DEMO_TITLE), Evidence(KNOWLEDGE)]
+    fast = lazy.table(claims, evidence)
+    exact = judge.table(claims, evidence, exact=True)
+    for n in (1, 2, 3):
+        assert [fast.verdict(c, [n]) for c in range(len(claims))] == [
+            exact.verdict(c, [n]) for c in range(len(claims))]
+    assert 0 < counting.cells_scored < len(claims) * len(evidence)  # some cells skipped
+
+
+def test_a_paraphrase_the_head_misses_passes_by_the_cross_encoders_reading(
+        judge: CombinedJudge) -> None:
+    assert judge.head.score(PARAPHRASE, KNOWLEDGE) < judge.head.threshold
+    assert judge.verdict(PARAPHRASE, KNOWLEDGE) == "supported"
+    assert judge.verdict("Heath Ledger directed it, and Nolan was in it.",
+                         KNOWLEDGE) != "supported"
 
 
 def test_a_restated_sentence_passes_and_a_changed_figure_does_not(judge: CombinedJudge) -> None:
