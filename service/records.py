@@ -151,6 +151,9 @@ class Passage(BaseModel):
     dense_rank: int | None = None
     bm25_rank: int | None = None
     provenance: Origin = Field(default="bundled", description="Who added its document.")
+    reported_speech: bool = Field(
+        default=True, description="Whether the verifier may attribute its reported speech "
+        "to a speaker (its index's `[verify] reported_speech`).")
     sections: list[Section] = Field(
         default_factory=list, description="Its document's sections that the passage "
         "touches: where a (narrowed) span of it came from.")

@@ -3,6 +3,8 @@ reported speech read by rule, and the verifier's lead-in naming them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from service.config import Settings
@@ -420,3 +422,28 @@ def test_a_clause_tagged_after_a_comma_is_the_speakers_however_it_opens(sentence
     report = report_of(sentence)
     assert report is not None and sentence[report.end:].startswith(",")
     assert report.start == 0 and report.end == sentence.rindex(",")
+
+
+def test_an_index_that_turns_reported_speech_off_keeps_claims_unattributed(
+        judge: Judge, tmp_path: Path) -> None:
+    """index.toml `[verify] reported_speech = false` reaches the passages, and the verifier
+    then neither names a speaker nor contradicts by one."""
+    from service.index.config import load_index_config
+
+    (tmp_path / "memos").mkdir()
+    (tmp_path / "memos" / "index.toml").write_text('[verify]\nreported_speech = false\n')
+    config = load_index_config(Settings(indexes_dir=tmp_path), "memos")
+    assert config.verify.reported_speech is False
+    assert load_index_config(Settings(), "news").verify.reported_speech is True
+    title = "Putin and Trump agree to begin negotiations on a Ukrainian settlement"
+    bundled = _passages(IZVESTIA, source=None, title=title)
+    plain = [p.model_copy(update={"reported_speech": False}) for p in bundled]
+    wrong = "President Trump argued that Russia should make no compromises at all [1]."
+    assert verify_text(wrong, bundled, judge, "mark").checks[0].verdict == "contradicted"
+    assert verify_text(wrong, plain, judge, "mark").checks[0].verdict == "supported"
+    planted = _passages("“Sanctions on Russia must end this month,” said Tatiana Stanovaya, "
+                        "the founder of R. Politik.", title="Notes", source=None)
+    text = "Sanctions on Russia must end this month [1]."
+    out = verify_text(text, [p.model_copy(update={"reported_speech": False})
+                             for p in planted], judge, "mark")
+    assert out.checks[0].supported and out.checks[0].speaker is None

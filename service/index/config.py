@@ -39,6 +39,16 @@ class EmbedderConfig(BaseModel):
     name: str = "minilm"
 
 
+class VerifyConfig(BaseModel):
+    model_config = {"extra": "forbid"}
+    reported_speech: bool = Field(
+        default=True, description="Attribute reported speech to its speaker: a sentence "
+        "the passages only report as somebody's words (\"..., Lavrov said\") is shown as "
+        "theirs, and one putting those words in another's mouth is contradicted "
+        "(docs/verifier.md, \"Who says it\"). Built for news; turn it off for documents "
+        "that speak for themselves (contracts, manuals, records).")
+
+
 class IndexConfig(BaseModel):
     model_config = {"extra": "forbid"}
     name: str
@@ -47,6 +57,7 @@ class IndexConfig(BaseModel):
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
 
     @property
     def store_dir(self) -> Path:

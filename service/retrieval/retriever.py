@@ -138,6 +138,7 @@ class Retriever:
                 start=w.start, end=w.end, score=w.score, rank=len(passages) + 1,
                 dense_rank=candidates.dense_rank.get(cid),
                 bm25_rank=candidates.bm25_rank.get(cid), provenance=doc.provenance.origin,
+                reported_speech=self.config.verify.reported_speech,
                 sections=clip(doc.sections, w.start, w.end),
             ))
         return passages, coverage

@@ -131,11 +131,13 @@ def _check(claim: str, index: int, cited: list[int], score: float,
     supported claim, a speaker the sentence (as its writer attributes it, `own`) misnames
     (then contradicted) or may be shown as saying it. Speakers are not read from an
     uploaded document: its claims stay under its own name, whoever it says said them,
-    and it cannot overrule the answer's own citation."""
+    and it cannot overrule the answer's own citation; nor from an index whose documents
+    speak for themselves (index.toml `[verify] reported_speech = false`)."""
     supported = action in ("kept", "recited")
     verdict = table.verdict(index, cited) if table is not None else None
     spans = table.spans(index, cited) if table is not None else []
-    by_speaker = supported and not any(passages[n - 1].provenance == "uploaded" for n in cited)
+    by_speaker = supported and all(passages[n - 1].provenance != "uploaded"
+                                   and passages[n - 1].reported_speech for n in cited)
     if by_speaker and _misattributed(spans, passages, own):
         supported, by_speaker, verdict = False, False, "contradicted"
         action = "dropped" if policy == "drop" else "marked"
