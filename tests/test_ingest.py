@@ -72,6 +72,12 @@ def test_changed_file_reembeds_only_that_file_and_deleted_file_disappears(
     docs = {d.doc_id: d for d in store.iter_documents(gen)}
     assert sorted(docs) == ["a0.txt", "a1.txt", "a2.txt"]
     assert "grain exports" in docs["a1.txt"].text
+    # Read by id, each generation sees its own version (a reader still at the previous
+    # one keeps the old text and the deleted file until the next run collects them).
+    now = store.documents(["a1.txt", "a3.txt"], gen)
+    before = store.documents(["a1.txt", "a3.txt"], gen - 1)
+    assert sorted(now) == ["a1.txt"] and "grain exports" in now["a1.txt"].text
+    assert sorted(before) == ["a1.txt", "a3.txt"] and "grain" not in before["a1.txt"].text
     # The keyword index follows: the deleted file's words are gone, the changed file's
     # old version no longer matches, its new one does.
     vector = np.zeros(384, dtype=np.float32)

