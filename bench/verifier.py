@@ -262,7 +262,9 @@ def verify_drafts(judges: dict[str, Judge], drafts: list[dict[str, Any]],
         warm_latency: list[float] = []
         claims: list[float] = []  # per answer: its checked sentences
         windows: list[float] = []  # and the windows of the passages they cite
-        cut = getattr(judge, "cut", None)
+        # The combined judge reads the head's windows (and the cross-encoder's, where it
+        # runs); its count is the head's.
+        cut = getattr(judge, "cut", None) or getattr(getattr(judge, "head", None), "cut", None)
         if isinstance(judge, Warmable):
             judge.warm(index_texts)  # as `rag serve` does at start
         for d in usable:

@@ -202,10 +202,11 @@ class Settings(BaseSettings):
         "more generation, only for such answers; a streamed answer gets the second one "
         "after a notice (prompts/reread_notice.md).")
     verifier: str = Field(
-        default="support", description="A registered support judge "
-        "(service/verify/backends.py) that checks answers: support (the trained support "
-        "model: verdicts supported / contradicted / not found, evidence spans; "
-        "docs/verifier.md), fast (names, numbers, words, MiniLM), lexical or llm.")
+        default="combined", description="A registered support judge "
+        "(service/verify/backends.py) that checks answers: combined (the support head and "
+        "the cross-encoder fitted together: verdicts supported / contradicted / not found, "
+        "evidence spans; docs/verifier.md), support (the head alone), cross, cross+rules, "
+        "fast (names, numbers, words, MiniLM), lexical or llm.")
     support_threshold: float | None = Field(
         default=None, ge=0.0, le=1.0,
         description="P(supported) at which the support model counts a sentence as "

@@ -77,8 +77,8 @@ def _register_calibrate(esub: Any) -> None:
         'one {"claim", "evidence", "label": 0|1} a line; a claim of several sentences is '
         "scored by its least-supported sentence) and saves nothing.")
     cal.add_argument("--judge", choices=JUDGES.names(),
-                     help="default: the answer-time verifier (RAG_VERIFIER); support is the "
-                     "trained support model (docs/verifier.md)")
+                     help="default: the answer-time verifier (RAG_VERIFIER); combined is the "
+                     "support head and the cross-encoder together (docs/verifier.md)")
     cal.add_argument("--n", type=int, default=500, help="HaluEval pairs (default 500)")
     cal.add_argument("--data", type=Path, metavar="FILE.jsonl",
                      help="your own labelled pairs instead of HaluEval")

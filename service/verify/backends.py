@@ -42,10 +42,10 @@ def _llm(settings: Settings) -> Judge:
     return LLMJudge(settings, "openai" if settings.generator == "openai" else "local")
 
 
-JUDGES.register("support", _support)  # first: the default of `rag eval --judge`
+JUDGES.register("combined", _combined)  # the default (RAG_VERIFIER)
+JUDGES.register("support", _support)
 JUDGES.register("cross", lambda settings: _cross(settings, rules=False))
 JUDGES.register("cross+rules", lambda settings: _cross(settings, rules=True))
-JUDGES.register("combined", _combined)
 JUDGES.register("fast", _fast)
 JUDGES.register("lexical", lambda settings: LexicalJudge())
 JUDGES.register("llm", _llm)
