@@ -53,9 +53,9 @@ class CountingCross:
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    def cells(self, claims, evidence, asked, wanted, cut):  # type: ignore[no-untyped-def]
+    def cells(self, claims, evidence, asked, wanted, cut, pick=None):  # type: ignore[no-untyped-def]
         self.cells_scored += len(wanted)
-        return self.inner.cells(claims, evidence, asked, wanted, cut)
+        return self.inner.cells(claims, evidence, asked, wanted, cut, pick)
 
 
 def test_skipping_the_cross_encoder_never_changes_a_verdict(judge: CombinedJudge) -> None:
@@ -93,6 +93,20 @@ def test_the_demo_questions_wrong_answer_is_contradicted(judge: CombinedJudge,
                                                          passage: str) -> None:
     assert judge.table([WRONG], [Evidence(passage, DEMO_TITLE)]).verdict(
         0, [1]) == "contradicted"
+
+
+def test_the_cross_encoder_reads_the_window_around_the_heads(judge: CombinedJudge) -> None:
+    """A long passage is several reading windows; the cross-encoder reads only the one
+    holding the head's window (where the claim's words are)."""
+    filler = " ".join(f"Paragraph {i} is about the weather in spring and nothing else."
+                      for i in range(20))
+    passage = f"{filler} {EVIDENCE} {filler}"
+    claim = "They agreed to exchange 1,000 prisoners of war for 1,000."
+    args = ([claim], [Evidence(passage)], [None], [(0, 0)])
+    head = judge.head.cells(*args, {})
+    cross = judge.cross_cells(*args, head, {})[(0, 0)]
+    assert passage[cross.start:cross.end].count("1,000 prisoners") == 1
+    assert cross.start <= head[(0, 0)].start < head[(0, 0)].end <= cross.end
 
 
 def test_it_is_registered_and_keeps_the_calibration_shape(judge: CombinedJudge) -> None:

@@ -14,8 +14,9 @@ threshold; otherwise contradicted when the head's cell is (a name, number, date 
 polarity in conflict that the checks point at), else not found. The window shown is the
 head's, or the cross-encoder's when only it found support.
 
-The cross-encoder costs ~10-20 ms a window, the head ~1 ms: the cross-encoder runs only
-on cells whose verdict it can change. The combined logit is linear in the cross-encoder's
+The cross-encoder costs ~10-20 ms a window, the head ~1 ms: the cross-encoder reads one
+window per cell, the reading window around the head's (where the claim's words are), and
+runs only on cells whose verdict it can change. The combined logit is linear in the cross-encoder's
 logit, so with the head's cell known the verdict is fixed when both ends of the
 cross-encoder's range (`cross_range` in the fit) fall on one side of the threshold; such
 a cell's score is the head-only bound nearest to it. `score()` (evaluation: AUROC,
@@ -93,16 +94,21 @@ class CombinedJudge:
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, model_dir: Path = MODEL_DIR, threshold: float | None = None,
-                 head: SupportModel | None = None, cross: CrossEncoder | None = None) -> None:
+                 head: SupportModel | None = None, cross: CrossEncoder | None = None,
+                 fitted: bool = True) -> None:
+        """`fitted=False`: the two models only, before a combination is fitted
+        (tools/train_verifier/score_pairs.py reads their cells through `cross_cells`)."""
+        self.head = head or SupportModel.shared()
+        self.cross = cross or CrossEncoder.shared()
+        self._cache = self.head._cache  # the warm-up state is the head's encoder cache
+        if not fitted:
+            return
         meta = json.loads((model_dir / "meta.json").read_text())
         if "combiner" not in meta:
             raise ModelNotInstalled(f"{model_dir / 'meta.json'} has no combiner: run "
                                     "`make train-verifier`")
         self.combination = Combination(meta["combiner"])
         self.threshold = self.combination.threshold if threshold is None else threshold
-        self.head = head or SupportModel.shared()
-        self.cross = cross or CrossEncoder.shared()
-        self._cache = self.head._cache  # the warm-up state is the head's encoder cache
 
     @classmethod
     def shared(cls, threshold: float | None = None) -> CombinedJudge:
@@ -132,8 +138,7 @@ class CombinedJudge:
                        for key, (lo, hi) in bounds.items()
                        if not exact and (hi < self.threshold or lo >= self.threshold)}
             undecided = [key for key in wanted if key not in decided]
-            crosses = self.cross.cells(claims, evidence, asked, undecided, cuts[1]) if (
-                undecided) else {}
+            crosses = self.cross_cells(claims, evidence, asked, undecided, heads, cuts[1])
             out = {}
             for key in wanted:
                 head, cross = heads[key], crosses.get(key)
@@ -149,6 +154,18 @@ class CombinedJudge:
 
         table = SupportTable(fill, len(claims), len(evidence), self.threshold)
         return ensure_cited(table, len(evidence), cited)
+
+    def cross_cells(self, claims: Sequence[str], evidence: Sequence[Evidence],
+                    asked: Sequence[str | None], wanted: list[tuple[int, int]],
+                    heads: dict[tuple[int, int], Cell], cut: dict[int, list[Window]]
+                    ) -> dict[tuple[int, int], Cell]:
+        """The cross-encoder's cells, each read in the one reading window that overlaps
+        the head's window (best, or contradicting) the most: where the claim's words are."""
+        def pick(c: int, e: int, windows: list[Window]) -> list[Window]:
+            head = heads[(c, e)]
+            return [max(windows, key=lambda w: min(w.end, head.end) - max(w.start, head.start))]
+
+        return self.cross.cells(claims, evidence, asked, wanted, cut, pick) if wanted else {}
 
     def score(self, claim: str, evidence: str, question: str | None = None) -> float:
         """Judge protocol: the combined P(supported), both models run."""

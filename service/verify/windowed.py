@@ -14,7 +14,7 @@ best window's P(supported); its verdict:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,8 @@ from service.verify.table import Cell, Evidence, SupportTable, Verdict
 from service.verify.windows import Window, windows, with_title
 
 CONTRADICTION_FLOOR = 0.5
+#: Which of a (claim, evidence) cell's windows to read: (claim, evidence, windows) -> some.
+Pick = Callable[[int, int, list[Window]], list[Window]]
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,16 @@ class WindowedJudge:
 
     def cells(self, claims: Sequence[str], evidence: Sequence[Evidence],
               asked: Sequence[str | None], wanted: list[tuple[int, int]],
-              cut: dict[int, list[Window]]) -> dict[tuple[int, int], Cell]:
-        """The (claim, evidence index from 0) cells in `wanted`, every window of them in
-        one batch; `cut` keeps each evidence text's windows between calls."""
+              cut: dict[int, list[Window]], pick: Pick | None = None
+              ) -> dict[tuple[int, int], Cell]:
+        """The (claim, evidence index from 0) cells in `wanted`, their windows in one
+        batch; `cut` keeps each evidence text's windows between calls; `pick` chooses
+        which of a cell's windows to read (default: all)."""
         pairs = []
         for c, e in wanted:
             if e not in cut:
                 cut[e] = self.cut(evidence[e].text)
-            pairs += [_Pair(c, e, w) for w in cut[e]]
+            pairs += [_Pair(c, e, w) for w in (pick(c, e, cut[e]) if pick else cut[e])]
         probs = self.probabilities(
             [(claims[p.claim], with_title(evidence[p.evidence].title, p.window.text))
              for p in pairs],

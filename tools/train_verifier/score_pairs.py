@@ -19,19 +19,19 @@ sys.path.insert(0, str(ROOT))
 
 from tqdm import tqdm  # noqa: E402
 
-from service.verify.combined import FEATURES, features, logit  # noqa: E402
+from service.verify.combined import FEATURES, CombinedJudge, features, logit  # noqa: E402
 from service.verify.cross_encoder import CrossEncoder  # noqa: E402
 from service.verify.support_model import SupportModel  # noqa: E402
 from service.verify.table import Cell, Evidence  # noqa: E402
 
 
-def cell_of(judge: SupportModel | CrossEncoder, claim: str, evidence: str,
-            question: str | None) -> Cell:
-    table = judge.table([claim], [Evidence(evidence)], [question])
-    table.ensure([(0, 0)])
-    cell = table.cells[0][0]
-    assert cell is not None
-    return cell
+def cells_of(judge: CombinedJudge, claim: str, evidence: str,
+             question: str | None) -> dict[str, Cell]:
+    """The head's cell and the cross-encoder's, read as the combined judge reads them."""
+    args = ([claim], [Evidence(evidence)], [question], [(0, 0)])
+    head = judge.head.cells(*args, {})
+    return {"head": head[(0, 0)],
+            "cross": judge.cross_cells(*args, head, {})[(0, 0)]}
 
 
 def main() -> None:
@@ -40,13 +40,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--limit", type=int)
     args = parser.parse_args()
-    head, cross = SupportModel(), CrossEncoder()
+    judge = CombinedJudge(head=SupportModel(), cross=CrossEncoder(), fitted=False)
     rows = [json.loads(line) for line in args.data.open(encoding="utf-8")][:args.limit]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as f:
         for row in tqdm(rows, desc="scoring pairs", unit="pair", file=sys.stderr):
-            cells = {name: cell_of(judge, row["claim"], row["evidence"], row.get("question"))
-                     for name, judge in (("head", head), ("cross", cross))}
+            cells = cells_of(judge, row["claim"], row["evidence"], row.get("question"))
             f.write(json.dumps({**row, **{f"{name}_{key}": getattr(cell, key)
                                           for name, cell in cells.items()
                                           for key in ("score", "p_contradicted",
