@@ -109,6 +109,27 @@ def test_the_cross_encoder_reads_the_window_around_the_heads(judge: CombinedJudg
     assert cross.start <= head[(0, 0)].start < head[(0, 0)].end <= cross.end
 
 
+CLAUSE = ("5.1 The Contractor shall keep a site manager and a pipe-fitting crew of at least "
+          "eight fitters on site from 1 June 2025 until mechanical completion. 5.2 The "
+          "Contractor's site manager is Miriam Kolb, who has held the post since July 2025.")
+
+
+def test_a_restatement_the_head_passes_stays_passed_unless_a_name_or_number_is_new(
+        judge: CombinedJudge) -> None:
+    """The cross-encoder under-reads contract text; it may not veto the head's "supported"
+    on a claim made of the passage's words, names and numbers (`restated`)."""
+    faithful = "Miriam Kolb has been the Contractor's site manager since July 2025."
+    args = ([faithful], [Evidence(CLAUSE)], [None], [(0, 0)])
+    head = judge.head.cells(*args, {})
+    cross = judge.cross_cells(*args, head, {})[(0, 0)]
+    assert cross.score < judge.cross.threshold  # what the cross-encoder alone would say
+    assert judge.verdict(faithful, CLAUSE) == "supported"
+    assert judge.verdict("Peter Kolb has been the Contractor's site manager since July 2025.",
+                         CLAUSE) != "supported"
+    assert judge.verdict("Miriam Kolb has been the Contractor's site manager since July "
+                         "2024.", CLAUSE) == "contradicted"
+
+
 def test_it_is_registered_and_keeps_the_calibration_shape(judge: CombinedJudge) -> None:
     assert JUDGES.get("combined")(Settings()) is judge  # one loaded judge per process
     pairs = [LabelledPair(claim=c, evidence=EVIDENCE, label=y) for c, y in [
