@@ -88,6 +88,26 @@ def test_changed_file_reembeds_only_that_file_and_deleted_file_disappears(
         store.search(vector, ["grain"], 10, gen).keyword) == 1
 
 
+def test_a_file_changed_twice_leaves_each_generation_one_version(
+        indexes_dir: Path, backend: Backend) -> None:
+    """Updating a file again before the old version is collected retires only the live
+    one: a reader still at the middle generation sees that generation's version alone."""
+    directory = write_index(indexes_dir, "inc3", {f"a{i}.txt": article(i) for i in range(3)})
+    settings = make_settings(indexes_dir, **backend.fields)
+    config = load_index_config(settings, "inc3")
+    for topic in ("negotiations", "grain exports", "energy prices"):
+        (directory / "docs" / "a1.txt").write_text(article(1, topic), encoding="utf-8")
+        ingest(config, settings, show_progress=False)
+    store = open_index(config, settings)
+    gen = store.require_manifest().generation
+    vector = np.zeros(384, dtype=np.float32)
+    vector[0] = 1.0
+    middle = store.search(vector, [], 10, gen - 1)
+    a1 = [c for c in middle.dense if middle.chunks[c].doc_id == "a1.txt"]
+    assert len(a1) == 1
+    assert "grain" in store.documents(["a1.txt"], gen - 1)["a1.txt"].text
+
+
 def test_bad_files_are_reported_by_name_and_skipped(indexes_dir: Path) -> None:
     directory = write_index(indexes_dir, "bad3", {"good.txt": article(1)})
     settings = make_settings(indexes_dir)
