@@ -21,7 +21,7 @@ help:
 	@echo "make train-verifier  rebuild the support head and the cross-encoder (service/verify/model; docs/verifier.md)"
 	@echo "make train-cross  rebuild the cross-encoder (and refit the combination)"
 	@echo "make train-combiner  refit the head + cross-encoder combination alone (RAG_VERIFIER=combined)"
-	@echo "make bench-verifier  the verifier benchmark: support model vs fast checker"
+	@echo "make bench-verifier  the verifier benchmark: every support judge, news and the contracts second domain"
 	@echo "make bench-web  web page: Enter to first streamed word vs the API's, page size"
 	@echo "make bench-llama-build  portable llama.cpp build vs a native one: prompt/generation tok/s"
 	@echo "make bench-isolation  local answers with the model in its own process vs in process"
@@ -122,6 +122,9 @@ bench-verifier: setup
 	$(BIN)/python -m bench.verifier drafts --out build/verifier/drafts.jsonl
 	$(BIN)/python -m bench.verifier drafts --dataset bench/data/unseen_news.jsonl --out build/verifier/drafts-unseen.jsonl
 	$(BIN)/python -m bench.verifier run --drafts build/verifier/drafts.jsonl build/verifier/drafts-unseen.jsonl --out bench/results/verifier.json
+	$(BIN)/rag ingest --index contracts --quiet
+	RAG_INDEX=contracts $(BIN)/python -m bench.verifier drafts --dataset eval/datasets/contracts.jsonl --out build/verifier/drafts-contracts.jsonl
+	RAG_INDEX=contracts $(BIN)/python -m bench.verifier run --parts drafts --drafts build/verifier/drafts-contracts.jsonl --dataset eval/datasets/contracts.jsonl --out bench/results/verifier-contracts.json
 # The portable llama.cpp build (scripts/install.sh) against the native one llama-cpp-python
 # builds by default, in a throwaway venv under build/ (one more ~6-minute compile).
 NATIVE_VENV ?= build/native-venv
