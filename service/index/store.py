@@ -197,7 +197,7 @@ class IndexStore:
         for batch in _batches(wanted, _PAGE):
             where = {"doc_id": {"$in": batch}}
             for _, m, text in self._get_all(self._docs, where, ["metadatas", "documents"]):
-                if m["gen_from"] <= generation < m["gen_to"]:
+                if m and m["gen_from"] <= generation < m["gen_to"]:
                     found[m["doc_id"]] = _document(m, text)
         return found
 
@@ -247,8 +247,10 @@ class IndexStore:
         got = self._chunks.query(query_embeddings=[embedding.tolist()],
                                  n_results=max(min(k + hidden, total), 1),
                                  include=["metadatas"])
+        # A record another process is writing can come back without its metadata yet
+        # (Chroma adds the vector before the metadata): not visible, like any uncommitted.
         hits = [(cid, m) for cid, m in zip(got["ids"][0], got["metadatas"][0], strict=True)
-                if m["gen_from"] <= generation < m["gen_to"]]
+                if m and m["gen_from"] <= generation < m["gen_to"]]
         return hits[:k]
 
     # ---- writing ----------------------------------------------------------------------
@@ -336,7 +338,7 @@ class IndexStore:
             # every metadata row (3 s a document at 1M chunks; see `documents`).
             chunk_ids = [i for i, m, _ in self._get_all(
                 self._chunks, {"doc_id": version.doc_id}, ["metadatas"])
-                if m["gen_to"] == LIVE and m["gen_from"] < generation]
+                if m and m["gen_to"] == LIVE and m["gen_from"] < generation]
             for batch in _batches(chunk_ids, _PAGE):
                 self._chunks.update(ids=batch, metadatas=[{"gen_to": generation}] * len(batch))
             self._docs.update(ids=[version.record_id], metadatas=[{"gen_to": generation}])
