@@ -5,11 +5,12 @@ One file, `keywords.sqlite3` in the index's store folder. `chunks` holds what a 
 hit needs to become a candidate (document, position, span, the metadata filters work
 on) and the generations it is visible in; `terms` is an FTS5 table over the chunk's
 content words (`service/retrieval/terms.py`: lower-cased, stop words out, Snowball
-stems), so FTS5's bm25() ranks the same vocabulary the in-memory BM25 used to. `df` keeps each
-word's document frequency for IDF, updated by every write and every collection (FTS5's
-own `fts5vocab` counts by walking a word's whole posting list: 160 ms for three common
-words at 200k chunks). Nothing here is loaded into memory: a query reads the posting
-lists of its words, a write appends to them.
+stems), so FTS5's bm25() ranks the same vocabulary the in-memory BM25 used to. `df`
+keeps each word's document frequency for IDF, updated by every write and every
+collection (FTS5's own `fts5vocab` counts by walking a word's whole posting list: 160 ms
+for three common words at 200k chunks; it serves only to fill `df` in an older file).
+Nothing here is loaded into memory: a query reads the posting lists of its words, a
+write appends to them.
 
 The MATCH takes the query's rarest words first, while the chunks holding them add up to
 at most `budget` (the rarest word always; RAG_KEYWORD_MATCH_BUDGET): scoring a posting

@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from tqdm import tqdm  # noqa: E402
 
+from service.generation.citations import lexical_support  # noqa: E402
 from service.verify.combined import FEATURES, CombinedJudge, features, logit  # noqa: E402
 from service.verify.cross_encoder import CrossEncoder  # noqa: E402
 from service.verify.support_model import SupportModel  # noqa: E402
@@ -52,7 +53,8 @@ def main() -> None:
                                                       "contradicted")},
                                 "features": FEATURES,
                                 "x": features(cells["head"], logit(cells["cross"].score),
-                                              row["claim"], row["evidence"]).tolist()}
+                                              row["claim"], lexical_support(
+                                                  row["claim"], row["evidence"])).tolist()}
                                ) + "\n")
 
 
