@@ -15,7 +15,7 @@ from service.errors import ModelNotInstalled
 from service.evaluation.calibration import LabelledPair, calibrate_pairs
 from service.verify.backends import JUDGES
 from service.verify.combined import MODEL_DIR, CombinedJudge
-from service.verify.table import Evidence
+from service.verify.table import Cell, Evidence
 from tests.test_cross_encoder import (
     DEMO_TITLE,
     EVIDENCE,
@@ -112,22 +112,46 @@ def test_the_cross_encoder_reads_the_window_around_the_heads(judge: CombinedJudg
 CLAUSE = ("5.1 The Contractor shall keep a site manager and a pipe-fitting crew of at least "
           "eight fitters on site from 1 June 2025 until mechanical completion. 5.2 The "
           "Contractor's site manager is Miriam Kolb, who has held the post since July 2025.")
+PRICE = "2.1 The contract price is a lump sum of EUR 3,860,000, excluding VAT."
+PRICE_TITLE = "CONSTRUCTION CONTRACT No. SWK-2025-014"
+
+
+class VetoingCross(CountingCross):
+    """The real cross-encoder's windows, with a score that vetoes every claim: what the
+    combination does when the cross-encoder under-reads a faithful sentence."""
+
+    def cells(self, claims, evidence, asked, wanted, cut, pick=None):  # type: ignore[no-untyped-def]
+        real = super().cells(claims, evidence, asked, wanted, cut, pick)
+        return {k: Cell(0.001, c.p_contradicted, c.contradicted, c.start, c.end)
+                for k, c in real.items()}
+
+
+@pytest.fixture()
+def vetoed(judge: CombinedJudge) -> CombinedJudge:
+    return CombinedJudge(head=judge.head, cross=VetoingCross(judge))  # type: ignore[arg-type]
 
 
 def test_a_restatement_the_head_passes_stays_passed_unless_a_name_or_number_is_new(
-        judge: CombinedJudge) -> None:
-    """The cross-encoder under-reads contract text; it may not veto the head's "supported"
-    on a claim made of the passage's words, names and numbers (`restated`)."""
+        vetoed: CombinedJudge) -> None:
+    """The cross-encoder may not veto the head's "supported" on a claim made of the
+    passage's words, names and numbers (`restated`); a new name or number, or a changed
+    one, is not a restatement."""
     faithful = "Miriam Kolb has been the Contractor's site manager since July 2025."
-    args = ([faithful], [Evidence(CLAUSE)], [None], [(0, 0)])
-    head = judge.head.cells(*args, {})
-    cross = judge.cross_cells(*args, head, {})[(0, 0)]
-    assert cross.score < judge.cross.threshold  # what the cross-encoder alone would say
-    assert judge.verdict(faithful, CLAUSE) == "supported"
-    assert judge.verdict("Peter Kolb has been the Contractor's site manager since July 2025.",
-                         CLAUSE) != "supported"
-    assert judge.verdict("Miriam Kolb has been the Contractor's site manager since July "
-                         "2024.", CLAUSE) == "contradicted"
+    assert vetoed.verdict(faithful, CLAUSE) == "supported"
+    assert vetoed.verdict("Peter Kolb has been the Contractor's site manager since July "
+                          "2025.", CLAUSE) != "supported"
+    assert vetoed.verdict("Miriam Kolb has been the Contractor's site manager since July "
+                          "2024.", CLAUSE) == "contradicted"
+
+
+def test_a_restatement_reads_its_passage_under_the_documents_title(
+        vetoed: CombinedJudge) -> None:
+    """A claim may name what only the cited document's title holds (its contract number):
+    the models read the window under the title, so the restatement rule does too."""
+    claim = "The original contract price of contract SWK-2025-014 was EUR 3,860,000."
+    titled = vetoed.table([claim], [Evidence(PRICE, PRICE_TITLE)]).verdict(0, [1])
+    assert titled == "supported"
+    assert vetoed.table([claim], [Evidence(PRICE)]).verdict(0, [1]) != "supported"
 
 
 def test_it_is_registered_and_keeps_the_calibration_shape(judge: CombinedJudge) -> None:

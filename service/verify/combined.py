@@ -9,8 +9,9 @@ paraphrase the head cannot (HaluEval dialogue: 0.84 against 0.58 AUROC). The ove
 feature lets the fit trust each where it is good (docs/benchmarks.md, "Verifier (issue
 29)").
 
-A claim that restates its passage (most of its content words are the passage's) and that
-the head passes stays passed: the cross-encoder, trained on too few document pairs,
+A claim that restates its passage (most of its content words are the passage's, the
+passage read under its document's title as the models read it) and that the head passes
+stays passed: the cross-encoder, trained on too few document pairs,
 under-reads faithful document sentences: without this rule the combination flagged 4 of
 13 correct answers on the second domain, the head 1 (docs/benchmarks.md). The head's
 checks catch a restatement's changed date or polarity; a name or number the passage
@@ -50,7 +51,7 @@ from service.verify.support_features import numbers
 from service.verify.support_model import SupportModel
 from service.verify.table import Cell, Evidence, SupportTable, Verdict
 from service.verify.windowed import ensure_cited
-from service.verify.windows import Window
+from service.verify.windows import Window, with_title
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 #: The inputs of the logistic combination, in the order of its weights.
@@ -147,11 +148,11 @@ class CombinedJudge:
 
         def fill(wanted: list[tuple[int, int]]) -> dict[tuple[int, int], Cell]:
             heads = self.head.cells(claims, evidence, asked, wanted, cuts[0])
-            overlaps = {(c, e): lexical_support(claims[c], evidence[e].text)
-                        for c, e in wanted}
+            texts = {e: with_title(evidence[e].title, evidence[e].text) for _, e in wanted}
+            overlaps = {(c, e): lexical_support(claims[c], texts[e]) for c, e in wanted}
             bounds = {key: self.combination.bounds(heads[key], claims[key[0]], overlaps[key])
                       for key in wanted}
-            floors = {key: self.restated(heads[key], claims[key[0]], evidence[key[1]].text,
+            floors = {key: self.restated(heads[key], claims[key[0]], texts[key[1]],
                                          overlaps[key]) for key in wanted}
             decided = {} if exact else {
                 key: score for key in wanted
