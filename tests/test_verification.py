@@ -197,3 +197,19 @@ def test_a_claim_is_re_cited_only_to_a_passage_naming_everyone_it_names() -> Non
     assert names_held("Izvestia reports that Medinsky headed it.", reported)
     assert not names_held("Izvestia reports that Medinsky headed it.", about_him)
 
+
+
+def test_a_sentence_pointing_at_its_sources_is_checked_as_the_claim_before_it(
+        checker: FastChecker) -> None:
+    """"This is stated in [2]." claims that [2] holds the sentence before it: that is what is
+    checked (it says nothing to check on its own), so it passes where [2] holds the claim
+    and does not stand where the passage it points at does not."""
+    ps = passages("The head of the Russian delegation, Medinsky, confirmed the position.",
+                  "Medinsky headed the Russian delegation at the Istanbul talks.",
+                  "The meeting took place on May 16 this year.")
+    held = verify_text("Medinsky headed the Russian delegation [1]. This is stated in both "
+                       "[1] and [2].", ps, checker, "mark")
+    assert [c.supported for c in held.checks] == [True, True]
+    wrong = verify_text("Medinsky headed the Russian delegation [1]. This is also mentioned "
+                        "in [3].", ps, checker, "mark")
+    assert wrong.checks[1].markers != [3] and wrong.checks[1].action != "kept"

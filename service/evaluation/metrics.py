@@ -14,7 +14,7 @@ from service.generation.attribution import label_of
 from service.generation.citations import claim_spans
 from service.records import Answer, Document
 from service.verify.judge import Judge
-from service.verify.verifier import claim_of
+from service.verify.verifier import claim_of, with_pointers
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _ATTRIBUTION_CUE = re.compile(r"\b(according to|reports?|reported|said|says|writes|claims?|"
@@ -46,11 +46,13 @@ def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
     out = []
     # "According to <source>, " names who claims it; the claim to check is what follows.
     labels = [label_of(c.source, c.title, c.provenance) for c in answer.citations]
-    for start, end in claim_spans(answer.answer):
-        sentence = answer.answer[start:end]
-        if wording.is_single_source_note(sentence) or wording.is_fallback_notice(sentence):
-            continue  # the service's notes about the search, not claims from the sources
-        plain = claim_of(sentence, labels)
+    sentences = [answer.answer[start:end] for start, end in claim_spans(answer.answer)]
+    # the service's notes about the search are not claims from the sources
+    sentences = [s for s in sentences
+                 if not (wording.is_single_source_note(s) or wording.is_fallback_notice(s))]
+    # a sentence pointing at its sources claims what the one before it claims
+    plains = with_pointers([claim_of(s, labels) for s in sentences])
+    for sentence, plain in zip(sentences, plains, strict=True):
         if plain:
             out.append((plain, markers.numbers(sentence)))
     return out

@@ -60,6 +60,31 @@ def claim_of(sentence: str, labels: Iterable[str] = ()) -> str:
     return strip_attribution(plain, labels).strip(" “”\"")
 
 
+#: The words of a sentence that only points at its sources ("This is stated in [2] and
+#: [3].", "Both passages confirm it [1][2]."): it claims what the sentence before it claims.
+_POINTER_WORDS = frozenset(content_terms(
+    "this that it is was both also stated mentioned said reported confirmed noted shown "
+    "given found written listed specified explained indicated described cited supported "
+    "according sources source passages passage documents document information see"))
+
+
+def with_pointers(claims: list[str]) -> list[str]:
+    """Each sentence's claim, a pointer sentence's being the claim before it (checked
+    against the pointer's own citations): "This is stated in both [2] and [3]." after a
+    claim says that [2] and [3] hold that claim, which is what is checked."""
+    out: list[str] = []
+    previous = ""
+    for claim in claims:
+        terms = content_terms(claim)
+        if previous and terms and set(terms) <= _POINTER_WORDS:
+            out.append(previous)
+            continue
+        out.append(claim)
+        if terms:
+            previous = claim
+    return out
+
+
 def names_held(claim: str, passage: Passage) -> bool:
     """Every name in the claim (as the support features read names) is in the passage,
     its document's title or its outlet."""
@@ -168,8 +193,9 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
     checks: list[SentenceCheck] = []
     pieces: list[str] = []
     labels = list(dict.fromkeys(wording.passage_label(p) for p in passages))
-    spans = [(start, end, claim_of(text[start:end], labels))
-             for start, end in claim_spans(text)]
+    found = claim_spans(text)
+    spans = list(zip([s for s, _ in found], [e for _, e in found], with_pointers(
+        [claim_of(text[start:end], labels) for start, end in found]), strict=True))
     claims = [(claim, markers.numbers(text[start:end])) for start, end, claim in spans
               if content_terms(claim)]
     table = _table(claims, passages, checker)
