@@ -75,8 +75,10 @@ def test_a_paraphrase_the_head_misses_passes_by_the_cross_encoders_reading(
         judge: CombinedJudge) -> None:
     assert judge.head.score(PARAPHRASE, KNOWLEDGE) < judge.head.threshold
     assert judge.verdict(PARAPHRASE, KNOWLEDGE) == "supported"
-    assert judge.verdict("Heath Ledger directed it, and Nolan was in it.",
+    assert judge.verdict("Heath Ledger was in it, and Steven Spielberg directed it.",
                          KNOWLEDGE) != "supported"
+    assert judge.verdict("Heath Ledger was not in it, and Nolan directed it.",
+                         KNOWLEDGE) == "contradicted"
 
 
 def test_a_restated_sentence_passes_and_a_changed_figure_does_not(judge: CombinedJudge) -> None:
@@ -142,6 +144,16 @@ def test_a_restatement_the_head_passes_stays_passed_unless_a_name_or_number_is_n
                           "2025.", CLAUSE) != "supported"
     assert vetoed.verdict("Miriam Kolb has been the Contractor's site manager since July "
                           "2024.", CLAUSE) == "contradicted"
+
+
+def test_a_sentence_initial_function_word_is_no_name_the_passage_must_hold(
+        vetoed: CombinedJudge) -> None:
+    """"The" that starts a claim is capitalised for its place, not a name: a line with no
+    "the" ("Next site walk: …") can still be restated."""
+    notes = "Agenda | Next site walk: 4 March 2026. | Attendees: Employer, Contractor."
+    assert vetoed.verdict("The next site walk will be on 4 March 2026.", notes) == "supported"
+    assert vetoed.verdict("Peter leads the next site walk on 4 March 2026.",
+                          notes) != "supported"
 
 
 def test_a_restatement_reads_its_passage_under_the_documents_title(
