@@ -194,8 +194,8 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
     pieces: list[str] = []
     labels = list(dict.fromkeys(wording.passage_label(p) for p in passages))
     found = claim_spans(text)
-    spans = list(zip([s for s, _ in found], [e for _, e in found], with_pointers(
-        [claim_of(text[start:end], labels) for start, end in found]), strict=True))
+    plains = with_pointers([claim_of(text[start:end], labels) for start, end in found])
+    spans = [(start, end, claim) for (start, end), claim in zip(found, plains, strict=True)]
     claims = [(claim, markers.numbers(text[start:end])) for start, end, claim in spans
               if content_terms(claim)]
     table = _table(claims, passages, checker)
