@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-keywords bench-web bench-verifier bench-llama-build bench-isolation bench-formats train-verifier train-cross train-combiner lint clean help
+.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-keywords bench-web bench-verifier bench-verifier-sessions bench-llama-build bench-isolation bench-formats train-verifier train-cross train-combiner lint clean help
 
 help:
 	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the web page and HTTP API on $(HOST):$(PORT)"
@@ -22,6 +22,7 @@ help:
 	@echo "make train-cross  rebuild the cross-encoder (and refit the combination)"
 	@echo "make train-combiner  refit the head + cross-encoder combination alone (RAG_VERIFIER=combined)"
 	@echo "make bench-verifier  the verifier benchmark: every support judge, news and the contracts second domain"
+	@echo "make bench-verifier-sessions  the verifier's onnxruntime thread layouts, inside answers (after bench-verifier)"
 	@echo "make bench-web  web page: Enter to first streamed word vs the API's, page size"
 	@echo "make bench-llama-build  portable llama.cpp build vs a native one: prompt/generation tok/s"
 	@echo "make bench-isolation  local answers with the model in its own process vs in process"
@@ -125,6 +126,10 @@ bench-verifier: setup
 	$(BIN)/rag ingest --index contracts --quiet
 	RAG_INDEX=contracts $(BIN)/python -m bench.verifier drafts --dataset eval/datasets/contracts.jsonl --out build/verifier/drafts-contracts.jsonl
 	RAG_INDEX=contracts $(BIN)/python -m bench.verifier run --parts drafts --drafts build/verifier/drafts-contracts.jsonl --dataset eval/datasets/contracts.jsonl --out bench/results/verifier-contracts.json
+# onnxruntime session layouts for the combined verifier, on the drafts bench-verifier made.
+bench-verifier-sessions: setup
+	$(BIN)/python -m bench.verifier_sessions --drafts build/verifier/drafts.jsonl --out bench/results/verifier-sessions-news.json
+	RAG_INDEX=contracts $(BIN)/python -m bench.verifier_sessions --drafts build/verifier/drafts-contracts.jsonl --out bench/results/verifier-sessions-contracts.json
 # The portable llama.cpp build (scripts/install.sh) against the native one llama-cpp-python
 # builds by default, in a throwaway venv under build/ (one more ~6-minute compile).
 NATIVE_VENV ?= build/native-venv

@@ -10,7 +10,9 @@ from service.generation.wording import unverified_mark
 from service.pipeline import Pipeline
 from service.records import Passage
 from service.verify.checker import FastChecker, names_agree
+from service.verify.table import Cell, SupportTable
 from service.verify.verifier import verify_text
+from service.verify.windowed import ensure_cited
 from tests.conftest import ScriptedLLM, ask, passage_number, pipeline_with_llm
 from tests.test_answer import MEDINSKY_Q
 
@@ -213,3 +215,41 @@ def test_a_sentence_pointing_at_its_sources_is_checked_as_the_claim_before_it(
     wrong = verify_text("Medinsky headed the Russian delegation [1]. This is also mentioned "
                         "in [3].", ps, checker, "mark")
     assert wrong.checks[1].markers != [3] and wrong.checks[1].action != "kept"
+
+
+class RecordingBatchJudge:
+    """The fast checker's scores served as a batch judge, recording each batch of
+    (claim, passage) cells the verifier asks for."""
+
+    name = "recording"
+
+    def __init__(self, checker: FastChecker) -> None:
+        self.checker = checker
+        self.threshold = checker.threshold
+        self.batches: list[list[tuple[int, int]]] = []
+
+    def score(self, claim: str, evidence: str, question: str | None = None) -> float:
+        return self.checker.score(claim, evidence, question)
+
+    def table(self, claims, evidence, questions=None, cited=None) -> SupportTable:
+        def fill(wanted: list[tuple[int, int]]) -> dict[tuple[int, int], Cell]:
+            self.batches.append(sorted(wanted))
+            return {(c, e): Cell(self.score(claims[c], f"{evidence[e].title}.\n"
+                                            f"{evidence[e].text}"), 0.0, False, 0, 0)
+                    for c, e in wanted}
+
+        return ensure_cited(SupportTable(fill, len(claims), len(evidence), self.threshold),
+                            len(evidence), cited)
+
+
+def test_every_re_citation_search_is_scored_in_one_batch(checker: FastChecker) -> None:
+    # Two claims cite a passage that does not hold them: the passages each may move to
+    # are scored in one batch, not one claim's search after the other's; the outcome is
+    # the search's as before.
+    judge = RecordingBatchJudge(checker)
+    out = verify_text("Umerov headed the Ukrainian delegation at the talks in Istanbul [1]. "
+                      "The meeting took place on May 16 this year [1].", PS, judge, "mark")
+    assert [(c.action, c.markers) for c in out.checks] == [("recited", [2]), ("recited", [3])]
+    assert judge.batches[0] == [(0, 0), (1, 0)]  # the cited cells
+    assert len(judge.batches) == 2
+    assert {(0, 1), (1, 2)} <= set(judge.batches[1])

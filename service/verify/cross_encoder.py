@@ -68,6 +68,10 @@ class CrossEncoder(WindowedJudge):
         options.log_severity_level = 3
         if threads:
             options.intra_op_num_threads = threads
+        # Its threads sleep after a read instead of spinning on the cores that the head's
+        # encoder (or the next pair) needs next: spinning nearly doubled an answer's
+        # verification time (docs/benchmarks.md, "Verifier latency (issue 29)").
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options,
                                              providers=["CPUExecutionProvider"])
         self._run_lock = threading.Lock()

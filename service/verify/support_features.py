@@ -334,6 +334,10 @@ class TokenEncoder:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        # Its threads sleep when a batch is done instead of spinning: an answer's claims
+        # are encoded just before the cross-encoder reads them, and spinning threads took
+        # its cores (docs/benchmarks.md, "Verifier latency (issue 29)").
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(onnx_path), options,
                                              providers=["CPUExecutionProvider"])

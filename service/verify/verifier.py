@@ -92,6 +92,26 @@ def names_held(claim: str, passage: Passage) -> bool:
     return all(name in held for name in claim_names(claim))
 
 
+def recitable(claim: str, cited: list[int], passages: list[Passage]) -> list[int]:
+    """The passages (numbers from 1) a cited claim its citations do not support may move
+    to: those that name everyone and everywhere it names. An uncited claim moves nowhere."""
+    return [n for n in range(1, len(passages) + 1)
+            if names_held(claim, passages[n - 1])] if cited else []
+
+
+def _score_recitations(table: SupportTable, claims: list[tuple[str, list[int]]],
+                       passages: list[Passage], threshold: float) -> None:
+    """Score, in one batch, the passages every claim its citations leave unsupported may
+    move to: the cells the sentence-by-sentence search reads next, in one call to the
+    judge (one encoder batch, one head run) instead of one per claim and passage."""
+    wanted = []
+    for index, (claim, numbers) in enumerate(claims):
+        cited = [n for n in numbers if 1 <= n <= len(passages)]
+        if cited and table.score(index, cited) < threshold:
+            wanted += [(index, n - 1) for n in recitable(claim, cited, passages)]
+    table.ensure(wanted)
+
+
 def evidence_of(passage: Passage) -> str:
     """What a citation vouches for: the passage, under its document's title. The title
     is context the passage leaves implicit ("the talks" of an article titled "... the
@@ -199,6 +219,8 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
     claims = [(claim, markers.numbers(text[start:end])) for start, end, claim in spans
               if content_terms(claim)]
     table = _table(claims, passages, checker)
+    if table is not None:
+        _score_recitations(table, claims, passages, checker.threshold)
     cursor = 0
     for start, end, claim in spans:
         pieces.append(text[cursor:start])
@@ -232,8 +254,7 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
             # supports it and names everyone and everywhere the claim names (a passage the
             # model did not choose needs more than a score: "Medinsky headed …" does not
             # move to a passage about the talks that never mentions him).
-            scored = [(support([n]), n) for n in range(1, len(passages) + 1)
-                      if names_held(claim, passages[n - 1])] if cited else []
+            scored = [(support([n]), n) for n in recitable(claim, cited, passages)]
             best_score, best = max(scored) if scored else (0.0, 0)
             if best_score >= checker.threshold:
                 cited, score, action = [best], best_score, "recited"
