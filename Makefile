@@ -128,8 +128,8 @@ bench-verifier: setup
 	RAG_INDEX=contracts $(BIN)/python -m bench.verifier run --parts drafts --drafts build/verifier/drafts-contracts.jsonl --dataset eval/datasets/contracts.jsonl --out bench/results/verifier-contracts.json
 # onnxruntime session layouts for the combined verifier, on the drafts bench-verifier made.
 bench-verifier-sessions: setup
-	$(BIN)/python -m bench.verifier_sessions --drafts build/verifier/drafts.jsonl --out bench/results/verifier-sessions-news.json
-	RAG_INDEX=contracts $(BIN)/python -m bench.verifier_sessions --drafts build/verifier/drafts-contracts.jsonl --out bench/results/verifier-sessions-contracts.json
+	$(BIN)/python -m bench.verifier_sessions --drafts build/verifier/drafts.jsonl --questions eval/datasets/news.jsonl --out bench/results/verifier-sessions-news.json
+	RAG_INDEX=contracts $(BIN)/python -m bench.verifier_sessions --drafts build/verifier/drafts-contracts.jsonl --questions eval/datasets/contracts.jsonl --out bench/results/verifier-sessions-contracts.json
 # The portable llama.cpp build (scripts/install.sh) against the native one llama-cpp-python
 # builds by default, in a throwaway venv under build/ (one more ~6-minute compile).
 NATIVE_VENV ?= build/native-venv

@@ -168,6 +168,35 @@ def throughput(judge: Any, items: list[tuple[Any, str]], at_once: int) -> float:
         return round(len(work) / (time.perf_counter() - t0), 1)
 
 
+def retrieval_spinning(retriever: Any, questions: list[str], rounds: int) -> dict[str, Any]:
+    """The query embedder's session spinning or not, on retrieval alone (the question
+    embedded, both channels searched, windows focused): interleaved rounds, p50 and p95
+    of each question's median time."""
+    from service.embed.minilm import model_files
+
+    sessions = {"spinning": _session(str(model_files()[0]), 0, spinning=True),
+                "not spinning": _session(str(model_files()[0]), 0, spinning=False)}
+    embedder = retriever.embedder
+    kept = embedder._session
+    times = {name: np.zeros((rounds, len(questions))) for name in sessions}
+    try:
+        for r in range(rounds):
+            for name in list(sessions) if r % 2 == 0 else list(sessions)[::-1]:
+                embedder._session = sessions[name]
+                for i, question in enumerate(questions):
+                    t0 = time.perf_counter()
+                    retriever.retrieve(question)
+                    times[name][r, i] = (time.perf_counter() - t0) * 1000
+    finally:
+        embedder._session = kept
+    out: dict[str, Any] = {"questions": len(questions), "rounds": rounds}
+    for name in sessions:
+        medians = np.median(times[name], axis=0)
+        out[name] = {"p50_ms": round(float(np.percentile(medians, 50)), 1),
+                     "p95_ms": round(float(np.percentile(medians, 95)), 1)}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description="Compare onnxruntime session layouts for the combined verifier on "
@@ -176,6 +205,9 @@ def main() -> int:
                         help="a drafts file (build/verifier/drafts*.jsonl)")
     parser.add_argument("--rounds", type=int, default=10,
                         help="interleaved rounds per layout (default 10)")
+    parser.add_argument("--questions", type=Path,
+                        help="a golden set (eval/datasets/*.jsonl): also time retrieval "
+                        "with the query embedder spinning or not")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
     if not args.drafts.is_file():
@@ -190,6 +222,10 @@ def main() -> int:
     drafts = [json.loads(line) for line in args.drafts.open(encoding="utf-8")]
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "index": settings.index,
               "drafts": str(args.drafts), **measure(layouts(texts), drafts, args.rounds)}
+    if args.questions:
+        questions = [json.loads(line)["question"]
+                     for line in args.questions.open(encoding="utf-8")]
+        result["retrieval"] = retrieval_spinning(retriever, questions, args.rounds)
     text = json.dumps(result, indent=1)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
