@@ -114,6 +114,24 @@ def merge_entities(sentence: str, window: str, rng: random.Random) -> str | None
     return sentence.replace(target, rng.choice(fitting), 1)
 
 
+_FRONTED = re.compile(
+    r"^((?:On|In|At|After|Before|During|Since|By|Last|This|Earlier|Later)\b[^,]{2,60})"
+    r"(?:,\s+((?:on|in|at|after|before|during)\b[^,]{2,60}))?,\s+(.{15,}?)"
+    r"(?:,\s+(?:and|while|but|as|whereas)\b(?:(?!\.\s).)*)?([.!?])$")
+
+
+def unfront(sentence: str) -> str | None:
+    """Its main clause with the fronted adverbials at the end, a trailing coordinate clause
+    dropped: "On March 11, in Jeddah, A agreed on B, and on March 13, C met D." -> "A
+    agreed on B on March 11 in Jeddah." (faithful)."""
+    m = _FRONTED.match(sentence.strip())
+    if not m:
+        return None
+    main = m.group(3).rstrip(",; ")
+    tail = " ".join(a[0].lower() + a[1:] for a in (m.group(1), m.group(2)) if a)
+    return f"{main[0].upper()}{main[1:]} {tail}."
+
+
 def add_detail(sentence: str, window: str, rng: random.Random) -> str | None:
     body = sentence.rstrip()
     if not body.endswith("."):
@@ -183,7 +201,7 @@ def context_window(sentences: list[str], i: int, title: str, rng: random.Random)
 
 
 def distortion_rows(source: str, title: str, body: str, rng: random.Random,
-                    held_out: list[str], per_doc: int) -> list[dict]:
+                    held_out: list[str], per_doc: int, compound: bool = False) -> list[dict]:
     """Sentences in a context window of their article, each with the distortions that
     apply (not supported) and a faithful renumbering (supported)."""
     sentences = [body[s:e] for s, e in W.sentence_spans(body)]
@@ -206,6 +224,28 @@ def distortion_rows(source: str, title: str, body: str, rng: random.Random,
         detail = add_detail(sentence, evidence, rng)
         if detail and rng.random() < 0.5:
             rows.append(_row(detail, evidence, "not_found", "detail", source))
+    if compound:
+        # its own generator: the other rows stay those of a build without --compound
+        rows += compound_rows(source, sentences, names, title, random.Random(title),
+                              held_out)
+    return rows
+
+
+def compound_rows(source: str, sentences: list[str], names: list[str], title: str,
+                  rng: random.Random, held_out: list[str]) -> list[dict]:
+    """Every sentence with fronted adverbials, unfronted (`unfront`: supported), and the
+    same with its time or date moved (contradicted): the date bound to its own clause
+    when the sentence holds another."""
+    rows = []
+    for i, sentence in enumerate(sentences):
+        claim = unfront(sentence) if not any(q in sentence for q in held_out) else None
+        if not claim:
+            continue
+        evidence = context_window(sentences, i, title, rng)
+        rows.append(_row(claim, evidence, "supported", "unfronted", source))
+        moved = move_time(claim, names, rng)
+        if moved and moved != claim:
+            rows.append(_row(moved, evidence, "contradicted", "unfronted+time", source))
     return rows
 
 
@@ -281,7 +321,8 @@ def multi_rows(docs: list[tuple[str, str, str]], n: int, rng: random.Random,
 
 
 def article_rows(docs: list[tuple[str, str, str]], seed: int, per_doc: int,
-                 distorted: int, restructured: int, dev_every: int) -> dict[str, list[dict]]:
+                 distorted: int, restructured: int, dev_every: int,
+                 compound: bool = False) -> dict[str, list[dict]]:
     rng, extra = random.Random(seed), random.Random(seed + 2)
     restructure_rng = random.Random(seed + 1)
     held_out = gold_quotes()
@@ -293,7 +334,8 @@ def article_rows(docs: list[tuple[str, str, str]], seed: int, per_doc: int,
         made = sentence_rows(doc, title, body, rng, held_out, per_doc)
         made += restructure_rows(doc, title, body, restructure_rng, held_out, restructured)
         rows[split] += _in_context(made, source, title, body, extra)
-        rows[split] += distortion_rows(source, title, body, extra, held_out, distorted)
+        rows[split] += distortion_rows(source, title, body, extra, held_out, distorted,
+                                       compound)
     return rows
 
 
@@ -307,6 +349,9 @@ def main() -> int:
     parser.add_argument("--restructured", type=int, default=1)
     parser.add_argument("--multi", type=int, default=3000, help="multi-passage claims (train)")
     parser.add_argument("--limit-docs", type=int, help="a quick build on the first N articles")
+    parser.add_argument("--compound", action="store_true",
+                        help="also unfronted compound sentences and their moved dates "
+                        "(an experiment: not in the committed model's data)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     news = documents()[: args.limit_docs]
@@ -316,10 +361,11 @@ def main() -> int:
         for split, made in halueval_rows(kind).items():
             rows[split] += made
     for split, made in article_rows(news, args.seed, args.per_doc, args.distorted,
-                                    args.restructured, 20).items():
+                                    args.restructured, 20, args.compound).items():
         rows[split] += made
     # Few documents: more sentences each, and 1 in 5 documents to dev.
-    for split, made in article_rows(contracts, args.seed + 3, 25, 10, 3, 5).items():
+    for split, made in article_rows(contracts, args.seed + 3, 25, 10, 3, 5,
+                                    args.compound).items():
         rows[split] += made
     rng = random.Random(args.seed + 4)
     train_docs = [d for d in news if int(hashlib.md5(d[0].encode()).hexdigest(), 16) % 20]

@@ -63,6 +63,18 @@ def sample(path: Path, sizes: dict[str, int], seed: int, scale: float) -> list[d
     return out
 
 
+def with_all_kinds(rows: list[dict], path: Path, words: tuple[str, ...]) -> list[dict]:
+    """The sample with every training row whose kind names one of `words` ("roles"),
+    and the faithful row read against the same evidence, added (an experiment)."""
+    everything = [json.loads(line) for line in path.open(encoding="utf-8")]
+    wanted = [r for r in everything if any(w in r["kind"] for w in words)]
+    evidence = {r["evidence"] for r in wanted}
+    wanted += [r for r in everything if r["label"] == 1 and r["evidence"] in evidence]
+    seen = {(r["claim"], r["evidence"]) for r in rows}
+    return rows + [r for r in wanted if (r["claim"], r["evidence"]) not in seen
+                   and not seen.add((r["claim"], r["evidence"]))]
+
+
 def first_text(row: dict) -> str:
     """What the model reads before the evidence: the claim, after its question if any."""
     return f"{row['question']} {row['claim']}" if row.get("question") else row["claim"]
@@ -213,11 +225,18 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0,
                         help="share of the sample sizes (a quick run: 0.01)")
     parser.add_argument("--max-steps", type=int, help="stop after this many steps (timing)")
+    parser.add_argument("--all-kinds", nargs="*", default=[],
+                        help="add every training row of these kinds (e.g. roles) and its "
+                        "faithful counterpart (an experiment: not the committed model's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     train_rows = sample(args.data / "train.jsonl", SAMPLE["train"], args.seed, args.scale)
     dev_rows = sample(args.data / "dev.jsonl", SAMPLE["dev"], args.seed, args.scale)
+    if args.all_kinds:
+        train_rows = with_all_kinds(train_rows, args.data / "train.jsonl",
+                                    tuple(args.all_kinds))
+        random.Random(args.seed).shuffle(train_rows)
     tok = tokenizer()
     encoded = encode(tok, train_rows, args.max_len)
     dev_encoded = encode(tok, dev_rows, args.max_len)
