@@ -34,43 +34,25 @@ import numpy as np
 
 from service.config import Settings
 
-SPIN = "session.intra_op.allow_spinning"
-
-
-def _session(path: str, threads: int, spinning: bool) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = threads
-    options.add_session_config_entry(SPIN, "1" if spinning else "0")
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
 
 class SideBySide:
-    """The cross-encoder with an answer's pairs read two at a time by one-thread sessions
-    (the same scores: one pair a run either way)."""
+    """The cross-encoder with an answer's pairs read two at a time, each by a one-thread
+    copy of it (the same scores: one pair a run either way)."""
 
-    def __init__(self, cross: Any, path: str) -> None:
+    def __init__(self, copies: list[Any]) -> None:
         import queue
 
-        self.cross = cross
         self.free: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(2):
-            self.free.put(_session(path, 1, spinning=False))
-        self.readers = ThreadPoolExecutor(2)
+        for copy in copies:
+            self.free.put(copy)
+        self.readers = ThreadPoolExecutor(len(copies))
 
     def read(self, pair: tuple[str, str]) -> np.ndarray:
-        from service.verify.support_features import pair_ids
-
-        ids, types = pair_ids(self.cross._tokenizer, *pair, self.cross._max_tokens)
-        row = np.array([ids], dtype=np.int64)
-        session = self.free.get()
+        copy = self.free.get()
         try:
-            return session.run(None, {"input_ids": row, "attention_mask": np.ones_like(row),
-                                      "token_type_ids": np.array([types], dtype=np.int64)})[0][0]
+            return copy.model_probabilities([pair[0]], [pair[1]])[0]
         finally:
-            self.free.put(session)
+            self.free.put(copy)
 
     def model_probabilities(self, firsts: list[str], windows: list[str]) -> np.ndarray:
         keys = list(zip(firsts, windows, strict=True))
@@ -84,6 +66,7 @@ def layouts(texts: list[str]) -> dict[str, Any]:
     from service.embed.minilm import model_files
     from service.verify.combined import CombinedJudge
     from service.verify.cross_encoder import MODEL_DIR, CrossEncoder
+    from service.verify.sessions import open_session
     from service.verify.support_model import SupportModel
 
     encoder_file = str(model_files()[0])
@@ -92,19 +75,19 @@ def layouts(texts: list[str]) -> dict[str, Any]:
     def head(spinning: bool) -> SupportModel:
         model = SupportModel()
         if spinning:
-            model._encoder._session = _session(encoder_file, 0, spinning=True)
+            model._encoder._session = open_session(encoder_file, spinning=True)
         model.warm(texts)
         return model
 
     def cross(spinning: bool) -> CrossEncoder:
         model = CrossEncoder()
         if spinning:
-            model._session = _session(cross_file, 0, spinning=True)
+            model._session = open_session(cross_file, spinning=True)
         return model
 
     side_by_side = cross(False)
     side_by_side.model_probabilities = SideBySide(  # type: ignore[method-assign]
-        side_by_side, cross_file).model_probabilities
+        [CrossEncoder(threads=1), CrossEncoder(threads=1)]).model_probabilities
     return {
         "before": CombinedJudge(head=head(True), cross=cross(True)),
         "head spinning": CombinedJudge(head=head(True), cross=cross(False)),
@@ -173,9 +156,10 @@ def retrieval_spinning(retriever: Any, questions: list[str], rounds: int) -> dic
     embedded, both channels searched, windows focused): interleaved rounds, p50 and p95
     of each question's median time."""
     from service.embed.minilm import model_files
+    from service.verify.sessions import open_session
 
-    sessions = {"spinning": _session(str(model_files()[0]), 0, spinning=True),
-                "not spinning": _session(str(model_files()[0]), 0, spinning=False)}
+    sessions = {"spinning": open_session(model_files()[0], spinning=True),
+                "not spinning": open_session(model_files()[0], spinning=False)}
     embedder = retriever.embedder
     kept = embedder._session
     times = {name: np.zeros((rounds, len(questions))) for name in sessions}

@@ -123,8 +123,8 @@ def test_a_long_evidence_is_cut_before_the_claim() -> None:
 def test_the_verifiers_sessions_do_not_spin_after_a_run(model: CrossEncoder) -> None:
     # onnxruntime's idle threads spin by default, holding the cores the next model needs:
     # nearly twice an answer's verification time (docs/benchmarks.md, "Verifier latency").
+    from service.verify.sessions import SPINNING
     from service.verify.support_model import SupportModel
 
-    key = "session.intra_op.allow_spinning"
     for session in (model._session, SupportModel.shared()._encoder._session):
-        assert session.get_session_options().get_session_config_entry(key) == "0"
+        assert session.get_session_options().get_session_config_entry(SPINNING) == "0"

@@ -57,9 +57,9 @@ class MiniLMEmbedder:
         if threads:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        # Its threads spin (onnxruntime's default), unlike the verifier's: a question is
-        # one run, and spinning made retrieval ~3 ms faster (docs/benchmarks.md,
-        # "Verifier latency (issue 29)").
+        # Its threads spin (onnxruntime's default), unlike the verifier's
+        # (service/verify/sessions.py): a question is one run, and spinning made retrieval
+        # ~3 ms faster (docs/benchmarks.md, "Verifier latency (issue 29)").
         self._session = ort.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )

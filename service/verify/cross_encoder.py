@@ -29,6 +29,7 @@ import numpy as np
 
 from service.errors import ModelNotInstalled
 from service.verify.rules import apply_hard_rules, conflict, plain
+from service.verify.sessions import open_session
 from service.verify.support_features import pair_ids, pair_tokenizer, surface
 from service.verify.windowed import WindowedJudge
 from service.verify.windows import Window, reading_windows
@@ -48,8 +49,6 @@ class CrossEncoder(WindowedJudge):
 
     def __init__(self, model_dir: Path = MODEL_DIR, threshold: float | None = None,
                  rules: bool = False, threads: int = 0) -> None:
-        import onnxruntime as ort
-
         meta_path = model_dir / "meta.json"
         meta = json.loads(meta_path.read_text()).get("cross_encoder") if (
             meta_path.is_file()) else None
@@ -64,16 +63,7 @@ class CrossEncoder(WindowedJudge):
             self.name = "cross+rules"
         self._tokenizer = pair_tokenizer()
         self._max_tokens = int(meta["max_tokens"])
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = threads
-        # Its threads sleep after a read instead of spinning on the cores that the head's
-        # encoder (or the next pair) needs next: spinning nearly doubled an answer's
-        # verification time (docs/benchmarks.md, "Verifier latency (issue 29)").
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(path), options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = open_session(path, threads)
         self._run_lock = threading.Lock()
 
     @classmethod

@@ -328,19 +328,11 @@ class TokenEncoder:
     """The frozen int8 MiniLM: texts -> normalised token states and pooled vectors."""
 
     def __init__(self, onnx_path: Path, tokenizer_path: Path, threads: int = 0) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        # Its threads sleep when a batch is done instead of spinning: an answer's claims
-        # are encoded just before the cross-encoder reads them, and spinning threads took
-        # its cores (docs/benchmarks.md, "Verifier latency (issue 29)").
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(onnx_path), options,
-                                             providers=["CPUExecutionProvider"])
+        from service.verify.sessions import open_session
+
+        self._session = open_session(onnx_path, threads)
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")

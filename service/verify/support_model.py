@@ -27,6 +27,7 @@ import numpy as np
 
 from service.errors import ModelNotInstalled
 from service.verify.rules import apply_hard_rules
+from service.verify.sessions import open_session
 from service.verify.support_features import (
     FEATURES,
     State,
@@ -56,8 +57,6 @@ class SupportModel(WindowedJudge):
     def __init__(self, model_dir: Path = MODEL_DIR, threshold: float | None = None,
                  threads: int = 0, rules: bool = False,
                  encoder: TokenEncoder | None = None) -> None:
-        import onnxruntime as ort
-
         from service.embed.minilm import model_files
 
         head = model_dir / "support_head.onnx"
@@ -76,11 +75,8 @@ class SupportModel(WindowedJudge):
         if rules:
             self.name = "support+rules"
         self._encoder = encoder or TokenEncoder(*model_files(), threads=threads)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = 1  # five small MLPs (1 MB): a thread pool only waits
-        self._head = ort.InferenceSession(str(head), options,
-                                          providers=["CPUExecutionProvider"])
+        # five small MLPs (1 MB): a thread pool only waits
+        self._head = open_session(head, threads=1)
         self._cache: OrderedDict[str, State] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._encode_lock = threading.Lock()

@@ -70,9 +70,13 @@ def with_all_kinds(rows: list[dict], path: Path, words: tuple[str, ...]) -> list
     wanted = [r for r in everything if any(w in r["kind"] for w in words)]
     evidence = {r["evidence"] for r in wanted}
     wanted += [r for r in everything if r["label"] == 1 and r["evidence"] in evidence]
+    out = list(rows)
     seen = {(r["claim"], r["evidence"]) for r in rows}
-    return rows + [r for r in wanted if (r["claim"], r["evidence"]) not in seen
-                   and not seen.add((r["claim"], r["evidence"]))]
+    for r in wanted:
+        if (r["claim"], r["evidence"]) not in seen:
+            seen.add((r["claim"], r["evidence"]))
+            out.append(r)
+    return out
 
 
 def first_text(row: dict) -> str:
