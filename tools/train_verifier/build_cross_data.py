@@ -29,6 +29,9 @@ week", "before" -> "after", a year), a name merged with another of the same wind
 fact given to someone the window names elsewhere), a detail added that the window does
 not hold (a place, a day, a figure). Faithful additions: numbers written another way
 ("5,000" -> "5000"), an article's verb softened to a synonym (perturb.REWRITES).
+Compound sentences unfronted (`compound_rows`; --no-compound leaves them out): the main
+clause with its fronted adverbials at the end, a trailing coordinate clause dropped
+(supported), and the same with its date moved (contradicted).
 
 Writes <out>/{train,dev}.jsonl with rows {"claim", "question", "evidence", "label",
 "verdict", "source", "kind"} and <out>/manifest.json (seed, sources' sha256, outputs'
@@ -349,9 +352,10 @@ def main() -> int:
     parser.add_argument("--restructured", type=int, default=1)
     parser.add_argument("--multi", type=int, default=3000, help="multi-passage claims (train)")
     parser.add_argument("--limit-docs", type=int, help="a quick build on the first N articles")
-    parser.add_argument("--compound", action="store_true",
-                        help="also unfronted compound sentences and their moved dates "
-                        "(an experiment: not in the committed model's data)")
+    parser.add_argument("--compound", action=argparse.BooleanOptionalAction, default=True,
+                        help="also unfronted compound sentences (supported) and the same "
+                        "with their date moved (contradicted); --no-compound builds the "
+                        "data of the model before 2026-12-07")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     news = documents()[: args.limit_docs]

