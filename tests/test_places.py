@@ -8,6 +8,7 @@ from service.embed.minilm import MiniLMEmbedder
 from service.evaluation.metrics import answer_sentences
 from service.records import Answer, Citation
 from service.verify.checker import FastChecker
+from service.verify.combined import CombinedJudge
 from service.verify.places import without_known_regions
 from service.verify.verifier import verify_text
 from tests.test_verification import passages
@@ -60,6 +61,20 @@ def test_a_claim_placing_a_cited_city_in_its_country_is_supported(
     wrong = verify_text("The United States and Ukraine agreed on a 30-day truce on March 11 "
                         "in Jeddah, Egypt [1].", TRUCE, checker, "mark")
     assert not wrong.checks[0].supported
+
+
+def test_the_default_verifier_passes_the_truce_placed_in_its_country() -> None:
+    # The news golden set's fac38, with the passage's two dated clauses: the default judge
+    # supports the claim that places Jeddah in Saudi Arabia, not one placing it elsewhere
+    # or moving the truce to another city of that country.
+    passage = passages("On March 11, in Jeddah, the United States and Ukraine agreed on a "
+                       "30-day truce, and on March 13, Russia said it would study it.")
+    claim = "The United States and Ukraine agreed on a 30-day truce on March 11 in {} [1]."
+    verdicts = {place: verify_text(claim.format(place), passage, CombinedJudge.shared(),
+                                   "mark").checks[0].supported
+                for place in ("Jeddah, Saudi Arabia", "Jeddah, Egypt", "Riyadh, Saudi Arabia")}
+    assert verdicts == {"Jeddah, Saudi Arabia": True, "Jeddah, Egypt": False,
+                        "Riyadh, Saudi Arabia": False}
 
 
 def test_the_evaluation_judges_claims_as_the_service_does() -> None:
