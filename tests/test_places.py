@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from service.config import Settings
 from service.embed.minilm import MiniLMEmbedder
 from service.evaluation.metrics import answer_sentences
 from service.records import Answer, Citation
 from service.verify.checker import FastChecker
 from service.verify.combined import CombinedJudge
-from service.verify.places import without_known_regions
+from service.verify.places import known_pairs, without_known_regions
 from service.verify.verifier import verify_text
 from tests.test_verification import passages
 
@@ -85,3 +86,12 @@ def test_the_evaluation_judges_claims_as_the_service_does() -> None:
                     citations=[Citation(marker=1, doc_id="d1", title="T1", source=None,
                                         text=text, start=0, end=len(text))])
     assert answer_sentences(answer) == [("The truce was agreed in Jeddah.", [1])]
+
+
+def test_the_servers_warm_up_reads_the_table(news_settings: Settings) -> None:
+    # The first answer after start-up does not wait for the table (~70 ms).
+    from service.pipeline.resources import Resources
+
+    known_pairs.cache_clear()
+    Resources(news_settings, judge=FastChecker(MiniLMEmbedder.shared())).warm_judge("news")
+    assert known_pairs.cache_info().currsize == 1

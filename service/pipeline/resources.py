@@ -16,6 +16,7 @@ from service.records import Document
 from service.retrieval.retriever import Retriever
 from service.verify.backends import JUDGES
 from service.verify.judge import Judge, Warmable
+from service.verify.places import known_pairs
 from service.verify.windows import with_title
 
 
@@ -73,6 +74,7 @@ class Resources:
         encodes their sentences once); returns the units prepared, 0 if it has nothing
         to prepare."""
         judge = self.judge()
+        known_pairs()  # the places every judge's claims are read with (verify/places.py)
         if not isinstance(judge, Warmable):
             return 0
         retriever = self.retriever(index)

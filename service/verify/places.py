@@ -27,7 +27,9 @@ _END = re.compile(r"\s*(?:$|[.,;:!?)\]”\"']|\[|(?!(?:and|or|nor)\b)[a-z])")
 
 
 @cache
-def _pairs() -> frozenset[tuple[str, str]]:
+def known_pairs() -> frozenset[tuple[str, str]]:
+    """The table's (city, region) pairs, lower-cased; read once (~70 ms: the server's
+    warm-up reads it, so the first answer does not)."""
     rows = TABLE.read_text(encoding="utf-8").splitlines()
     return frozenset(tuple(r.split("\t", 1)) for r in rows if r and not r.startswith("#"))
 
@@ -35,7 +37,7 @@ def _pairs() -> frozenset[tuple[str, str]]:
 def _known(city_words: list[str], region_words: list[str]) -> str | None:
     """The region of the longest known pair the words end and start (as written: "U.S."
     keeps its dots, a sentence's full stop is not the region's)."""
-    pairs = _pairs()
+    pairs = known_pairs()
     for r in range(len(region_words), 0, -1):
         written = " ".join(region_words[:r])
         for region in dict.fromkeys((written, written.rstrip("."))):
